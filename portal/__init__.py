@@ -1,0 +1,1 @@
+"""After-sales portal: the shell every domain stands on."""

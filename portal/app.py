@@ -1,0 +1,89 @@
+"""The composition root: create_app(settings) builds the one Litestar app from every domain."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from dealers.api import CalendarApi
+from dealers.routes import CalendarAdminController, CalendarController, HomeController
+from portal import clock, db, notify
+from portal.api import PortalApi
+from portal.catalog_routes import CatalogAdminController, CatalogController
+from portal.failures import HANDLERS
+from portal.network_routes import NetworkController, OrganisationAdminController
+from portal.people_routes import UserAdminController
+from portal.routes import AuthController, SessionController
+from portal.settings import Settings
+from portal.web import csrf_protect, identity_middleware
+
+log = logging.getLogger("portal")
+STATIC = Path(__file__).resolve().parent.parent / "static"
+JOB_INTERVAL_SECONDS = 600
+
+ROUTE_HANDLERS = [
+    AuthController, SessionController, NetworkController, OrganisationAdminController,
+    UserAdminController, CatalogController, CatalogAdminController,
+    HomeController, CalendarController, CalendarAdminController,
+    PortalApi, CalendarApi,
+]
+
+
+async def run_jobs_once(settings: Settings) -> None:
+    """Periodic work: window reminders, then email delivery of queued notifications."""
+    from dealers.calendar import remind_window_opening
+
+    await remind_window_opening(clock.now())
+    await notify.send_pending_emails(settings)
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.db_pool:
+            await db.engine().start_connection_pool(min_size=1, max_size=10)
+        task = asyncio.create_task(_job_loop(settings)) if run_jobs else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+            if settings.db_pool:
+                await db.engine().close_connection_pool()
+
+    app = Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(path="/static", directories=[STATIC], guards=[],
+                                       include_in_schema=False),
+        ],
+        middleware=[identity_middleware(settings)],
+        before_request=csrf_protect,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        debug=settings.debug,
+        openapi_config=OpenAPIConfig(
+            title="After-sales portal API", version="1", path="/api/v1/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+    )
+    app.state.settings = settings
+    return app
+
+
+async def _job_loop(settings: Settings) -> None:
+    while True:
+        try:
+            await run_jobs_once(settings)
+        except Exception:  # a failed run is logged and retried next time; the portal stays up
+            log.exception("periodic jobs failed")
+        await asyncio.sleep(JOB_INTERVAL_SECONDS)

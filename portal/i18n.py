@@ -1,0 +1,82 @@
+"""zh-CN (default) and English through Babel catalogs. msgids are English; the zh_CN catalog
+translates them. Catalogs are read from the .po files at start-up (no compile step to forget)."""
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from portal.money import format_fen
+
+LOCALES = ("zh_CN", "en")
+DEFAULT_LOCALE = "zh_CN"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> NullTranslations:
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return NullTranslations()
+    with po.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(message: str, **params: object) -> str:
+    text = translations(current_locale.get()).gettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    text = translations(current_locale.get()).ngettext(singular, plural, n)
+    params.setdefault("num", n)
+    return text % params
+
+
+def translate(message: str, locale: str, **params: object) -> str:
+    token = current_locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        return gettext(message, **params)
+    finally:
+        current_locale.reset(token)
+
+
+def pick_locale(user_locale: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """User setting first, then the language cookie, then the browser's; zh_CN otherwise."""
+    for candidate in (user_locale, cookie):
+        if candidate in LOCALES:
+            return candidate  # type: ignore[return-value]
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh_CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE
+
+
+def html_lang(locale: str) -> str:
+    return locale.replace("_", "-")  # Babel writes zh_CN, HTML wants zh-CN
+
+
+def money(amount_fen: int | None) -> str:
+    if amount_fen is None:
+        return ""
+    return format_fen(amount_fen, current_locale.get())
+
+
+def local_name(row: dict, base: str = "name") -> str:
+    """Pick `name_zh`/`name_en` (or `name`/`name_en`) for the current language."""
+    if current_locale.get() == "en":
+        return row.get(f"{base}_en") or row.get(f"{base}_zh") or row.get(base) or ""
+    return row.get(f"{base}_zh") or row.get(base) or row.get(f"{base}_en") or ""

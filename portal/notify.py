@@ -1,0 +1,105 @@
+"""Notifications: an in-app inbox, and email through SMTP when it is configured.
+
+Rows are written first (in the caller's transaction when there is one); email is sent after,
+from the stored rows, so a mail server outage loses nothing and nothing is sent twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+from email.message import EmailMessage
+
+from portal import clock
+from portal.actor import Actor
+from portal.db import raw_executemany, raw_fetch
+from portal.errors import NotFound
+from portal.i18n import translate
+from portal.settings import Settings
+from portal.tables import Notification, User
+
+log = logging.getLogger("portal.notify")
+
+
+async def notify(*, user_ids: list[int], kind: str, dedupe_key: str, subject: str, body: str,
+                 link: str = "", params: dict | None = None) -> None:
+    """Queue one notification per user, in each user's language; a repeat (same user, kind
+    and key) is ignored, so re-running a reminder job never nags twice."""
+    if not user_ids:
+        return
+    users = await User.select(User.id, User.locale).where(User.id.is_in(user_ids))
+    params = params or {}
+    at = clock.now()
+    rows = [
+        (u["id"], kind, dedupe_key, translate(subject, u["locale"], **params)[:200],
+         translate(body, u["locale"], **params), link, at)
+        for u in users
+    ]
+    sql = (
+        "INSERT INTO notification (\"user\", kind, dedupe_key, subject, body, link, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (\"user\", kind, dedupe_key) DO NOTHING"
+    )
+    async with Notification._meta.db.transaction():
+        await raw_executemany(sql, rows)
+
+
+async def inbox(*, actor: Actor, limit: int = 50) -> list[dict]:
+    return await Notification.select(
+        Notification.id, Notification.subject, Notification.body, Notification.link,
+        Notification.created_at, Notification.read_at,
+    ).where(Notification.user == actor.user_id).order_by(
+        Notification.created_at, ascending=False).limit(limit)
+
+
+async def unread_count(*, actor: Actor) -> int:
+    return await Notification.count().where(
+        (Notification.user == actor.user_id) & Notification.read_at.is_null())
+
+
+async def mark_read(*, actor: Actor, notification_id: int) -> None:
+    updated = await Notification.update({Notification.read_at: clock.now()}).where(
+        (Notification.id == notification_id) & (Notification.user == actor.user_id)
+    ).returning(Notification.id)
+    if not updated:
+        raise NotFound("Not found.")
+
+
+def _send(settings: Settings, messages: list[EmailMessage]) -> None:
+    assert settings.smtp_host
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls()
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        for message in messages:
+            smtp.send_message(message)
+
+
+async def send_pending_emails(settings: Settings, limit: int = 500) -> int:
+    """Email notifications not yet emailed to users who have an address. Nothing when SMTP is
+    not configured. Returns how many were sent."""
+    if not settings.smtp_host:
+        return 0
+    rows = await raw_fetch(
+        "SELECT n.id, n.subject, n.body, n.link, u.email FROM notification n "
+        "JOIN portal_user u ON u.id = n.\"user\" "
+        "WHERE n.emailed_at IS NULL AND u.email <> '' ORDER BY n.id LIMIT $1", limit)
+    if not rows:
+        return 0
+    messages = []
+    for row in rows:
+        message = EmailMessage()
+        message["From"] = settings.smtp_from
+        message["To"] = row["email"]
+        message["Subject"] = row["subject"]
+        link = f"\n\n{settings.base_url}{row['link']}" if row["link"] else ""
+        message.set_content(row["body"] + link)
+        messages.append(message)
+    try:
+        await asyncio.to_thread(_send, settings, messages)
+    except (OSError, smtplib.SMTPException):
+        log.exception("SMTP delivery failed; will retry on the next run")
+        return 0
+    await Notification.update({Notification.emailed_at: clock.now()}).where(
+        Notification.id.is_in([r["id"] for r in rows]))
+    return len(rows)

@@ -1,0 +1,66 @@
+"""Business parameters HQ changes (rates, ratios): versioned rows, never edited (brief: rules as data).
+
+Values are integers: rates in basis points (1000 = 10 %), money in fen.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from portal import audit, clock
+from portal.actor import Actor
+from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.tables import PolicyValue
+
+# key -> (default, max, description msgid). Defaults come from the manuals.
+POLICIES: dict[str, tuple[int, int, str]] = {
+    # R17: out of warranty the customer pays the parts plus 10 % of the parts replaced.
+    "out_of_warranty_fee_bp": (1000, 10000, "Out-of-warranty repair fee, %% of parts (R17)"),
+    # R22: deposit as a share of the first stock's value (HQ sets it; 100 % until changed).
+    "deposit_ratio_bp": (10000, 10000, "Repair-point deposit, %% of first stock value (R22)"),
+}
+
+
+async def value_on(key: str, day: date) -> int:
+    if key not in POLICIES:
+        raise NotFound("Not found.")
+    row = await PolicyValue.select(PolicyValue.value).where(
+        (PolicyValue.key == key) & (PolicyValue.effective_from <= day)
+    ).order_by(PolicyValue.effective_from, ascending=False).first()
+    return row["value"] if row else POLICIES[key][0]
+
+
+async def history(key: str) -> list[dict]:
+    return await PolicyValue.select(
+        PolicyValue.value, PolicyValue.effective_from, PolicyValue.reason, PolicyValue.created_at,
+        PolicyValue.created_by.display_name.as_alias("author"),
+    ).where(PolicyValue.key == key).order_by(PolicyValue.effective_from, ascending=False)
+
+
+async def change(*, actor: Actor, key: str, value: int, effective_from: date, reason: str) -> None:
+    """A new value from a future date; today's value and the past stay as they were."""
+    if not actor.has("hq_admin"):
+        raise Forbidden("Only the HQ administrator may do this.")
+    if key not in POLICIES:
+        raise NotFound("Not found.")
+    errors: dict[str, str] = {}
+    if not 0 <= value <= POLICIES[key][1]:
+        errors["value"] = "Out of range."
+    if effective_from <= clock.china_today():
+        errors["effective_from"] = "A change takes effect from a future date."
+    if not reason.strip():
+        errors["reason"] = "Say why it changes."
+    if not errors and await PolicyValue.exists().where(
+        (PolicyValue.key == key) & (PolicyValue.effective_from == effective_from)
+    ):
+        errors["effective_from"] = "A change from that date already exists."
+    if errors:
+        raise ValidationFailed(errors)
+    async with PolicyValue._meta.db.transaction():
+        before = await value_on(key, effective_from)
+        await PolicyValue.insert(PolicyValue(key=key, value=value, effective_from=effective_from,
+                                             reason=reason.strip(), created_by=actor.user_id,
+                                             created_at=clock.now()))
+        await audit.record(actor=actor, object_type="policy", object_id=key, action="change",
+                           before={"value": before}, after={"value": value,
+                                                            "from": effective_from.isoformat()},
+                           reason=reason.strip())

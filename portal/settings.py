@@ -1,0 +1,69 @@
+"""One frozen settings object, read from the environment once."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("PORTAL_VAR_DIR", ROOT / "var"))
+
+
+def _secret_key() -> str:
+    # A stable key survives restarts so sessions are not all dropped; generated once per install.
+    key = os.environ.get("PORTAL_SECRET_KEY")
+    if key:
+        return key
+    VAR.mkdir(parents=True, exist_ok=True)
+    path = VAR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    secret_key: str
+    debug: bool
+    secure_cookies: bool
+    base_url: str
+    session_idle_seconds: int = 30 * 60
+    session_absolute_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "portal@localhost"
+    smtp_starttls: bool = False
+    db_pool: bool = True
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        values: dict[str, object] = dict(
+            database_url=os.environ.get("PORTAL_DATABASE_URL") or None,
+            secret_key=_secret_key(),
+            debug=_flag("PORTAL_DEBUG", False),
+            secure_cookies=_flag("PORTAL_SECURE_COOKIES", True),
+            base_url=os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000"),
+            smtp_host=os.environ.get("PORTAL_SMTP_HOST") or None,
+            smtp_port=int(os.environ.get("PORTAL_SMTP_PORT", "25")),
+            smtp_user=os.environ.get("PORTAL_SMTP_USER") or None,
+            smtp_password=os.environ.get("PORTAL_SMTP_PASSWORD") or None,
+            smtp_from=os.environ.get("PORTAL_SMTP_FROM", "portal@localhost"),
+            smtp_starttls=_flag("PORTAL_SMTP_STARTTLS", False),
+            db_pool=_flag("PORTAL_DB_POOL", True),
+        )
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,231 @@
+"""The web shell: per-request identity, locale and security headers; CSRF; guards; rendering.
+
+Identity comes from the server-side session cookie for pages and from a bearer token for
+/api/v1 (which never reads cookies, so it needs no CSRF token).
+"""
+from __future__ import annotations
+
+import secrets
+import uuid
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from portal import audit, auth, i18n
+from portal.actor import Actor
+from portal.errors import Forbidden
+from portal.settings import Settings
+
+SESSION_COOKIE = "portal_session"
+ANON_CSRF_COOKIE = "portal_csrf"
+LANG_COOKIE = "portal_lang"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _cookies(scope: dict) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header is treated as no cookies
+                pass
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def _header(scope: dict, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+class IdentityMiddleware:
+    """Sets request id, actor, session and locale; adds security headers to every response."""
+
+    def __init__(self, app: Any, settings: Settings):
+        self.app, self.settings = app, settings
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        rid_token = audit.request_id.set(request_id)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        path: str = scope["path"]
+        cookies = _cookies(scope)
+        actor: Actor | None = None
+        session = None
+        if path.startswith("/api/"):
+            bearer = _header(scope, b"authorization") or ""
+            if bearer.lower().startswith("bearer "):
+                actor = await auth.actor_for_api_token(bearer[7:].strip())
+        elif not path.startswith("/static/"):
+            session = await auth.resume_session(self.settings, cookies.get(SESSION_COOKIE, ""))
+            actor = session.actor if session else None
+        state.update(actor=actor, session=session, cookies=cookies)
+        locale = i18n.pick_locale(actor.locale if actor else None, cookies.get(LANG_COOKIE),
+                                  _header(scope, b"accept-language"))
+        state["locale"] = locale
+        locale_token = i18n.current_locale.set(locale)
+        static = path.startswith("/static/")
+
+        async def send_with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-request-id", request_id.encode()),
+                ]
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            i18n.current_locale.reset(locale_token)
+            audit.request_id.reset(rid_token)
+
+
+def identity_middleware(settings: Settings):
+    def factory(app: Any) -> IdentityMiddleware:
+        return IdentityMiddleware(app, settings)
+
+    return factory
+
+
+def current_actor(request: Request | ASGIConnection) -> Actor:
+    actor = request.scope.get("state", {}).get("actor")
+    if actor is None:
+        raise NotAuthorizedException("Please sign in.")
+    return actor
+
+
+def csrf_expected(request: Request) -> str | None:
+    state = request.scope.get("state", {})
+    session = state.get("session")
+    if session is not None:
+        return session.csrf_token
+    return state.get("cookies", {}).get(ANON_CSRF_COOKIE) or state.get("new_anon_csrf")
+
+
+async def csrf_protect(request: Request) -> None:
+    """before_request hook: every unsafe page request carries the session's own token.
+
+    The token lives in the server-side session, so a token from another session never matches.
+    Signed-out forms (login, language) use a random cookie token checked the same way."""
+    if request.method in SAFE_METHODS or request.url.path.startswith("/api/"):
+        return None
+    expected = request.scope.get("state", {}).get("session")
+    expected_token = expected.csrf_token if expected else request.scope["state"].get(
+        "cookies", {}).get(ANON_CSRF_COOKIE)
+    given = request.headers.get("x-csrftoken")
+    if not given:
+        content_type = request.headers.get("content-type", "")
+        if "form" in content_type:
+            given = (await request.form()).get("_csrf")
+    if not expected_token or not auth.csrf_matches(expected_token, given):
+        raise Forbidden("Your form expired or came from elsewhere. Reload the page and try again.")
+    return None
+
+
+# --- guards -------------------------------------------------------------------------------------
+
+def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Every non-public route carries this guard (the route inventory test checks it)."""
+    actor = connection.scope.get("state", {}).get("actor")
+    if actor is None:
+        raise NotAuthorizedException("Please sign in.")
+    if actor.read_only and connection.scope.get("method") not in SAFE_METHODS \
+            and connection.scope["path"] not in ("/logout", "/lang"):
+        raise PermissionDeniedException("Your role may read but not change anything.")
+
+
+def roles_required(*roles: str):
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        login_required(connection, handler)
+        if not connection.scope["state"]["actor"].has(*roles):
+            raise PermissionDeniedException("Your role may not open this page.")
+
+    guard.__name__ = f"roles_required({','.join(roles)})"
+    guard.roles = roles  # type: ignore[attr-defined]
+    return guard
+
+
+def public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Marks a route as deliberately public (it must also be on the allowlist)."""
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+def make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
+    )
+    env.globals.update(money=i18n.money, local_name=i18n.local_name, html_lang=i18n.html_lang)
+    return env
+
+
+ENV = make_environment()
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _context(request: Request, context: dict[str, Any]) -> tuple[dict[str, Any], Cookie | None]:
+    state = request.scope.get("state", {})
+    session = state.get("session")
+    cookie = None
+    token = csrf_expected(request)
+    if session is None and not token:
+        token = secrets.token_urlsafe(32)
+        state["new_anon_csrf"] = token
+        settings: Settings = request.app.state.settings
+        cookie = Cookie(key=ANON_CSRF_COOKIE, value=token, httponly=True, samesite="lax",
+                        secure=settings.secure_cookies, path="/")
+    base = {
+        "request": request, "actor": state.get("actor"), "csrf_token": token or "",
+        "locale": state.get("locale", i18n.DEFAULT_LOCALE), "errors": {}, "form": {},
+        "request_id": state.get("request_id", ""), "path": request.url.path,
+    }
+    base.update(context)
+    return base, cookie
+
+
+def render(request: Request, template: str, *, status_code: int = 200, block: str | None = None,
+           headers: dict[str, str] | None = None, **context: Any) -> Response:
+    """Render a page, or one named block of it (an htmx fragment)."""
+    ctx, cookie = _context(request, context)
+    tmpl = ENV.get_template(template)
+    if block:
+        html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
+    else:
+        html = tmpl.render(ctx)
+    return Response(content=html, media_type="text/html", status_code=status_code,
+                    cookies=[cookie] if cookie else None, headers=headers)

@@ -1,0 +1,1 @@
+"""Monthly statements and payouts (issue 5)."""

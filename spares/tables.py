@@ -1,0 +1,1 @@
+"""Repair points, spare stock, exchanges, deposits (issue 4)."""
