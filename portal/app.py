@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -44,7 +45,9 @@ async def run_jobs_once(settings: Settings) -> None:
     await notify.send_pending_emails(settings)
 
 
-def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> Litestar:
+def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
+               extra_handlers: Sequence[Any] = ()) -> Litestar:
+    """`extra_handlers` lets tests mount a probe route (e.g. one that fails) on the real app."""
     settings = settings or Settings.from_env()
 
     @contextlib.asynccontextmanager
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> L
     app = Litestar(
         route_handlers=[
             *ROUTE_HANDLERS,
+            *extra_handlers,
             create_static_files_router(path="/static", directories=[STATIC], guards=[],
                                        include_in_schema=False),
         ],

@@ -68,8 +68,8 @@ def csrf_from(html: str) -> str:
 
 
 @asynccontextmanager
-async def client(**settings_overrides: Any):
-    app = create_app(test_settings(**settings_overrides))
+async def client(extra_handlers: tuple = (), **settings_overrides: Any):
+    app = create_app(test_settings(**settings_overrides), extra_handlers=extra_handlers)
     async with AsyncTestClient(app=app, base_url="https://portal.test") as c:
         c.follow_redirects = False
         yield c
