@@ -43,8 +43,16 @@ def iso_date(form: Any, name: str, errors: dict[str, str]) -> date | None:
         return None
 
 
+def _all(form: Any, name: str) -> list:
+    # Litestar's getall raises KeyError for a missing key; no checked box is an empty list.
+    try:
+        return list(form.getall(name))
+    except KeyError:
+        return []
+
+
 def int_list(form: Any, name: str) -> list[int]:
-    values = form.getall(name) if hasattr(form, "getall") else []
+    values = _all(form, name)
     out = []
     for value in values:
         try:
@@ -55,7 +63,7 @@ def int_list(form: Any, name: str) -> list[int]:
 
 
 def str_list(form: Any, name: str) -> list[str]:
-    return [str(v) for v in (form.getall(name) if hasattr(form, "getall") else [])]
+    return [str(v) for v in _all(form, name)]
 
 
 def query_int(request: Request, name: str) -> int | None:
