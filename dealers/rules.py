@@ -94,3 +94,136 @@ def days_until_opening(today: date, status: WindowStatus) -> int | None:
     if status.state != "upcoming" or status.window is None:
         return None
     return (status.window.first - today).days
+
+
+# --- Return lines: warranty and exchange verdicts (R17, R18), decisions (R13), deadlines (R12, R14)
+
+MAX_LINE_QUANTITY = 100_000  # one line of one batch; more is surely a typing error
+DEALER_CFL_MONTHS = 15  # R18d: dealer rule, from the printed manufacture date code
+CAP_NEW_MIN_PERCENT = 80  # R18b: a cap at least 80 % new is "not aged"
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day `months` later, clamped to the month's end (Nov 30 + 3 months = Feb 28/29)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
+
+
+def parse_date_code(text: str) -> date:
+    """A CFL's printed manufacture date code: YYYYMMDD or YYYY-MM-DD. ValueError otherwise."""
+    raw = text.strip().replace("-", "")
+    if len(raw) != 8 or not raw.isdigit():
+        raise ValueError("malformed date code")
+    return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What the dealer reports, or what HQ inspects (R18)."""
+
+    lights: bool = False
+    cap_percent: int | None = None  # how new the cap is, 0-100
+    tube_greyed: bool = False
+    bridge_blackened: bool = False
+    broken: bool = False
+
+
+@dataclass(frozen=True)
+class CategoryTerms:
+    warranty_months: int  # consumer warranty from purchase (R17); 0 = none
+    is_cfl: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    exchangeable: bool
+    reasons: tuple[str, ...]  # msgids, each citing its rule
+    dealer_until: date | None = None  # R18d: last day of the 15-month dealer clock
+    consumer_until: date | None = None  # R17: last day of the consumer warranty
+
+    @property
+    def code(self) -> str:
+        return "exchange" if self.exchangeable else "reject"
+
+
+def expected_verdict(terms: CategoryTerms, condition: Condition, *, on: date,
+                     date_code: date | None = None,
+                     purchase_date: date | None = None) -> Verdict:
+    """R17/R18: would this line be exchanged if it arrived `on` that day in this condition?"""
+    reasons: list[str] = []
+    consumer_until = dealer_until = None
+    if terms.warranty_months == 0:
+        reasons.append("No warranty for this category (R17).")
+    elif purchase_date is not None:
+        consumer_until = add_months(purchase_date, terms.warranty_months) - timedelta(days=1)
+        if on > consumer_until:
+            reasons.append("Out of the consumer warranty (R17).")
+    if terms.is_cfl:
+        if date_code is None:
+            reasons.append("A CFL needs its printed date code (R18d).")
+        else:
+            dealer_until = add_months(date_code, DEALER_CFL_MONTHS) - timedelta(days=1)
+            if on > dealer_until:
+                reasons.append("More than 15 months since manufacture (R18d).")
+        if condition.lights:
+            reasons.append("The lamp still lights (R18a).")
+        elif condition.cap_percent is not None and condition.cap_percent < CAP_NEW_MIN_PERCENT:
+            reasons.append("The cap is aged, less than 80% new (R18b).")
+        if condition.tube_greyed or condition.bridge_blackened:
+            reasons.append("Greyed tube or blackening between the bridges (R18c).")
+    return Verdict(not reasons, tuple(reasons), dealer_until, consumer_until)
+
+
+def check_decision(received: int, exchanged: int, credited: int, rejected: int,
+                   reject_reason: str | None) -> dict[str, str]:
+    """R13: exchanged + credited + rejected = received, always; a rejection needs a reason."""
+    errors: dict[str, str] = {}
+    if min(exchanged, credited, rejected) < 0:
+        errors["quantity"] = "Quantities cannot be negative."
+    elif exchanged + credited + rejected != received:
+        errors["quantity"] = "Exchanged + credited + rejected must equal the received quantity."
+    if rejected > 0 and not reject_reason:
+        errors["reject_reason"] = "Give the reason for the rejected quantity."
+    return errors
+
+
+def propose_decision(received: int, verdict: Verdict) -> tuple[int, int, int]:
+    """R13/R18: the proposal CS starts from: all exchanged if the inspection passes, else all
+    rejected. CS may change it (e.g. credit instead of exchange)."""
+    return (received, 0, 0) if verdict.exchangeable else (0, 0, received)
+
+
+def receive_deadline(arrived_at: datetime) -> datetime:
+    """R12: counted and inspected by the end of the day after arrival (China time)."""
+    arrival_day = arrived_at.astimezone(CHINA).date()
+    return datetime.combine(arrival_day + timedelta(days=2), time(0), CHINA)
+
+
+def decide_deadline(arrived_at: datetime) -> datetime:
+    """R14: decided and fed back within 3 days of arrival (end of the third China day after)."""
+    arrival_day = arrived_at.astimezone(CHINA).date()
+    return datetime.combine(arrival_day + timedelta(days=4), time(0), CHINA)
+
+
+def breached(deadline: datetime, done_at: datetime | None, now: datetime) -> bool:
+    """A deadline is breached when the work was done after it, or is still not done past it."""
+    return (done_at or now) >= deadline
+
+
+# Batch lifecycle (SPEC §3). Every transition writes an audit row (R20).
+TRANSITIONS: dict[str, set[str]] = {
+    "draft": {"submitted", "withdrawn"},
+    "submitted": {"signed", "draft"},
+    "signed": {"approved", "refused"},
+    "approved": {"dispatched", "received", "closed"},  # goods may arrive before dispatch is keyed in
+    "dispatched": {"received"},
+    "received": {"dispositioned"},
+    "dispositioned": {"closed"},
+}
+
+
+def can_move(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, set())

@@ -1,11 +1,13 @@
-"""Return calendar (and, later, return batches)."""
+"""Return calendar and return batches (SPEC §2-§4)."""
 from __future__ import annotations
 
-from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz
+from enum import Enum
+
+from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from portal.tables import Region, User
+from portal.tables import Organisation, Product, Region, User
 
 
 class CalendarAssignment(Table):
@@ -19,3 +21,143 @@ class CalendarAssignment(Table):
     reason = Text(null=False, default="")
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz(null=False)
+
+
+class ReasonCode(Table):
+    """Coded lists HQ maintains: defect reasons dealers pick, rejection reasons CS writes (R13)."""
+
+    kind = Varchar(length=10, null=False)  # "defect" | "reject"
+    code = Varchar(length=20, null=False)
+    name_zh = Varchar(length=120, null=False)
+    name_en = Varchar(length=120, null=False)
+    active = Boolean(null=False, default=True)
+
+
+class SpecialApproval(Table):
+    """R7: an exception (batch quality problem or another reason) requested by a manager and
+    decided by CS; an approved one lets a batch be submitted outside the window."""
+
+    organisation = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
+    month = Date(null=False)
+    quality_problem = Boolean(null=False, default=False)
+    reason = Text(null=False)
+    status = Varchar(length=12, null=False, default="requested")  # requested|approved|refused
+    requested_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    requested_at = Timestamptz(null=False)
+    decided_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    decided_at = Timestamptz(null=True, default=None)
+    decision_reason = Text(null=False, default="")
+
+
+class ReturnBatch(Table):
+    """The defective-goods return application and, once approved, its registration form."""
+
+    class Status(str, Enum):
+        draft = "draft"
+        submitted = "submitted"
+        signed = "signed"
+        approved = "approved"
+        dispatched = "dispatched"
+        received = "received"
+        dispositioned = "dispositioned"
+        closed = "closed"
+        refused = "refused"
+        withdrawn = "withdrawn"
+
+    number = Varchar(length=24, null=False, unique=True)
+    organisation = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
+    month = Date(null=False)
+    kind = Varchar(length=10, null=False, default="regular")  # regular | special (R7)
+    special_approval = ForeignKey(SpecialApproval, null=True, on_delete=OnDelete.restrict)
+    status = Varchar(length=16, null=False, default="draft", choices=Status)
+    disposition = Varchar(length=10, null=True, default=None)  # return | dispose (R9)
+    created_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    created_at = Timestamptz(null=False)
+    submitted_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    submitted_at = Timestamptz(null=True, default=None)
+    signed_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    signed_at = Timestamptz(null=True, default=None)
+    approved_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    approved_at = Timestamptz(null=True, default=None)
+    refused_reason = Text(null=False, default="")
+    disposal_evidence = Text(null=False, default="")
+    carrier = Varchar(length=80, null=False, default="")
+    waybill = Varchar(length=60, null=False, default="")
+    packages = Integer(null=True, default=None)
+    freight_fen = BigInt(null=True, default=None)
+    dispatched_on = Date(null=True, default=None)
+    arrived_at = Timestamptz(null=True, default=None)
+    received_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    received_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    decided_at = Timestamptz(null=True, default=None)
+    company_bears_freight = Boolean(null=False, default=True)  # R11, R16
+
+
+class ReturnLine(Table):
+    batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
+    line_no = Integer(null=False)
+    product = ForeignKey(Product, null=False, on_delete=OnDelete.restrict)
+    quantity = Integer(null=False)  # as filed by the dealer; 0 only for extra lines found at HQ
+    reason = ForeignKey(ReasonCode, null=True, on_delete=OnDelete.restrict)
+    reason_text = Varchar(length=200, null=False, default="")
+    date_code = Date(null=True, default=None)  # CFL manufacture date (R18d)
+    purchase_date = Date(null=True, default=None)  # consumer's purchase (R17)
+    lights = Boolean(null=False, default=False)
+    cap_percent = Integer(null=True, default=None)
+    tube_greyed = Boolean(null=False, default=False)
+    bridge_blackened = Boolean(null=False, default=False)
+    broken = Boolean(null=False, default=False)
+    extra = Boolean(null=False, default=False)  # goods not on the form, found at receipt (R12)
+    received_qty = Integer(null=True, default=None)
+    i_lights = Boolean(null=True, default=None)
+    i_cap_percent = Integer(null=True, default=None)
+    i_tube_greyed = Boolean(null=True, default=None)
+    i_bridge_blackened = Boolean(null=True, default=None)
+    i_broken = Boolean(null=True, default=None)
+    exchanged_qty = Integer(null=True, default=None)
+    credited_qty = Integer(null=True, default=None)
+    rejected_qty = Integer(null=True, default=None)
+    reject_reason = ForeignKey(ReasonCode, null=True, on_delete=OnDelete.restrict)
+    decision_note = Varchar(length=200, null=False, default="")
+
+
+class DockRefusal(Table):
+    """R10: goods arriving without an approved form are refused and recorded."""
+
+    reference = Varchar(length=60, null=False)
+    batch = ForeignKey(ReturnBatch, null=True, on_delete=OnDelete.restrict)
+    reason = Text(null=False)
+    refused_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    refused_at = Timestamptz(null=False)
+
+
+class TransitClaim(Table):
+    """R15: a claim against the carrier for goods lost or damaged in transit."""
+
+    batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
+    carrier = Varchar(length=80, null=False)
+    lost_qty = Integer(null=False, default=0)
+    damaged_qty = Integer(null=False, default=0)
+    claimed_fen = BigInt(null=False, default=0)
+    recovered_fen = BigInt(null=True, default=None)
+    status = Varchar(length=10, null=False, default="open")  # open | closed
+    note = Text(null=False, default="")
+    opened_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    opened_at = Timestamptz(null=False)
+    closed_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class QualityDispute(Table):
+    """R16: a batch quality dispute; HQ tech verifies on site within 2 days of the request."""
+
+    batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
+    description = Text(null=False)
+    raised_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    raised_at = Timestamptz(null=False)
+    due_at = Timestamptz(null=False)
+    verified_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    verified_at = Timestamptz(null=True, default=None)
+    confirmed = Boolean(null=True, default=None)
+    findings = Text(null=False, default="")

@@ -14,6 +14,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from dealers.api import CalendarApi
+from dealers.batch_routes import BatchController
+from dealers.receiving_routes import CountController, DockController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from portal import clock, db, notify
 from portal.api import PortalApi
@@ -33,6 +35,7 @@ ROUTE_HANDLERS = [
     AuthController, SessionController, NetworkController, OrganisationAdminController,
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
+    BatchController, DockController, CountController,
     PortalApi, CalendarApi,
 ]
 

@@ -187,7 +187,10 @@ def make_environment() -> jinja2.Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda m: i18n.gettext(m), lambda s, p, n: i18n.ngettext(s, p, n), newstyle=True
     )
-    env.globals.update(money=i18n.money, local_name=i18n.local_name, html_lang=i18n.html_lang)
+    # `tr` translates a message computed in Python (errors, verdict reasons): unlike `_`, it
+    # does no %-formatting, so a message like "less than 80% new" is safe.
+    env.globals.update(money=i18n.money, local_name=i18n.local_name, html_lang=i18n.html_lang,
+                       tr=lambda message: i18n.gettext(message))
     return env
 
 

@@ -26,7 +26,7 @@ migrate()
 from dealers.rules import DEFAULT_CALENDAR  # noqa: E402
 from tests.helpers import *  # noqa: E402,F401,F403
 
-KEEP = {"migration", "region"}
+KEEP = {"migration", "region", "reason_code"}
 
 
 async def _reset() -> None:

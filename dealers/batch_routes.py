@@ -1,0 +1,162 @@
+"""Return batch pages. Handlers parse, call a service, render; the rules live in the services."""
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, Request, Response, get, post
+
+from dealers import batches, queries, receiving
+from dealers.forms import parse_condition, parse_line
+from portal import audit, clock
+from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.forms import integer, iso_date, query_int, read_form, text
+from portal.i18n import gettext
+from portal.money import parse_yuan
+from portal.web import current_actor, is_htmx, login_required, render
+
+
+def _see_other(url: str) -> Response:
+    return Response(content="", status_code=303, headers={"Location": url})
+
+
+async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
+                     errors: dict | None = None, form: dict | None = None,
+                     block: str | None = None) -> Response:
+    actor = current_actor(request)
+    batch = await batches.get_batch(actor=actor, batch_id=batch_id)
+    return render(
+        request, "dealers/batch.html", status_code=status_code, block=block, batch=batch,
+        lines=await batches.lines_with_verdicts(batch_id),
+        products=await batches.list_products() if batch["status"] == "draft" else [],
+        defect_reasons=await batches.reason_codes("defect"),
+        deadlines=receiving.deadlines(batch, clock.now()),
+        is_staff=batches._is_staff_of(actor, batch), errors=errors or {}, form=form or {})
+
+
+class BatchController(Controller):
+    path = "/batches"
+    guards = [login_required]
+
+    @get("/")
+    async def list_page(self, request: Request) -> Response:
+        actor = current_actor(request)
+        q = request.query_params
+        month = None
+        if q.get("month"):
+            try:
+                month = date.fromisoformat(q["month"][:7] + "-01")
+            except ValueError:
+                month = None
+        queue = q.get("queue") if q.get("queue") in queries.QUEUES else None
+        now = clock.now()
+        rows = await queries.list_batches(
+            actor=actor, now=now, queue=queue, status=q.get("status") or None, month=month,
+            organisation_id=query_int(request, "org"), product_id=query_int(request, "product"),
+            after_id=query_int(request, "after"))
+        return render(request, "dealers/batches.html", block="rows" if is_htmx(request) else None,
+                      rows=rows, queue=queue or "", counts=await queries.queue_counts(actor=actor, now=now),
+                      filters={k: q.get(k, "") for k in ("status", "month", "org", "product")},
+                      next_after=rows[-1]["id"] if len(rows) == queries.PAGE_SIZE else None,
+                      queues=list(queries.QUEUES))
+
+    @post("/")
+    async def create(self, request: Request) -> Response:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        approval = integer(form, "special_approval", errors, required=False)
+        batch_id = await batches.create_draft(actor=current_actor(request),
+                                              special_approval_id=approval)
+        return _see_other(f"/batches/{batch_id}")
+
+    @get("/{batch_id:int}")
+    async def detail(self, request: Request, batch_id: int) -> Response:
+        return await batch_page(request, batch_id)
+
+    @get("/{batch_id:int}/history")
+    async def history(self, request: Request, batch_id: int) -> Response:
+        """R20: every transition of the batch with who, when and why."""
+        actor = current_actor(request)
+        batch = await batches.get_batch(actor=actor, batch_id=batch_id)
+        entries = await audit.history(actor=actor, object_type="return_batch", object_id=batch_id,
+                                      organisation_path=batch["org_path"])
+        return render(request, "portal/history.html", title=batch["number"], entries=entries)
+
+    @post("/{batch_id:int}/lines")
+    async def add_line(self, request: Request, batch_id: int) -> Response:
+        form = await read_form(request)
+        line, errors = parse_line(form)
+        block = "lines" if is_htmx(request) else None
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await batches.add_lines(actor=current_actor(request), batch_id=batch_id, lines=[line])
+        except batches.LineErrors as exc:
+            return await batch_page(request, batch_id, status_code=422, block=block,
+                                    errors=exc.problems[1], form=dict(form))
+        except ValidationFailed as exc:
+            return await batch_page(request, batch_id, status_code=422, block=block,
+                                    errors=exc.errors, form=dict(form))
+        if block:
+            return await batch_page(request, batch_id, block=block)
+        return _see_other(f"/batches/{batch_id}")
+
+    @post("/{batch_id:int}/lines/preview")
+    async def preview(self, request: Request, batch_id: int) -> Response:
+        """The expected verdict of the line being typed (htmx, on every change)."""
+        await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
+        line, errors = parse_line(await read_form(request))
+        service_errors, verdict = await batches.preview_line(line)
+        return render(request, "dealers/_verdict.html", verdict=verdict,
+                      errors={**service_errors, **errors})
+
+    @post("/{batch_id:int}/lines/{line_id:int}/delete")
+    async def remove_line(self, request: Request, batch_id: int, line_id: int) -> Response:
+        await batches.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
+        if is_htmx(request):
+            return await batch_page(request, batch_id, block="lines")
+        return _see_other(f"/batches/{batch_id}")
+
+    @post("/{batch_id:int}/{action:str}")
+    async def act(self, request: Request, batch_id: int, action: str) -> Response:
+        """The lifecycle buttons: submit, sign, return, approve, refuse, withdraw, dispatch,
+        dispose. Errors re-render the batch page with the message beside the action."""
+        actor = current_actor(request)
+        form = await read_form(request)
+        reason = text(form, "reason", 500)
+        try:
+            if action == "submit":
+                await batches.submit_batch(actor=actor, batch_id=batch_id)
+            elif action == "sign":
+                await batches.sign_batch(actor=actor, batch_id=batch_id, note=reason)
+            elif action == "return":
+                await batches.return_to_draft(actor=actor, batch_id=batch_id, reason=reason)
+            elif action == "approve":
+                await batches.approve_batch(actor=actor, batch_id=batch_id,
+                                            disposition=text(form, "disposition", 10), note=reason)
+            elif action == "refuse":
+                await batches.refuse_batch(actor=actor, batch_id=batch_id, reason=reason)
+            elif action == "withdraw":
+                await batches.withdraw_batch(actor=actor, batch_id=batch_id, reason=reason)
+            elif action == "dispatch":
+                errors: dict[str, str] = {}
+                packages = integer(form, "packages", errors, low=1, high=10_000)
+                await batches.dispatch_batch(
+                    actor=actor, batch_id=batch_id, carrier=text(form, "carrier", 100),
+                    waybill=text(form, "waybill", 100), packages=packages,
+                    freight_fen=parse_yuan(text(form, "freight", 30)),
+                    dispatched_on=iso_date(form, "dispatched_on", errors))
+            elif action == "dispose":
+                await batches.record_disposal(actor=actor, batch_id=batch_id,
+                                              evidence=text(form, "evidence", 2000))
+            else:
+                raise NotFound("Not found.")
+        except NotFound:
+            raise
+        except ValidationFailed as exc:
+            return await batch_page(request, batch_id, status_code=exc.status_code,
+                                    errors=exc.errors, form=dict(form))
+        except PortalError as exc:
+            return await batch_page(request, batch_id, status_code=exc.status_code,
+                                    errors={"action": gettext(exc.message, **exc.params)},
+                                    form=dict(form))
+        return _see_other(f"/batches/{batch_id}")

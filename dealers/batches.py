@@ -1,0 +1,427 @@
+"""Return batches from draft to dispatch: drafting, lines, submit (R5-R7), sign (R8),
+approve or refuse (R9), dispatch (R11). Each write is one transaction with its audit row."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dealers import rules
+from dealers.calendar import week_for_region
+from dealers.tables import ReasonCode, ReturnBatch, ReturnLine, SpecialApproval
+from portal import audit, clock
+from portal.actor import Actor
+from portal.db import raw_fetch
+from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.network import DEALER_KINDS
+from portal.tables import Product
+
+MAX_LINES = 2000
+_BATCH_FIELDS = "b.*, o.name AS org_name, o.name_en AS org_name_en, o.path AS org_path, o.region AS org_region"
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line as typed or imported, already parsed; validated by `check_line`."""
+
+    product_id: int | None
+    quantity: int | None
+    reason_id: int | None = None
+    reason_text: str = ""
+    date_code: date | None = None
+    purchase_date: date | None = None
+    lights: bool = False
+    cap_percent: int | None = None
+    tube_greyed: bool = False
+    bridge_blackened: bool = False
+    broken: bool = False
+
+    @property
+    def condition(self) -> rules.Condition:
+        return rules.Condition(self.lights, self.cap_percent, self.tube_greyed,
+                               self.bridge_blackened, self.broken)
+
+
+async def get_batch(*, actor: Actor, batch_id: int, lock: bool = False) -> dict:
+    """A batch the actor may see (R1), else NotFound. `lock` takes the row lock (FOR UPDATE)."""
+    rows = await raw_fetch(
+        f"SELECT {_BATCH_FIELDS} FROM return_batch b JOIN organisation o ON o.id = b.organisation "
+        f"WHERE b.id = $1{' FOR UPDATE OF b' if lock else ''}", batch_id)
+    if not rows or not actor.can_see_path(rows[0]["org_path"]):
+        raise NotFound("Not found.")
+    return rows[0]
+
+
+async def get_batch_by_number(*, actor: Actor, number: str) -> dict | None:
+    rows = await raw_fetch(
+        f"SELECT {_BATCH_FIELDS} FROM return_batch b JOIN organisation o ON o.id = b.organisation "
+        "WHERE b.number = $1", number.strip().upper()[:24])
+    if not rows or not actor.can_see_path(rows[0]["org_path"]):
+        return None
+    return rows[0]
+
+
+def _is_staff_of(actor: Actor, batch: dict) -> bool:
+    return actor.organisation_id == batch["organisation"] and actor.has("dealer_clerk", "manager")
+
+
+def _require_staff(actor: Actor, batch: dict) -> None:
+    if not _is_staff_of(actor, batch):
+        raise Forbidden("Only the office's own clerks and managers may do this.")
+
+
+def _require_status(batch: dict, *statuses: str) -> None:
+    if batch["status"] not in statuses:
+        raise Conflict("This batch is %(status)s; the action is not possible now.",
+                       status=batch["status"])
+
+
+async def _move(actor: Actor, batch: dict, target: str, values: dict[str, Any],
+                reason: str = "") -> None:
+    """Change status (and fields) with an audit row; the caller holds the row lock."""
+    if not rules.can_move(batch["status"], target):
+        raise Conflict("This batch is %(status)s; the action is not possible now.",
+                       status=batch["status"])
+    columns = {"status": target, **values}
+    assignments = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(columns))
+    await raw_fetch(f"UPDATE return_batch SET {assignments} WHERE id = $1",
+                    batch["id"], *columns.values())
+    await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
+                       action=target, organisation_id=batch["organisation"],
+                       before={"status": batch["status"]},
+                       after={k: v for k, v in columns.items() if k != "status"} | {"status": target},
+                       reason=reason)
+
+
+# --- drafting -------------------------------------------------------------------------------------
+
+async def create_draft(*, actor: Actor, special_approval_id: int | None = None) -> int:
+    """A clerk drafts the month's batch at any time (R5). One regular batch per office per
+    month (R6, a unique index); a special batch rides on an approved special approval (R7)."""
+    if actor.organisation_kind not in DEALER_KINDS or not actor.has("dealer_clerk", "manager"):
+        raise Forbidden("Only offices and logistics agents file return batches.")
+    month = clock.china_today().replace(day=1)
+    kind = "regular"
+    async with ReturnBatch._meta.db.transaction():
+        if special_approval_id is not None:
+            approval = await SpecialApproval.select().where(
+                (SpecialApproval.id == special_approval_id)
+                & (SpecialApproval.organisation == actor.organisation_id)).first()
+            if approval is None or approval["status"] != "approved":
+                raise RuleViolation("This special approval is not approved (R7).")
+            if await ReturnBatch.exists().where(ReturnBatch.special_approval == special_approval_id):
+                raise Conflict("A batch already uses this special approval.")
+            kind, month = "special", approval["month"]
+        elif await ReturnBatch.exists().where(
+            (ReturnBatch.organisation == actor.organisation_id) & (ReturnBatch.month == month)
+            & (ReturnBatch.kind == "regular") & (ReturnBatch.status != "withdrawn")
+        ):
+            raise Conflict("This month's return batch already exists (R6): add lines to it.")
+        seq = (await raw_fetch("SELECT nextval('return_batch_number_seq') AS n"))[0]["n"]
+        batch = ReturnBatch(number=f"RB{month:%Y%m}{seq:06d}", organisation=actor.organisation_id,
+                            month=month, kind=kind, special_approval=special_approval_id,
+                            created_by=actor.user_id, created_at=clock.now())
+        await ReturnBatch.insert(batch)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch.id,
+                           action="draft", after={"number": batch.number, "kind": kind,
+                                                  "month": month.isoformat()})
+    return batch.id
+
+
+async def category_terms(product_ids: list[int]) -> dict[int, tuple[str, rules.CategoryTerms]]:
+    """product id -> (model, warranty terms), one query for any number of products."""
+    rows = await Product.select(
+        Product.id, Product.model, Product.category.warranty_months.as_alias("months"),
+        Product.category.is_cfl.as_alias("cfl"),
+    ).where(Product.id.is_in(product_ids or [0]) & (Product.active == True))  # noqa: E712
+    return {r["id"]: (r["model"], rules.CategoryTerms(r["months"], r["cfl"])) for r in rows}
+
+
+def check_line(line: LineInput, terms: rules.CategoryTerms | None,
+               reason_ids: set[int]) -> dict[str, str]:
+    """Field errors of one line (R8: product, quantity, reason; CFLs also the date code)."""
+    errors: dict[str, str] = {}
+    if line.product_id is None or terms is None:
+        errors["product"] = "Unknown product: choose a model from the catalogue."
+    if line.quantity is None or not 1 <= line.quantity <= rules.MAX_LINE_QUANTITY:
+        errors["quantity"] = "Quantity must be a whole number from 1 to 100,000."
+    if line.reason_id is None or line.reason_id not in reason_ids:
+        errors["reason"] = "Choose a defect reason."
+    if len(line.reason_text) > 200:
+        errors["reason_text"] = "Up to 200 characters."
+    if terms is not None and terms.is_cfl and line.date_code is None:
+        errors["date_code"] = "CFLs need the printed date code, e.g. 20250315 (R18d)."
+    if line.cap_percent is not None and not 0 <= line.cap_percent <= 100:
+        errors["cap_percent"] = "Between 0 and 100."
+    today = clock.china_today()
+    for name, value in (("date_code", line.date_code), ("purchase_date", line.purchase_date)):
+        if value is not None and value > today:
+            errors[name] = "This date is in the future."
+    return errors
+
+
+async def defect_reason_ids() -> set[int]:
+    return {r["id"] for r in await ReasonCode.select(ReasonCode.id).where(
+        (ReasonCode.kind == "defect") & (ReasonCode.active == True))}  # noqa: E712
+
+
+async def preview_line(line: LineInput) -> tuple[dict[str, str], rules.Verdict | None]:
+    """The expected verdict shown while the dealer types (R17, R18): errors, or the verdict."""
+    terms = (await category_terms([line.product_id] if line.product_id else [])).get(
+        line.product_id or 0)
+    errors = check_line(line, terms[1] if terms else None, await defect_reason_ids())
+    errors.pop("reason", None)  # not needed to show a verdict
+    if terms is None or "date_code" in errors:
+        return errors, None
+    return errors, rules.expected_verdict(terms[1], line.condition, on=clock.china_today(),
+                                          date_code=line.date_code,
+                                          purchase_date=line.purchase_date)
+
+
+async def add_lines(*, actor: Actor, batch_id: int, lines: list[LineInput]) -> int:
+    """Add lines to a draft, all or nothing: every bad line is reported by its position and
+    nothing is written until all are clean. Bulk insert: a fixed number of queries at any size."""
+    if not lines:
+        raise ValidationFailed({"lines": "No lines to add."})
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed({"lines": "At most 2,000 lines per batch."})
+    terms = await category_terms(sorted({l.product_id for l in lines if l.product_id}))
+    reasons = await defect_reason_ids()
+    problems = {}
+    for index, line in enumerate(lines, start=1):
+        errors = check_line(line, terms.get(line.product_id or 0, (None, None))[1], reasons)
+        if errors:
+            problems[index] = errors
+    if problems:
+        raise LineErrors(problems)
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "draft")
+        existing = (await raw_fetch(
+            "SELECT count(*) AS n, coalesce(max(line_no), 0) AS last FROM return_line "
+            "WHERE batch = $1", batch_id))[0]
+        if existing["n"] + len(lines) > MAX_LINES:
+            raise ValidationFailed({"lines": "At most 2,000 lines per batch."})
+        await _insert_lines(batch_id, existing["last"], lines)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="add_lines", organisation_id=batch["organisation"],
+                           after={"lines": len(lines),
+                                  "quantity": sum(l.quantity or 0 for l in lines)})
+    return len(lines)
+
+
+async def _insert_lines(batch_id: int, last_no: int, lines: list[LineInput]) -> None:
+    from portal.db import raw_executemany
+
+    await raw_executemany(
+        "INSERT INTO return_line (batch, line_no, product, quantity, reason, reason_text, "
+        "date_code, purchase_date, lights, cap_percent, tube_greyed, bridge_blackened, broken, "
+        "extra, decision_note) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false, '')",
+        [(batch_id, last_no + i, l.product_id, l.quantity, l.reason_id, l.reason_text,
+          l.date_code, l.purchase_date, l.lights, l.cap_percent, l.tube_greyed,
+          l.bridge_blackened, l.broken) for i, l in enumerate(lines, start=1)])
+
+
+class LineErrors(ValidationFailed):
+    """Errors per line number (row number of an import)."""
+
+    def __init__(self, problems: dict[int, dict[str, str]]):
+        super().__init__({f"line {n}": next(iter(e.values())) for n, e in problems.items()})
+        self.problems = problems
+
+
+async def remove_line(*, actor: Actor, batch_id: int, line_id: int) -> None:
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "draft")
+        removed = await ReturnLine.delete().where(
+            (ReturnLine.id == line_id) & (ReturnLine.batch == batch_id)).returning(
+            ReturnLine.line_no, ReturnLine.product, ReturnLine.quantity)
+        if not removed:
+            raise NotFound("Not found.")
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="remove_line", organisation_id=batch["organisation"],
+                           before=removed[0])
+
+
+async def list_lines(batch_id: int) -> list[dict]:
+    return await raw_fetch(
+        "SELECT l.*, p.model, p.spec, p.name_zh, p.name_en, c.warranty_months, c.is_cfl, "
+        "r.name_zh AS reason_zh, r.name_en AS reason_en, "
+        "rr.name_zh AS reject_zh, rr.name_en AS reject_en, rr.code AS reject_code "
+        "FROM return_line l JOIN product p ON p.id = l.product "
+        "JOIN product_category c ON c.id = p.category "
+        "LEFT JOIN reason_code r ON r.id = l.reason LEFT JOIN reason_code rr ON rr.id = l.reject_reason "
+        "WHERE l.batch = $1 ORDER BY l.line_no", batch_id)
+
+
+# --- submit, sign, approve ------------------------------------------------------------------------
+
+async def submit_batch(*, actor: Actor, batch_id: int) -> None:
+    """R5: a regular batch is submitted only inside its office's window (China time); a special
+    batch (R7) at any time."""
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "draft")
+        if not await ReturnLine.exists().where(ReturnLine.batch == batch_id):
+            raise RuleViolation("Add at least one line before submitting.")
+        now = clock.now()
+        if batch["kind"] == "regular":
+            today = clock.china_today(now)
+            if batch["month"] != today.replace(day=1):
+                raise RuleViolation("This batch belongs to %(month)s; submit it in that month's window (R5).",
+                                    month=batch["month"].strftime("%Y-%m"))
+            week = await week_for_region(batch["org_region"], today) if batch["org_region"] else None
+            if week is None:
+                raise RuleViolation("Your region has no return window: ask for a special approval (R4, R7).")
+            if not rules.may_submit_regular(now, week):
+                window = rules.window_in_month(today, week)
+                raise RuleViolation("Submission is only possible in your window, %(first)s to %(last)s (R5).",
+                                    first=window.first.isoformat(), last=window.last.isoformat())
+        await _move(actor, batch, "submitted", {"submitted_by": actor.user_id, "submitted_at": now})
+
+
+async def sign_batch(*, actor: Actor, batch_id: int, note: str = "") -> None:
+    """R8: the office manager or a regional manager covering the office appraises and signs;
+    never the person who submitted it."""
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if not actor.has("manager"):
+            raise Forbidden("Only the office manager or the regional manager may sign.")
+        _require_status(batch, "submitted")
+        if batch["submitted_by"] == actor.user_id:
+            raise RuleViolation("Nobody signs their own submission (R8).")
+        await _move(actor, batch, "signed", {"signed_by": actor.user_id,
+                                             "signed_at": clock.now()}, reason=note[:500])
+
+
+async def return_to_draft(*, actor: Actor, batch_id: int, reason: str) -> None:
+    """The manager sends a submitted batch back for corrections instead of signing it."""
+    if not reason.strip():
+        raise ValidationFailed({"reason": "Say what must be corrected."})
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if not actor.has("manager"):
+            raise Forbidden("Only the office manager or the regional manager may sign.")
+        _require_status(batch, "submitted")
+        await _move(actor, batch, "draft", {"submitted_by": None, "submitted_at": None},
+                    reason=reason.strip())
+
+
+async def approve_batch(*, actor: Actor, batch_id: int, disposition: str, note: str = "") -> None:
+    """R9: CS approves: return to factory, or dispose locally (with evidence recorded after).
+    Nobody approves what they submitted or signed. Concurrent approvals: one wins (row lock)."""
+    if disposition not in ("return", "dispose"):
+        raise ValidationFailed({"disposition": "Choose return to factory or dispose locally."})
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if not actor.has("hq_cs"):
+            raise Forbidden("Only HQ customer service may approve.")
+        _require_status(batch, "signed")
+        if actor.user_id in (batch["submitted_by"], batch["signed_by"]):
+            raise RuleViolation("Nobody approves their own submission (R9).")
+        await _move(actor, batch, "approved", {"approved_by": actor.user_id,
+                                               "approved_at": clock.now(),
+                                               "disposition": disposition}, reason=note[:500])
+
+
+async def refuse_batch(*, actor: Actor, batch_id: int, reason: str) -> None:
+    if not reason.strip():
+        raise ValidationFailed({"reason": "Give the reason for refusing."})
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if not actor.has("hq_cs"):
+            raise Forbidden("Only HQ customer service may approve.")
+        _require_status(batch, "signed")
+        if actor.user_id in (batch["submitted_by"], batch["signed_by"]):
+            raise RuleViolation("Nobody approves their own submission (R9).")
+        await _move(actor, batch, "refused", {"refused_reason": reason.strip()[:500],
+                                              "approved_by": actor.user_id,
+                                              "approved_at": clock.now()}, reason=reason.strip())
+
+
+async def withdraw_batch(*, actor: Actor, batch_id: int, reason: str = "") -> None:
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "draft")
+        await _move(actor, batch, "withdrawn", {}, reason=reason.strip()[:500])
+
+
+async def dispatch_batch(*, actor: Actor, batch_id: int, carrier: str, waybill: str,
+                         packages: int | None, freight_fen: int | None,
+                         dispatched_on: date | None) -> None:
+    """R11: carrier, waybill, package count, freight cost (fen) and date."""
+    errors: dict[str, str] = {}
+    if not carrier.strip() or len(carrier) > 80:
+        errors["carrier"] = "Enter the carrier."
+    if not waybill.strip() or len(waybill) > 60:
+        errors["waybill"] = "Enter the waybill number."
+    if packages is None or not 1 <= packages <= 10_000:
+        errors["packages"] = "Enter the number of packages (1 to 10,000)."
+    if freight_fen is None or not 0 <= freight_fen <= 100_000_000:
+        errors["freight"] = "Enter the freight cost, e.g. 350.00."
+    if dispatched_on is None or dispatched_on > clock.china_today():
+        errors["dispatched_on"] = "Enter the dispatch date (not in the future)."
+    if errors:
+        raise ValidationFailed(errors)
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "approved")
+        if batch["disposition"] != "return":
+            raise RuleViolation("This batch is to be disposed of locally, not shipped (R9).")
+        await _move(actor, batch, "dispatched", {
+            "carrier": carrier.strip(), "waybill": waybill.strip(), "packages": packages,
+            "freight_fen": freight_fen, "dispatched_on": dispatched_on})
+
+
+async def record_disposal(*, actor: Actor, batch_id: int, evidence: str) -> None:
+    """R9: goods disposed of locally, with the evidence (photos reference, witness, ...)."""
+    if not evidence.strip():
+        raise ValidationFailed({"evidence": "Describe the evidence of disposal."})
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "approved")
+        if batch["disposition"] != "dispose":
+            raise RuleViolation("This batch is to be returned to the factory (R9).")
+        await _move(actor, batch, "closed", {"disposal_evidence": evidence.strip()[:2000]})
+
+
+
+
+def _condition(line: dict, prefix: str = "") -> rules.Condition:
+    return rules.Condition(bool(line[prefix + "lights"]), line[prefix + "cap_percent"],
+                           bool(line[prefix + "tube_greyed"]),
+                           bool(line[prefix + "bridge_blackened"]), bool(line[prefix + "broken"]))
+
+
+async def lines_with_verdicts(batch_id: int) -> list[dict]:
+    """Each line with its expected verdict as filed (R17, R18; judged today) and, once HQ has
+    inspected it, the verdict of the inspection, which is the one that decides."""
+    today = clock.china_today()
+    lines = await list_lines(batch_id)
+    for line in lines:
+        terms = rules.CategoryTerms(line["warranty_months"], line["is_cfl"])
+        dates = {"date_code": line["date_code"], "purchase_date": line["purchase_date"]}
+        line["verdict"] = None if line["extra"] else rules.expected_verdict(
+            terms, _condition(line), on=today, **dates)
+        line["inspected"] = None if line["i_lights"] is None else rules.expected_verdict(
+            terms, _condition(line, "i_"), on=today, **dates)
+    return lines
+
+
+async def list_products() -> list[dict]:
+    return await Product.select(Product.id, Product.model, Product.spec, Product.name_zh,
+                                Product.name_en).where(Product.active == True).order_by(  # noqa: E712
+        Product.model)
+
+
+async def reason_codes(kind: str) -> list[dict]:
+    return await ReasonCode.select().where(
+        (ReasonCode.kind == kind) & (ReasonCode.active == True)).order_by(ReasonCode.id)  # noqa: E712

@@ -1,0 +1,82 @@
+"""Batch lists and HQ queues: scoped (R1), filtered, keyset-paginated, a fixed number of
+queries per page whatever the number of batches or lines."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from portal.actor import Actor
+from portal.db import raw_fetch
+
+PAGE_SIZE = 50
+_CHINA_DAY = "date_trunc('day', b.arrived_at AT TIME ZONE 'Asia/Shanghai')"
+RECEIVE_DUE = f"(({_CHINA_DAY} + interval '2 days') AT TIME ZONE 'Asia/Shanghai')"
+DECIDE_DUE = f"(({_CHINA_DAY} + interval '4 days') AT TIME ZONE 'Asia/Shanghai')"
+
+# HQ work queues (issue 3 §9). Each is a WHERE fragment over return_batch b.
+QUEUES: dict[str, str] = {
+    "to_sign": "b.status = 'submitted'",
+    "to_approve": "b.status = 'signed'",
+    "in_transit": "b.status = 'dispatched' AND b.arrived_at IS NULL",
+    "to_receive": "b.status IN ('approved', 'dispatched') AND b.arrived_at IS NOT NULL",
+    "to_decide": "b.status = 'received'",
+    # R12/R14: past a deadline and still not done.
+    "breaching": (f"((b.arrived_at IS NOT NULL AND b.received_at IS NULL AND $1 >= {RECEIVE_DUE}) "
+                  f"OR (b.status = 'received' AND $1 >= {DECIDE_DUE}))"),
+}
+
+
+async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
+                       status: str | None = None, month: date | None = None,
+                       organisation_id: int | None = None, product_id: int | None = None,
+                       after_id: int | None = None, limit: int = PAGE_SIZE) -> list[dict]:
+    """Newest first. Two queries: the page of batches, then their line totals."""
+    where, args = ["TRUE"], [now]
+
+    def arg(value) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if not actor.sees_everything:
+        roots = [root + "%" for root in actor.scope_roots] or ["-"]
+        where.append(f"o.path LIKE ANY({arg(roots)}::text[])")
+    if queue in QUEUES:
+        where.append(QUEUES[queue])
+    if status:
+        where.append(f"b.status = {arg(status)}")
+    if month:
+        where.append(f"b.month = {arg(month.replace(day=1))}")
+    if organisation_id:
+        where.append(f"b.organisation = {arg(organisation_id)}")
+    if product_id:
+        where.append(f"EXISTS (SELECT 1 FROM return_line l WHERE l.batch = b.id "
+                     f"AND l.product = {arg(product_id)})")
+    if after_id:
+        where.append(f"b.id < {arg(after_id)}")
+    batches = await raw_fetch(
+        "SELECT b.id, b.number, b.month, b.kind, b.status, b.organisation, b.arrived_at, "
+        "b.received_at, b.decided_at, b.submitted_at, o.name AS org_name, o.name_en AS org_name_en, "
+        f"{RECEIVE_DUE} AS receive_due, {DECIDE_DUE} AS decide_due, $1::timestamptz AS as_of "
+        "FROM return_batch b JOIN organisation o ON o.id = b.organisation "
+        f"WHERE {' AND '.join(where)} ORDER BY b.id DESC LIMIT {int(limit)}", *args)
+    if not batches:
+        return []
+    totals = {r["batch"]: r for r in await raw_fetch(
+        "SELECT batch, count(*) AS lines, sum(quantity) AS filed, sum(received_qty) AS received "
+        "FROM return_line WHERE batch = ANY($1::int[]) GROUP BY batch",
+        [b["id"] for b in batches])}
+    for b in batches:
+        t = totals.get(b["id"], {})
+        b.update(lines=t.get("lines", 0), filed=t.get("filed") or 0, received=t.get("received"))
+        b["breaching"] = bool(
+            (b["arrived_at"] and b["received_at"] is None and now >= b["receive_due"])
+            or (b["status"] == "received" and now >= b["decide_due"]))
+    return batches
+
+
+async def queue_counts(*, actor: Actor, now: datetime) -> dict[str, int]:
+    """How many batches wait in each queue: one query."""
+    if not actor.sees_everything:
+        return {}
+    parts = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in QUEUES.items())
+    rows = await raw_fetch(f"SELECT {parts} FROM return_batch b", now)
+    return dict(rows[0])

@@ -1,0 +1,220 @@
+"""At head office: arrival at the dock (R10), counting and inspection (R12), the decision on
+each line (R13, R14), and the receipt the office reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dealers import rules
+from dealers.batches import _move, _require_status, get_batch, get_batch_by_number, list_lines
+from dealers.tables import DockRefusal, ReasonCode, ReturnBatch
+from portal import audit, clock
+from portal.actor import Actor
+from portal.db import raw_executemany, raw_fetch
+from portal.errors import Forbidden, RuleViolation, ValidationFailed
+from portal.notify import notify
+from portal.tables import User
+
+RECEIVABLE = ("approved", "dispatched")
+
+
+def _require_logistics(actor: Actor) -> None:
+    if not actor.has("hq_logistics"):
+        raise Forbidden("Only HQ logistics receives goods.")
+
+
+async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
+    """Goods at the dock, found by scanning the form's QR code or typing its number. Goods
+    without an approved form are refused and the refusal recorded (R10)."""
+    _require_logistics(actor)
+    reference = number.strip().upper()[:24]
+    if not reference:
+        raise ValidationFailed({"number": "Scan the QR code or type the batch number."})
+    batch = await get_batch_by_number(actor=actor, number=reference)
+    async with ReturnBatch._meta.db.transaction():
+        if batch is None or batch["status"] not in RECEIVABLE or batch["disposition"] != "return":
+            reason = ("No registration form with this number." if batch is None else
+                      "The form is not approved by customer service and signed by the manager.")
+            await DockRefusal.insert(DockRefusal(
+                reference=reference, batch=batch["id"] if batch else None,
+                reason=f"{reason} {note}".strip(), refused_by=actor.user_id,
+                refused_at=clock.now()))
+            await audit.record(actor=actor, object_type="dock", object_id=reference,
+                               action="refused", reason=reason)
+            # Committed, then reported: the refusal itself must stay on record.
+        else:
+            locked = await get_batch(actor=actor, batch_id=batch["id"], lock=True)
+            if locked["arrived_at"] is None:
+                at = clock.now()
+                await raw_fetch("UPDATE return_batch SET arrived_at = $2 WHERE id = $1",
+                                batch["id"], at)
+                await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
+                                   action="arrived", organisation_id=batch["organisation"],
+                                   after={"arrived_at": at.isoformat()}, reason=note)
+            return await get_batch(actor=actor, batch_id=batch["id"])
+    raise RuleViolation("Refused at the dock and recorded: goods need an approved registration "
+                        "form, signed by the manager and approved by customer service (R10).")
+
+
+@dataclass(frozen=True)
+class Count:
+    """HQ's count and inspection of one line (R12); HQ's count prevails."""
+
+    line_id: int
+    received_qty: int | None
+    condition: rules.Condition
+
+
+@dataclass(frozen=True)
+class ExtraGoods:
+    """Goods found in the packages that are not on the form (R12)."""
+
+    product_id: int
+    received_qty: int
+    condition: rules.Condition
+
+
+async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
+                        extras: list[ExtraGoods] = ()) -> list[dict]:
+    """R12: count and inspect every line. Differences are recorded and both CS and the office
+    are told. Two clerks at once cannot double-count: the row lock and status check let one
+    through. Returns the differences."""
+    _require_logistics(actor)
+    errors = {}
+    for i, count in enumerate(counts, start=1):
+        if count.received_qty is None or not 0 <= count.received_qty <= rules.MAX_LINE_QUANTITY:
+            errors[f"received_{count.line_id}"] = "Enter the received quantity (0 to 100,000)."
+    for extra in extras:
+        if not 1 <= extra.received_qty <= rules.MAX_LINE_QUANTITY:
+            errors["extra"] = "Extra goods need a quantity from 1 to 100,000."
+    if errors:
+        raise ValidationFailed(errors)
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_status(batch, *RECEIVABLE)
+        if batch["arrived_at"] is None:
+            raise RuleViolation("Record the arrival first (scan the form's QR code).")
+        lines = {l["id"]: l for l in await raw_fetch(
+            "SELECT id, line_no, product, quantity FROM return_line WHERE batch = $1", batch_id)}
+        if {c.line_id for c in counts} != set(lines) or len(counts) != len(lines):
+            raise ValidationFailed({"lines": "Count every line of the form, once."})
+        await raw_executemany(
+            "UPDATE return_line SET received_qty = $2, i_lights = $3, i_cap_percent = $4, "
+            "i_tube_greyed = $5, i_bridge_blackened = $6, i_broken = $7 WHERE id = $1",
+            [(c.line_id, c.received_qty, c.condition.lights, c.condition.cap_percent,
+              c.condition.tube_greyed, c.condition.bridge_blackened, c.condition.broken)
+             for c in counts])
+        if extras:
+            last = max((l["line_no"] for l in lines.values()), default=0)
+            await raw_executemany(
+                "INSERT INTO return_line (batch, line_no, product, quantity, extra, received_qty, "
+                "i_lights, i_cap_percent, i_tube_greyed, i_bridge_blackened, i_broken, reason_text, "
+                "decision_note, lights, tube_greyed, bridge_blackened, broken) "
+                "VALUES ($1, $2, $3, 0, true, $4, $5, $6, $7, $8, $9, '', '', false, false, false, false)",
+                [(batch_id, last + i, e.product_id, e.received_qty, e.condition.lights,
+                  e.condition.cap_percent, e.condition.tube_greyed, e.condition.bridge_blackened,
+                  e.condition.broken) for i, e in enumerate(extras, start=1)])
+        differences = [
+            {"line_no": lines[c.line_id]["line_no"], "filed": lines[c.line_id]["quantity"],
+             "received": c.received_qty}
+            for c in counts if c.received_qty != lines[c.line_id]["quantity"]
+        ] + [{"line_no": None, "filed": 0, "received": e.received_qty, "product": e.product_id}
+             for e in extras]
+        now = clock.now()
+        await _move(actor, batch, "received", {"received_by": actor.user_id, "received_at": now},
+                    reason=f"{len(differences)} differences" if differences else "")
+        if differences:
+            await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                               action="count_differences", organisation_id=batch["organisation"],
+                               after={"differences": differences})
+            await _tell_office_and_cs(batch, "count_difference",
+                                      "Return batch %(number)s: received count differs",
+                                      "HQ counted %(number)s; %(n)s lines differ from the form. "
+                                      "HQ's count prevails (R12).", n=len(differences))
+    return differences
+
+
+async def _tell_office_and_cs(batch: dict, kind: str, subject: str, body: str, **params) -> None:
+    office = await User.select(User.id).where(
+        (User.organisation == batch["organisation"]) & (User.active == True))  # noqa: E712
+    cs = await raw_fetch("SELECT id FROM portal_user WHERE active AND 'hq_cs' = ANY(roles)")
+    await notify(user_ids=[u["id"] for u in office] + [u["id"] for u in cs], kind=kind,
+                 dedupe_key=f"{batch['number']}", subject=subject, body=body,
+                 link=f"/batches/{batch['id']}", params={"number": batch["number"], **params})
+
+
+@dataclass(frozen=True)
+class Decision:
+    line_id: int
+    exchanged: int
+    credited: int
+    rejected: int
+    reject_reason_id: int | None = None
+    note: str = ""
+
+
+async def proposals(batch_id: int) -> dict[int, tuple[int, int, int, str | None]]:
+    """R13/R18: the rules' proposal for each received line from its inspected condition."""
+    result = {}
+    today = clock.china_today()
+    for line in await list_lines(batch_id):
+        if line["received_qty"] is None:
+            continue
+        condition = rules.Condition(bool(line["i_lights"]), line["i_cap_percent"],
+                                    bool(line["i_tube_greyed"]), bool(line["i_bridge_blackened"]),
+                                    bool(line["i_broken"]))
+        verdict = rules.expected_verdict(
+            rules.CategoryTerms(line["warranty_months"], line["is_cfl"]), condition, on=today,
+            date_code=line["date_code"], purchase_date=line["purchase_date"])
+        e, c, r = rules.propose_decision(line["received_qty"], verdict)
+        result[line["id"]] = (e, c, r, verdict.reasons[0] if verdict.reasons else None)
+    return result
+
+
+async def decide_batch(*, actor: Actor, batch_id: int, decisions: list[Decision]) -> None:
+    """R13: exchange, credit or reject each received line, quantities adding up to the count;
+    R14: within 3 days of arrival (a late decision is allowed and shown as a breach)."""
+    if not actor.has("hq_cs"):
+        raise Forbidden("Only HQ customer service decides returned goods.")
+    reject_ids = {r["id"] for r in await ReasonCode.select(ReasonCode.id).where(
+        ReasonCode.kind == "reject")}
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_status(batch, "received")
+        received = {l["id"]: l["received_qty"] for l in await raw_fetch(
+            "SELECT id, received_qty FROM return_line WHERE batch = $1", batch_id)}
+        if {d.line_id for d in decisions} != set(received) or len(decisions) != len(received):
+            raise ValidationFailed({"lines": "Decide every received line, once."})
+        errors = {}
+        for d in decisions:
+            reason = d.reject_reason_id if d.reject_reason_id in reject_ids else None
+            for field, message in rules.check_decision(received[d.line_id], d.exchanged,
+                                                       d.credited, d.rejected, reason).items():
+                errors[f"{field}_{d.line_id}"] = message
+        if errors:
+            raise ValidationFailed(errors)
+        await raw_executemany(
+            "UPDATE return_line SET exchanged_qty = $2, credited_qty = $3, rejected_qty = $4, "
+            "reject_reason = $5, decision_note = $6 WHERE id = $1",
+            [(d.line_id, d.exchanged, d.credited, d.rejected,
+              d.reject_reason_id if d.rejected else None, d.note[:200]) for d in decisions])
+        now = clock.now()
+        totals = {"exchanged": sum(d.exchanged for d in decisions),
+                  "credited": sum(d.credited for d in decisions),
+                  "rejected": sum(d.rejected for d in decisions)}
+        await _move(actor, batch, "dispositioned", {"decided_by": actor.user_id,
+                                                    "decided_at": now}, reason=str(totals))
+        await _tell_office_and_cs(batch, "receipt_ready", "Return batch %(number)s decided",
+                                  "Exchanged %(exchanged)s, credited %(credited)s, rejected "
+                                  "%(rejected)s. The receipt lists the reasons.", **totals)
+
+
+def deadlines(batch: dict, now: datetime) -> dict:
+    """R12/R14 deadlines of a batch that has arrived, and whether each is breached."""
+    if batch["arrived_at"] is None:
+        return {}
+    receive_by = rules.receive_deadline(batch["arrived_at"])
+    decide_by = rules.decide_deadline(batch["arrived_at"])
+    return {"receive_by": receive_by, "decide_by": decide_by,
+            "receive_breached": rules.breached(receive_by, batch["received_at"], now),
+            "decide_breached": rules.breached(decide_by, batch["decided_at"], now)}

@@ -1,0 +1,118 @@
+"""HQ pages: the dock (arrival by QR code or number), counting, and the decision per line."""
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+
+from dealers import batches, receiving
+from dealers.forms import parse_condition
+from portal.errors import RuleViolation, ValidationFailed
+from portal.forms import integer, read_form, text
+from portal.web import current_actor, render, roles_required
+
+
+def _see_other(url: str) -> Response:
+    return Response(content="", status_code=303, headers={"Location": url})
+
+
+class DockController(Controller):
+    path = "/receiving"
+    guards = [roles_required("hq_logistics")]
+
+    @get("/")
+    async def scan_page(self, request: Request) -> Response:
+        number = (request.query_params.get("number") or "")[:24]
+        return render(request, "dealers/receiving.html", number=number)
+
+    @post("/")
+    async def arrive(self, request: Request) -> Response:
+        form = await read_form(request)
+        number = text(form, "number", 24)
+        try:
+            batch = await receiving.arrive(actor=current_actor(request), number=number,
+                                           note=text(form, "note", 200))
+        except (RuleViolation, ValidationFailed) as exc:
+            return render(request, "dealers/receiving.html", status_code=exc.status_code,
+                          number=number, refused=exc.message)
+        return _see_other(f"/batches/{batch['id']}/receive")
+
+
+class CountController(Controller):
+    path = "/batches/{batch_id:int}"
+
+    @get("/receive", guards=[roles_required("hq_logistics")])
+    async def count_page(self, request: Request, batch_id: int) -> Response:
+        return await _count_page(request, batch_id)
+
+    @post("/receive", guards=[roles_required("hq_logistics")])
+    async def count(self, request: Request, batch_id: int) -> Response:
+        actor = current_actor(request)
+        form = await read_form(request)
+        lines = await batches.list_lines(batch_id)
+        errors: dict[str, str] = {}
+        counts = [receiving.Count(
+            line_id=l["id"], received_qty=integer(form, f"received_{l['id']}", errors,
+                                                   high=100_000),
+            condition=parse_condition(form, f"c{l['id']}_", errors)) for l in lines]
+        extras = []
+        extra_product = integer(form, "extra_product", errors, required=False)
+        if extra_product:
+            qty = integer(form, "extra_qty", errors, low=1, high=100_000)
+            extras.append(receiving.ExtraGoods(extra_product, qty or 0,
+                                               parse_condition(form, "extra_", errors)))
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await receiving.receive_batch(actor=actor, batch_id=batch_id, counts=counts,
+                                          extras=extras)
+        except (ValidationFailed, RuleViolation) as exc:
+            return await _count_page(request, batch_id, status_code=exc.status_code,
+                                     errors=getattr(exc, "errors", {"action": exc.message}),
+                                     form=dict(form))
+        return _see_other(f"/batches/{batch_id}")
+
+    @get("/decide", guards=[roles_required("hq_cs")])
+    async def decide_page(self, request: Request, batch_id: int) -> Response:
+        return await _decide_page(request, batch_id)
+
+    @post("/decide", guards=[roles_required("hq_cs")])
+    async def decide(self, request: Request, batch_id: int) -> Response:
+        actor = current_actor(request)
+        form = await read_form(request)
+        lines = await batches.list_lines(batch_id)
+        errors: dict[str, str] = {}
+        decisions = []
+        for l in lines:
+            i = l["id"]
+            decisions.append(receiving.Decision(
+                line_id=i, exchanged=integer(form, f"exchanged_{i}", errors) or 0,
+                credited=integer(form, f"credited_{i}", errors) or 0,
+                rejected=integer(form, f"rejected_{i}", errors) or 0,
+                reject_reason_id=integer(form, f"reject_reason_{i}", errors, required=False),
+                note=text(form, f"note_{i}", 200)))
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await receiving.decide_batch(actor=actor, batch_id=batch_id, decisions=decisions)
+        except (ValidationFailed, RuleViolation) as exc:
+            return await _decide_page(request, batch_id, status_code=exc.status_code,
+                                      errors=getattr(exc, "errors", {"action": exc.message}),
+                                      form=dict(form))
+        return _see_other(f"/batches/{batch_id}")
+
+
+async def _count_page(request: Request, batch_id: int, status_code: int = 200,
+                      errors: dict | None = None, form: dict | None = None) -> Response:
+    batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
+    return render(request, "dealers/receive.html", status_code=status_code, batch=batch,
+                  lines=await batches.list_lines(batch_id), products=await batches.list_products(),
+                  errors=errors or {}, form=form or {})
+
+
+async def _decide_page(request: Request, batch_id: int, status_code: int = 200,
+                       errors: dict | None = None, form: dict | None = None) -> Response:
+    batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
+    return render(request, "dealers/decide.html", status_code=status_code, batch=batch,
+                  lines=await batches.lines_with_verdicts(batch_id),
+                  proposals=await receiving.proposals(batch_id),
+                  reject_reasons=await batches.reason_codes("reject"),
+                  errors=errors or {}, form=form or {})
