@@ -14,6 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from dealers.api import CalendarApi
+from dealers.batch_api import BatchApi
 from dealers.batch_routes import BatchController
 from dealers.receiving_routes import CountController, DockController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
@@ -36,7 +37,7 @@ ROUTE_HANDLERS = [
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController,
-    PortalApi, CalendarApi,
+    PortalApi, CalendarApi, BatchApi,
 ]
 
 

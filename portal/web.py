@@ -195,6 +195,9 @@ def make_environment() -> jinja2.Environment:
 
 
 ENV = make_environment()
+# Form macros as globals, so a block rendered alone (an htmx fragment) still has them.
+_FORM_MACROS = ENV.get_template("_partials/_forms.html").module
+ENV.globals.update(error=_FORM_MACROS.error, csrf=_FORM_MACROS.csrf)  # type: ignore[attr-defined]
 
 
 def is_htmx(request: Request) -> bool:

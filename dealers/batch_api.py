@@ -1,0 +1,224 @@
+"""JSON twins of every batch action under /api/v1: same services, same rules, same messages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from litestar import Controller, Request, get, post
+
+from dealers import batches, queries, receiving, rules
+from portal import clock
+from portal.api import api_token_required
+from portal.errors import ValidationFailed
+from portal.web import current_actor
+
+
+@dataclass
+class LineIn:
+    product_id: int
+    quantity: int
+    reason_id: int | None = None
+    reason_text: str = ""
+    date_code: str | None = None  # YYYYMMDD, as printed on CFLs (R18d)
+    purchase_date: date | None = None
+    lights: bool = False
+    cap_percent: int | None = None
+    tube_greyed: bool = False
+    bridge_blackened: bool = False
+    broken: bool = False
+
+
+@dataclass
+class LinesIn:
+    lines: list[LineIn]
+
+
+@dataclass
+class ActionIn:
+    reason: str = ""
+    disposition: str | None = None  # approve: "return" | "dispose"
+
+
+@dataclass
+class DispatchIn:
+    carrier: str
+    waybill: str
+    packages: int
+    freight_fen: int
+    dispatched_on: date
+
+
+@dataclass
+class ArriveIn:
+    number: str
+    note: str = ""
+
+
+@dataclass
+class ConditionIn:
+    lights: bool = False
+    cap_percent: int | None = None
+    tube_greyed: bool = False
+    bridge_blackened: bool = False
+    broken: bool = False
+
+    def to_rule(self) -> rules.Condition:
+        return rules.Condition(self.lights, self.cap_percent, self.tube_greyed,
+                               self.bridge_blackened, self.broken)
+
+
+@dataclass
+class CountIn:
+    line_id: int
+    received_qty: int
+    condition: ConditionIn = field(default_factory=ConditionIn)
+
+
+@dataclass
+class ExtraIn:
+    product_id: int
+    received_qty: int
+    condition: ConditionIn = field(default_factory=ConditionIn)
+
+
+@dataclass
+class ReceiveIn:
+    counts: list[CountIn]
+    extras: list[ExtraIn] = field(default_factory=list)
+
+
+@dataclass
+class DecisionIn:
+    line_id: int
+    exchanged: int
+    credited: int
+    rejected: int
+    reject_reason_id: int | None = None
+    note: str = ""
+
+
+@dataclass
+class DecideIn:
+    decisions: list[DecisionIn]
+
+
+def _line(raw: LineIn, index: int) -> batches.LineInput:
+    code = None
+    if raw.date_code:
+        try:
+            code = rules.parse_date_code(raw.date_code)
+        except ValueError:
+            raise batches.LineErrors({index: {"date_code": "Date codes look like 20250315 (year, month, day)."}})
+    return batches.LineInput(raw.product_id, raw.quantity, raw.reason_id, raw.reason_text, code,
+                             raw.purchase_date, raw.lights, raw.cap_percent, raw.tube_greyed,
+                             raw.bridge_blackened, raw.broken)
+
+
+def _batch_out(batch: dict) -> dict:
+    keys = ("id", "number", "organisation", "month", "kind", "status", "disposition",
+            "refused_reason", "carrier", "waybill", "packages", "freight_fen", "dispatched_on",
+            "arrived_at", "received_at", "decided_at")
+    return {k: batch[k] for k in keys}
+
+
+class BatchApi(Controller):
+    path = "/api/v1/batches"
+    guards = [api_token_required]
+    tags = ["return batches"]
+
+    @get("/")
+    async def list_batches(self, request: Request, queue: str | None = None,
+                           status: str | None = None, after: int | None = None) -> list[dict]:
+        rows = await queries.list_batches(actor=current_actor(request), now=clock.now(),
+                                          queue=queue, status=status, after_id=after)
+        return [{k: r[k] for k in ("id", "number", "organisation", "month", "status", "lines",
+                                   "filed", "received", "breaching")} for r in rows]
+
+    @post("/", status_code=201)
+    async def draft(self, request: Request, special_approval_id: int | None = None) -> dict:
+        actor = current_actor(request)
+        batch_id = await batches.create_draft(actor=actor, special_approval_id=special_approval_id)
+        return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
+
+    @get("/{batch_id:int}")
+    async def detail(self, request: Request, batch_id: int) -> dict:
+        actor = current_actor(request)
+        batch = await batches.get_batch(actor=actor, batch_id=batch_id)
+        lines = await batches.lines_with_verdicts(batch_id)
+        out = _batch_out(batch)
+        out["lines"] = [{
+            "id": l["id"], "line_no": l["line_no"], "model": l["model"], "quantity": l["quantity"],
+            "extra": l["extra"], "received_qty": l["received_qty"],
+            "exchanged_qty": l["exchanged_qty"], "credited_qty": l["credited_qty"],
+            "rejected_qty": l["rejected_qty"], "reject_reason": l["reject_code"],
+            "expected_verdict": l["verdict"].code if l["verdict"] else None,
+            "verdict_reasons": list(l["verdict"].reasons) if l["verdict"] else [],
+        } for l in lines]
+        return out
+
+    @post("/{batch_id:int}/lines", status_code=201)
+    async def add_lines(self, request: Request, batch_id: int, data: LinesIn) -> dict:
+        lines = [_line(raw, i) for i, raw in enumerate(data.lines, start=1)]
+        added = await batches.add_lines(actor=current_actor(request), batch_id=batch_id,
+                                        lines=lines)
+        return {"added": added}
+
+    @post("/{batch_id:int}/lines/{line_id:int}/delete", status_code=200)
+    async def remove_line(self, request: Request, batch_id: int, line_id: int) -> dict:
+        await batches.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
+        return {"removed": line_id}
+
+    @post("/{batch_id:int}/{action:str}", status_code=200)
+    async def act(self, request: Request, batch_id: int, action: str, data: ActionIn) -> dict:
+        actor = current_actor(request)
+        simple = {
+            "submit": lambda: batches.submit_batch(actor=actor, batch_id=batch_id),
+            "sign": lambda: batches.sign_batch(actor=actor, batch_id=batch_id, note=data.reason),
+            "return": lambda: batches.return_to_draft(actor=actor, batch_id=batch_id,
+                                                      reason=data.reason),
+            "approve": lambda: batches.approve_batch(actor=actor, batch_id=batch_id,
+                                                     disposition=data.disposition or "",
+                                                     note=data.reason),
+            "refuse": lambda: batches.refuse_batch(actor=actor, batch_id=batch_id,
+                                                   reason=data.reason),
+            "withdraw": lambda: batches.withdraw_batch(actor=actor, batch_id=batch_id,
+                                                       reason=data.reason),
+            "dispose": lambda: batches.record_disposal(actor=actor, batch_id=batch_id,
+                                                       evidence=data.reason),
+        }
+        if action not in simple:
+            raise ValidationFailed({"action": "Unknown action."})
+        await simple[action]()
+        return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
+
+    @post("/{batch_id:int}/dispatch", status_code=200)
+    async def dispatch(self, request: Request, batch_id: int, data: DispatchIn) -> dict:
+        actor = current_actor(request)
+        await batches.dispatch_batch(actor=actor, batch_id=batch_id, carrier=data.carrier,
+                                     waybill=data.waybill, packages=data.packages,
+                                     freight_fen=data.freight_fen,
+                                     dispatched_on=data.dispatched_on)
+        return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
+
+    @post("/arrivals", status_code=200)
+    async def arrive(self, request: Request, data: ArriveIn) -> dict:
+        return _batch_out(await receiving.arrive(actor=current_actor(request), number=data.number,
+                                                 note=data.note))
+
+    @post("/{batch_id:int}/receive", status_code=200)
+    async def receive(self, request: Request, batch_id: int, data: ReceiveIn) -> dict:
+        differences = await receiving.receive_batch(
+            actor=current_actor(request), batch_id=batch_id,
+            counts=[receiving.Count(c.line_id, c.received_qty, c.condition.to_rule())
+                    for c in data.counts],
+            extras=[receiving.ExtraGoods(e.product_id, e.received_qty, e.condition.to_rule())
+                    for e in data.extras])
+        return {"differences": differences}
+
+    @post("/{batch_id:int}/decide", status_code=200)
+    async def decide(self, request: Request, batch_id: int, data: DecideIn) -> dict:
+        actor = current_actor(request)
+        await receiving.decide_batch(actor=actor, batch_id=batch_id, decisions=[
+            receiving.Decision(d.line_id, d.exchanged, d.credited, d.rejected,
+                               d.reject_reason_id, d.note) for d in data.decisions])
+        return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))

@@ -1,0 +1,67 @@
+"""The JSON twins: the whole batch journey over /api/v1 with the same rules and messages."""
+from portal import clock
+from dealers.tables import ReturnLine
+from tests.dealers.factory import IN_WINDOW, network, reason
+from tests.helpers import api_token, client
+
+
+def _h(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+
+
+async def test_batch_journey_over_the_api():
+    net = await network()
+    u = net["users"]
+    tokens = {name: await api_token(u[name]) for name in ("clerk", "manager", "cs", "cs2", "logistics")}
+    line = {"product_id": net["products"]["cfl"], "quantity": 10, "reason_id": net["reason"],
+            "date_code": "20260301", "cap_percent": 90}
+    with clock.frozen(IN_WINDOW):
+        async with client() as c:
+            r = await c.post("/api/v1/batches", headers=_h(tokens["clerk"]))
+            assert r.status_code == 201, r.text
+            batch = r.json()
+            bad = await c.post(f"/api/v1/batches/{batch['id']}/lines", headers=_h(tokens["clerk"]),
+                               json={"lines": [line, {**line, "quantity": 0}]})
+            assert bad.status_code == 422
+            assert bad.json()["fields"] == {"line 2": "Quantity must be a whole number from 1 to 100,000."}
+            assert await ReturnLine.count() == 0
+            r = await c.post(f"/api/v1/batches/{batch['id']}/lines", headers=_h(tokens["clerk"]),
+                             json={"lines": [line]})
+            assert r.json() == {"added": 1}
+            for who, action, body in (("clerk", "submit", {}), ("manager", "sign", {}),
+                                      ("cs", "approve", {"disposition": "return"})):
+                r = await c.post(f"/api/v1/batches/{batch['id']}/{action}", headers=_h(tokens[who]),
+                                 json=body)
+                assert r.status_code == 200, r.text
+            again = await c.post(f"/api/v1/batches/{batch['id']}/approve", headers=_h(tokens["cs2"]),
+                                 json={"disposition": "return"})
+            assert again.status_code == 409
+            r = await c.post("/api/v1/batches/arrivals", headers=_h(tokens["logistics"]),
+                             json={"number": batch["number"]})
+            assert r.status_code == 200 and r.json()["arrived_at"]
+            detail = (await c.get(f"/api/v1/batches/{batch['id']}", headers=_h(tokens["cs"]))).json()
+            line_id = detail["lines"][0]["id"]
+            assert detail["lines"][0]["expected_verdict"] == "exchange"
+            r = await c.post(f"/api/v1/batches/{batch['id']}/receive", headers=_h(tokens["logistics"]),
+                             json={"counts": [{"line_id": line_id, "received_qty": 9,
+                                               "condition": {"cap_percent": 90}}]})
+            assert r.json()["differences"] == [{"line_no": 1, "filed": 10, "received": 9}]
+            r = await c.post(f"/api/v1/batches/{batch['id']}/decide", headers=_h(tokens["cs"]),
+                             json={"decisions": [{"line_id": line_id, "exchanged": 5, "credited": 0,
+                                                  "rejected": 4,
+                                                  "reject_reason_id": await reason("CAP_AGED", "reject")}]})
+            assert r.status_code == 200 and r.json()["status"] == "dispositioned"
+            receipt = (await c.get(f"/api/v1/batches/{batch['id']}", headers=_h(tokens["clerk"]))).json()
+            assert receipt["lines"][0]["rejected_qty"] == 4
+            assert receipt["lines"][0]["reject_reason"] == "CAP_AGED"
+
+
+async def test_api_sibling_office_gets_404():
+    net = await network()
+    clerk, other = await api_token(net["users"]["clerk"]), await api_token(net["users"]["other_clerk"])
+    with clock.frozen(IN_WINDOW):
+        async with client() as c:
+            batch = (await c.post("/api/v1/batches", headers=_h(clerk))).json()
+            assert (await c.get(f"/api/v1/batches/{batch['id']}", headers=_h(other))).status_code == 404
+            r = await c.post(f"/api/v1/batches/{batch['id']}/submit", headers=_h(other), json={})
+            assert r.status_code == 404
