@@ -53,4 +53,7 @@ async def clean_database():
 
 
 def pytest_sessionfinish(session, exitstatus):
+    # Stop the server first (it deletes its pgdata), then the folder around it.
+    if db._server is not None:
+        db._server.cleanup()
     shutil.rmtree(_PGROOT, ignore_errors=True)
