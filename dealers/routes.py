@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import calendar, rules
+from dealers import calendar, queries, rules
 from portal import clock, notify
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import integer, read_form, text
@@ -22,12 +22,17 @@ class HomeController(Controller):
         if actor.organisation_kind in DEALER_KINDS:
             _, status = await calendar.window_for_organisation(actor=actor,
                                                                org_id=actor.organisation_id)
+        month_batches = await queries.list_batches(actor=actor, now=clock.now(), limit=5,
+                                                   organisation_id=actor.organisation_id) \
+            if actor.organisation_kind in DEALER_KINDS else []
+        queues = await queries.queue_counts(actor=actor, now=clock.now())
         counts = None
         if actor.sees_everything:
             rows = await Organisation.raw(
                 "SELECT kind, count(*) AS n FROM organisation WHERE active GROUP BY kind")
             counts = {r["kind"]: r["n"] for r in rows}
         return render(request, "dealers/home.html", status=status, counts=counts,
+                      month_batches=month_batches, queues=queues,
                       today=clock.china_today(),
                       days=rules.days_until_opening(clock.china_today(), status) if status else None,
                       unread=await notify.unread_count(actor=actor))

