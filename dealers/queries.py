@@ -67,8 +67,8 @@ async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
     for b in batches:
         t = totals.get(b["id"], {})
         b.update(lines=t.get("lines", 0), filed=t.get("filed") or 0, received=t.get("received"))
-        b["breaching"] = bool(
-            (b["arrived_at"] and b["received_at"] is None and now >= b["receive_due"])
+        b["breaching"] = bool(b["arrived_at"]) and (
+            (b["received_at"] is None and now >= b["receive_due"])
             or (b["status"] == "received" and now >= b["decide_due"]))
     return batches
 
