@@ -18,7 +18,9 @@ _password_hash: list[str] = []
 
 
 def test_settings(**overrides: Any) -> Settings:
-    return Settings.from_env(db_pool=False, secure_cookies=True, debug=False, **overrides)
+    values: dict[str, Any] = {"db_pool": False, "secure_cookies": True, "debug": False}
+    values.update(overrides)
+    return Settings.from_env(**values)
 
 
 async def region_id(code: str) -> int:
