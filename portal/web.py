@@ -5,6 +5,7 @@ Identity comes from the server-side session cookie for pages and from a bearer t
 """
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from http.cookies import SimpleCookie
@@ -27,6 +28,9 @@ SESSION_COOKIE = "portal_session"
 ANON_CSRF_COOKIE = "portal_csrf"
 LANG_COOKIE = "portal_lang"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# What the read-only auditor may still do: their own session, language, inbox and API tokens.
+# None of these touches business data.
+PERSONAL_ACTIONS = re.compile(r"^/(logout|lang|tokens(/\d+/revoke)?|inbox/\d+/read)$")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -156,7 +160,7 @@ def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     if actor is None:
         raise NotAuthorizedException("Please sign in.")
     if actor.read_only and connection.scope.get("method") not in SAFE_METHODS \
-            and connection.scope["path"] not in ("/logout", "/lang"):
+            and not PERSONAL_ACTIONS.match(connection.scope["path"]):
         raise PermissionDeniedException("Your role may read but not change anything.")
 
 

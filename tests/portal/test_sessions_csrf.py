@@ -180,12 +180,19 @@ async def test_absolute_timeout_12_hours_even_when_active():
 
 
 async def test_auditor_reads_but_changes_nothing():
-    await _people()
+    """The auditor's writes are refused by the read-only guard (its own message), while
+    personal actions (API token, language, sign-out) still work."""
+    hq, office = await _people()
     async with client() as c:
         token = await login(c, "auditor")
         assert (await c.get("/network")).status_code == 200
-        assert (await c.post("/tokens", data={"name": "x", "_csrf": token})).status_code == 403
-        assert await ApiToken.count() == 0
+        assert (await c.get(f"/network/{office['id']}")).status_code == 200
+        r = await c.post("/batches", data={"_csrf": token}, headers={"Accept-Language": "en"})
+        assert r.status_code == 403 and "may read but not change anything" in r.text
+        r = await c.post("/admin/organisations/new", data={"_csrf": token, "name": "x"},
+                         headers={"Accept-Language": "en"})
+        assert r.status_code == 403
+        assert (await c.post("/tokens", data={"name": "audit", "_csrf": token})).status_code == 201
         assert (await c.post("/logout", data={"_csrf": token})).status_code == 303
 
 

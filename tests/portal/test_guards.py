@@ -1,0 +1,197 @@
+"""Every route is public by allowlist or guarded (route inventory), and a tenant matrix: each
+role × own / child / parent / sibling organisation × every route that takes an id, as a page,
+an htmx fragment and through the API — nobody sees a sibling's data (R1)."""
+import re
+
+import pytest
+
+from dealers import batches
+from portal import clock
+from portal.api import api_token_required
+from portal.web import login_required, public
+from tests.dealers.factory import IN_WINDOW, catalogue
+from tests.helpers import actor_of, api_token, client, login, make_org, make_user, test_settings
+
+PUBLIC = {"/login", "/lang", "/static/{file_path:path}", "/api/v1/schema",
+          "/api/v1/schema/openapi.json", "/api/v1/schema/{path:str}"}
+
+
+def _handlers():
+    from portal.app import create_app
+
+    app = create_app(test_settings())
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if handler.http_methods == {"OPTIONS"}:
+                continue  # Litestar's automatic CORS pre-flight answer, no content
+            yield route.path, handler
+
+
+def test_every_route_is_public_by_allowlist_or_guarded():
+    unguarded = []
+    for path, handler in _handlers():
+        guards = [getattr(g, "func", g) for g in handler.resolve_guards()]  # unwrap AsyncCallable
+        if path in PUBLIC:
+            continue
+        if path.startswith("/api/v1"):
+            ok = api_token_required in guards
+        else:
+            ok = login_required in guards or any(hasattr(g, "roles") for g in guards)
+            ok = ok and api_token_required not in guards and public not in guards
+        if not ok:
+            unguarded.append(f"{sorted(handler.http_methods)} {path}")
+    assert unguarded == []
+
+
+def test_allowlist_is_short_and_real():
+    paths = {path for path, _ in _handlers()}
+    assert PUBLIC <= paths
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+async def test_anonymous_gets_nothing_from_any_guarded_route():
+    await make_org("hq", region=None)
+    async with client() as c:
+        for path, handler in _handlers():
+            if path in PUBLIC:
+                continue
+            for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
+                r = await c.request(method, _fill(path))
+                if path.startswith("/api/"):
+                    assert r.status_code == 401, (method, path, r.status_code)
+                elif method == "GET":
+                    assert r.status_code == 303 and r.headers["location"].startswith("/login"), (
+                        method, path, r.status_code)
+                else:
+                    assert r.status_code in (303, 403), (method, path, r.status_code)
+
+
+# --- tenant matrix ---------------------------------------------------------------------------------
+
+USERS = ["clerk_a", "manager_a", "clerk_a1", "clerk_b", "regional_a", "hq_cs", "auditor", "hq_admin"]
+
+
+async def _tree():
+    hq = await make_org("hq", region=None, name="总部-HQ")
+    a = await make_org("office", parent=hq, region="CN-JS", name="办事处-A")
+    a1 = await make_org("store", parent=a, name="门店-A1")
+    a1a = await make_org("subdistributor", parent=a1, name="分销商-A1a")
+    ra = await make_org("repair_point", parent=a, name="维修点-RA")
+    b = await make_org("office", parent=hq, region="CN-GD", name="办事处-B")
+    b1 = await make_org("store", parent=b, name="门店-B1")
+    orgs = {"hq": hq, "a": a, "a1": a1, "a1a": a1a, "ra": ra, "b": b, "b1": b1}
+    users = {
+        "clerk_a": await make_user(a, ["dealer_clerk"], username="clerk_a"),
+        "manager_a": await make_user(a, ["manager"], username="manager_a"),
+        "clerk_a1": await make_user(a1, ["dealer_clerk"], username="clerk_a1"),
+        "clerk_b": await make_user(b, ["dealer_clerk"], username="clerk_b"),
+        "regional_a": await make_user(hq, ["manager"], username="regional_a", covers=[a]),
+        "hq_cs": await make_user(hq, ["hq_cs"], username="hq_cs"),
+        "auditor": await make_user(hq, ["auditor"], username="auditor"),
+        "hq_admin": await make_user(hq, ["hq_admin"], username="hq_admin"),
+    }
+    people = {key: await make_user(org, ["dealer_clerk"], username=f"person_{key}")
+              for key, org in orgs.items()}
+    await catalogue()
+    with clock.frozen(IN_WINDOW):
+        batch_ids = {"a": await batches.create_draft(actor=await actor_of(users["clerk_a"])),
+                     "b": await batches.create_draft(actor=await actor_of(users["clerk_b"]))}
+    return orgs, users, people, batch_ids
+
+
+NAMES = {"hq": "总部-HQ", "a": "办事处-A", "a1": "门店-A1", "a1a": "分销商-A1a", "ra": "维修点-RA",
+         "b": "办事处-B", "b1": "门店-B1"}
+HOME = {"clerk_a": "a", "manager_a": "a", "clerk_a1": "a1", "clerk_b": "b"}
+
+
+def _visible(user: str, target: str) -> bool:
+    if user in ("hq_cs", "auditor", "hq_admin"):
+        return True
+    under_a = target in ("a", "a1", "a1a", "ra")
+    if user == "regional_a":
+        return under_a
+    home = HOME[user]
+    return target == home or (home == "a" and under_a) or (home == "a1" and target == "a1a") \
+        or (home == "b" and target == "b1")
+
+
+def _relation(user: str, target: str) -> str:
+    if user not in HOME:
+        if user != "regional_a":
+            return "hq-role"
+        if target == "hq":
+            return "own"
+        return "covered" if target in ("a", "a1", "a1a", "ra") else "uncovered"
+    home = HOME[user]
+    if target == home:
+        return "own"
+    if _visible(user, target):
+        return "child"
+    if target == "hq" or (home == "a1" and target == "a"):
+        return "parent"
+    return "sibling"
+
+
+def _org_routes():
+    """Every route taking an organisation id, discovered from the app."""
+    return sorted({(p, frozenset(h.http_methods)) for p, h in _handlers()
+                   if "{org_id" in p and "GET" in h.http_methods}, key=lambda x: x[0])
+
+
+@pytest.mark.parametrize("user", USERS)
+async def test_r1_tenant_matrix(user):
+    orgs, users, people, batch_ids = await _tree()
+    token = await api_token(users[user])
+    failures = []
+    async with client() as c:
+        await login(c, user)
+        for path, _ in _org_routes():
+            for target, org in orgs.items():
+                url = path.replace("{org_id:int}", str(org["id"]))
+                visible = _visible(user, target)
+                admin_only = path.startswith("/admin/")
+                window = path.endswith("/window")
+                if admin_only:
+                    expected = 200 if user == "hq_admin" else 403
+                elif not visible:
+                    expected = 404
+                elif window and org["kind"] not in ("office", "agent"):
+                    expected = 404
+                else:
+                    expected = 200
+                variants = [("api", {"Authorization": f"Bearer {token}"})] if path.startswith("/api/") \
+                    else [("page", {}), ("htmx", {"HX-Request": "true"})]
+                for name, headers in variants:
+                    r = await c.get(url, headers=headers)
+                    leaked = not visible and NAMES[target] in r.text
+                    if r.status_code != expected or leaked:
+                        failures.append(f"{user} {_relation(user, target)} {target} {name} {url}: "
+                                        f"{r.status_code} (expected {expected}){' LEAK' if leaked else ''}")
+        # people of each organisation: their history page
+        for target, person in people.items():
+            expected = 200 if _visible(user, target) else 404
+            r = await c.get(f"/history/user/{person['id']}")
+            if r.status_code != expected:
+                failures.append(f"{user} {target} /history/user: {r.status_code} != {expected}")
+        # batches of office A and office B: page, fragment, history, API
+        for target, batch_id in batch_ids.items():
+            expected = 200 if _visible(user, target) else 404
+            for url, headers in ((f"/batches/{batch_id}", {}),
+                                 (f"/batches/{batch_id}", {"HX-Request": "true"}),
+                                 (f"/batches/{batch_id}/history", {}),
+                                 (f"/api/v1/batches/{batch_id}", {"Authorization": f"Bearer {token}"})):
+                r = await c.get(url, headers=headers)
+                if r.status_code != expected:
+                    failures.append(f"{user} batch of {target} {url}: {r.status_code} != {expected}")
+        # lists: a sibling's names never appear (a parent's name may: "belongs to")
+        for url, headers in (("/network", {}), ("/network?kind=store", {"HX-Request": "true"}),
+                             ("/batches", {}),
+                             ("/api/v1/organisations", {"Authorization": f"Bearer {token}"})):
+            text = (await c.get(url, headers=headers)).text
+            for target, name in NAMES.items():
+                if _relation(user, target) in ("sibling", "uncovered") and name in text:
+                    failures.append(f"{user} list {url} shows {target}")
+    assert failures == []
