@@ -35,7 +35,8 @@ class AuthController(Controller):
     async def login_page(self, request: Request) -> Response:
         if request.scope["state"].get("actor"):
             return Response(content="", status_code=303, headers={"Location": "/"})
-        return render(request, "portal/login.html", next=_safe_next(request.query_params.get("next")))
+        return render(request, "portal/login.html", issue_anon_csrf=True,
+                      next=_safe_next(request.query_params.get("next")))
 
     @post("/login", status_code=303)
     async def login(self, request: Request) -> Response:
@@ -48,6 +49,7 @@ class AuthController(Controller):
                                             password=str(form.get("password") or "")[:200], ip=ip)
         except ValidationFailed as exc:
             return render(request, "portal/login.html", status_code=422, next=next_url,
+                          issue_anon_csrf=True,
                           form={"username": username}, login_error=exc.errors["username"])
         old = request.scope["state"]["cookies"].get(SESSION_COOKIE)
         if old:

@@ -208,12 +208,15 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _context(request: Request, context: dict[str, Any]) -> tuple[dict[str, Any], Cookie | None]:
+def _context(request: Request, context: dict[str, Any],
+             issue_anon_csrf: bool) -> tuple[dict[str, Any], Cookie | None]:
     state = request.scope.get("state", {})
     session = state.get("session")
     cookie = None
     token = csrf_expected(request)
-    if session is None and not token:
+    if session is None and not token and issue_anon_csrf:
+        # Only the sign-in page issues the signed-out token: if every anonymous response did,
+        # a parallel request (a favicon, say) could replace the cookie under the open form.
         token = secrets.token_urlsafe(32)
         state["new_anon_csrf"] = token
         settings: Settings = request.app.state.settings
@@ -229,9 +232,10 @@ def _context(request: Request, context: dict[str, Any]) -> tuple[dict[str, Any],
 
 
 def render(request: Request, template: str, *, status_code: int = 200, block: str | None = None,
-           headers: dict[str, str] | None = None, **context: Any) -> Response:
+           headers: dict[str, str] | None = None, issue_anon_csrf: bool = False,
+           **context: Any) -> Response:
     """Render a page, or one named block of it (an htmx fragment)."""
-    ctx, cookie = _context(request, context)
+    ctx, cookie = _context(request, context, issue_anon_csrf)
     tmpl = ENV.get_template(template)
     if block:
         html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
