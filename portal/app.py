@@ -17,6 +17,7 @@ from dealers.api import CalendarApi
 from dealers.batch_api import BatchApi
 from dealers.batch_routes import BatchController
 from dealers.receiving_routes import CountController, DockController
+from dealers.registration_form import RegistrationFormController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from portal import clock, db, notify
 from portal.api import PortalApi
@@ -36,7 +37,7 @@ ROUTE_HANDLERS = [
     AuthController, SessionController, NetworkController, OrganisationAdminController,
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
-    BatchController, DockController, CountController,
+    BatchController, DockController, CountController, RegistrationFormController,
     PortalApi, CalendarApi, BatchApi,
 ]
 

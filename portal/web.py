@@ -22,6 +22,7 @@ from litestar.handlers import BaseRouteHandler
 from portal import audit, auth, i18n
 from portal.actor import Actor
 from portal.errors import Forbidden
+from portal.clock import CHINA
 from portal.settings import Settings
 
 SESSION_COOKIE = "portal_session"
@@ -194,7 +195,7 @@ def make_environment() -> jinja2.Environment:
     # `tr` translates a message computed in Python (errors, verdict reasons): unlike `_`, it
     # does no %-formatting, so a message like "less than 80% new" is safe.
     env.globals.update(money=i18n.money, local_name=i18n.local_name, html_lang=i18n.html_lang,
-                       tr=lambda message: i18n.gettext(message))
+                       tr=lambda message: i18n.gettext(message), china=CHINA)
     return env
 
 
