@@ -5,7 +5,7 @@ from datetime import date
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import batches, queries, receiving
+from dealers import batches, queries, receiving, special_cases
 from dealers.forms import parse_condition, parse_line
 from portal import audit, clock
 from portal.errors import NotFound, PortalError, ValidationFailed
@@ -30,6 +30,8 @@ async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
         products=await batches.list_products() if batch["status"] == "draft" else [],
         defect_reasons=await batches.reason_codes("defect"),
         deadlines=receiving.deadlines(batch, clock.now()),
+        disputes=await special_cases.disputes_for(batch_id, clock.now()),
+        claims=await special_cases.claims_for(batch_id),
         is_staff=batches._is_staff_of(actor, batch), errors=errors or {}, form=form or {})
 
 

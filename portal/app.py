@@ -18,6 +18,7 @@ from dealers.batch_api import BatchApi
 from dealers.batch_routes import BatchController
 from dealers.receiving_routes import CountController, DockController
 from dealers.registration_form import RegistrationFormController
+from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from portal import clock, db, notify
 from portal.api import PortalApi
@@ -38,6 +39,7 @@ ROUTE_HANDLERS = [
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
+    SpecialApprovalController, BatchIncidentController,
     PortalApi, CalendarApi, BatchApi,
 ]
 
@@ -45,7 +47,9 @@ ROUTE_HANDLERS = [
 async def run_jobs_once(settings: Settings) -> None:
     """Periodic work: window reminders, then email delivery of queued notifications."""
     from dealers.calendar import remind_window_opening
+    from dealers.special_cases import roll_over_unsubmitted
 
+    await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())
     await notify.send_pending_emails(settings)
 

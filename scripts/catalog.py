@@ -22,7 +22,7 @@ DYNAMIC = [
     "hq_admin", "auditor", "hq", "office", "agent", "store", "subdistributor", "repair_point",
     "draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned",
     "closed", "refused", "withdrawn", "to_sign", "to_approve", "in_transit", "to_receive",
-    "to_decide", "breaching",
+    "to_decide", "breaching", "requested", "open",
 ]
 
 
@@ -33,6 +33,8 @@ def _strings(node: ast.AST) -> list[str]:
         return [s for v in node.values for s in _strings(v)]
     if isinstance(node, ast.Tuple):
         return [s for v in node.elts for s in _strings(v)]
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
     return []
 
 

@@ -1,0 +1,280 @@
+"""Exceptions to the monthly routine: special approvals (R7), the roll-over of drafts not
+submitted in time (R5), batch quality disputes (R16) and transit claims (R15)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dealers import rules
+from dealers.batches import _require_status, get_batch
+from dealers.calendar import week_for_region
+from dealers.tables import QualityDispute, ReturnBatch, SpecialApproval, TransitClaim
+from portal import audit, clock
+from portal.actor import Actor
+from portal.db import raw_fetch
+from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.network import DEALER_KINDS, get_organisation
+from portal.notify import notify
+from portal.tables import User
+
+DISPUTE_DAYS = 2  # R16: HQ tech verifies within 2 days of the request
+MAX_CLAIM_FEN = 10_000_000_000
+
+
+async def _office_users(org_id: int) -> list[int]:
+    rows = await User.select(User.id).where((User.organisation == org_id) & (User.active == True))  # noqa: E712
+    return [r["id"] for r in rows]
+
+
+async def _role_users(role: str) -> list[int]:
+    return [r["id"] for r in await raw_fetch(
+        "SELECT id FROM portal_user WHERE active AND $1 = ANY(roles)", role)]
+
+
+# --- R7 special approval ------------------------------------------------------------------------
+
+async def request_special_approval(*, actor: Actor, organisation_id: int, reason: str,
+                                   quality_problem: bool) -> int:
+    """R7: the office manager or a regional manager covering the office asks HQ CS."""
+    org = await get_organisation(actor=actor, org_id=organisation_id)
+    if not actor.has("manager") or org["kind"] not in DEALER_KINDS:
+        raise Forbidden("Only the office manager or the regional manager may ask for a special approval.")
+    if not reason.strip() or len(reason) > 1000:
+        raise ValidationFailed({"reason": "Say why the exception is needed."})
+    async with SpecialApproval._meta.db.transaction():
+        row = SpecialApproval(organisation=organisation_id, month=clock.china_today().replace(day=1),
+                              quality_problem=quality_problem, reason=reason.strip(),
+                              requested_by=actor.user_id, requested_at=clock.now())
+        await SpecialApproval.insert(row)
+        await audit.record(actor=actor, object_type="special_approval", object_id=row.id,
+                           action="requested", organisation_id=organisation_id,
+                           after={"quality_problem": quality_problem}, reason=reason.strip())
+        await notify(user_ids=await _role_users("hq_cs"), kind="special_requested",
+                     dedupe_key=str(row.id), subject="Special approval requested",
+                     body="%(org)s asks for a special approval: %(reason)s",
+                     link="/special-approvals", params={"org": org["name"], "reason": reason[:200]})
+    return row.id
+
+
+async def decide_special_approval(*, actor: Actor, approval_id: int, approve: bool,
+                                  reason: str) -> None:
+    """R7: CS decides; a refusal says why; nobody decides their own request."""
+    if not actor.has("hq_cs"):
+        raise Forbidden("Only HQ customer service may approve.")
+    if not approve and not reason.strip():
+        raise ValidationFailed({"reason": "Give the reason for refusing."})
+    async with SpecialApproval._meta.db.transaction():
+        rows = await raw_fetch("SELECT * FROM special_approval WHERE id = $1 FOR UPDATE", approval_id)
+        if not rows:
+            raise NotFound("Not found.")
+        row = rows[0]
+        if row["status"] != "requested":
+            raise Conflict("This request has already been decided.")
+        if row["requested_by"] == actor.user_id:
+            raise RuleViolation("Nobody approves their own submission (R9).")
+        status = "approved" if approve else "refused"
+        await raw_fetch("UPDATE special_approval SET status = $2, decided_by = $3, decided_at = $4, "
+                        "decision_reason = $5 WHERE id = $1", approval_id, status, actor.user_id,
+                        clock.now(), reason.strip())
+        await audit.record(actor=actor, object_type="special_approval", object_id=approval_id,
+                           action=status, organisation_id=row["organisation"],
+                           before={"status": "requested"}, after={"status": status},
+                           reason=reason.strip())
+        await notify(user_ids=[row["requested_by"]], kind="special_decided",
+                     dedupe_key=str(approval_id), subject="Special approval %(status)s",
+                     body="%(reason)s", link="/special-approvals",
+                     params={"status": status, "reason": reason.strip() or "—"})
+
+
+async def list_special_approvals(*, actor: Actor) -> list[dict]:
+    where, args = "", []
+    if not actor.sees_everything:
+        where = "WHERE o.path LIKE ANY($1::text[])"
+        args = [[root + "%" for root in actor.scope_roots] or ["-"]]
+    return await raw_fetch(
+        "SELECT s.*, o.name AS org_name, u.display_name AS requester, "
+        "(SELECT b.id FROM return_batch b WHERE b.special_approval = s.id) AS batch_id "
+        "FROM special_approval s JOIN organisation o ON o.id = s.organisation "
+        f"JOIN portal_user u ON u.id = s.requested_by {where} ORDER BY s.id DESC LIMIT 200", *args)
+
+
+# --- R5 roll-over -----------------------------------------------------------------------------------
+
+async def roll_over_unsubmitted(at: datetime) -> int:
+    """R5: a regular draft not submitted when its window closes is not accepted this month: it
+    moves to next month's window and the office is told. Safe to run repeatedly."""
+    today = clock.china_today(at)
+    drafts = await raw_fetch(
+        "SELECT b.id, b.number, b.organisation, b.month, o.region FROM return_batch b "
+        "JOIN organisation o ON o.id = b.organisation "
+        "WHERE b.status = 'draft' AND b.kind = 'regular' AND b.month <= $1", today.replace(day=1))
+    moved = 0
+    for draft in drafts:
+        week = await week_for_region(draft["region"], draft["month"]) if draft["region"] else None
+        window = rules.window_in_month(draft["month"], week)
+        closed = draft["month"] < today.replace(day=1) or (window is not None and at >= window.closes_at)
+        if closed and await _roll_one(draft, at):
+            moved += 1
+    return moved
+
+
+async def _roll_one(draft: dict, at: datetime) -> bool:
+    target = clock.next_month(draft["month"])
+    while target < clock.china_today(at).replace(day=1):
+        target = clock.next_month(target)
+    users = await _office_users(draft["organisation"])
+    async with ReturnBatch._meta.db.transaction():
+        taken = await raw_fetch(
+            "SELECT 1 FROM return_batch WHERE organisation = $1 AND month = $2 AND kind = 'regular' "
+            "AND status <> 'withdrawn' AND id <> $3", draft["organisation"], target, draft["id"])
+        if taken:
+            await notify(user_ids=users, kind="rollover_blocked", dedupe_key=draft["number"],
+                         subject="Return batch %(number)s was not submitted in time",
+                         body="It could not move to %(month)s because that month already has a "
+                              "batch. Move its lines there or withdraw it.",
+                         link=f"/batches/{draft['id']}",
+                         params={"number": draft["number"], "month": target.strftime("%Y-%m")})
+            return False
+        await raw_fetch("UPDATE return_batch SET month = $2 WHERE id = $1 AND status = 'draft'",
+                        draft["id"], target)
+        await audit.record(actor=None, object_type="return_batch", object_id=draft["id"],
+                           action="rolled_over", organisation_id=draft["organisation"],
+                           before={"month": draft["month"].isoformat()},
+                           after={"month": target.isoformat()},
+                           reason="not submitted in its window (R5)")
+        await notify(user_ids=users, kind="rolled_over",
+                     dedupe_key=f"{draft['number']}-{target:%Y%m}",
+                     subject="Return batch %(number)s moved to %(month)s",
+                     body="It was not submitted in this month's window, so it is not accepted "
+                          "this month (R5). Submit it in the %(month)s window.",
+                     link=f"/batches/{draft['id']}",
+                     params={"number": draft["number"], "month": target.strftime("%Y-%m")})
+    return True
+
+
+# --- R16 batch quality dispute ------------------------------------------------------------------------
+
+async def raise_quality_dispute(*, actor: Actor, batch_id: int, description: str) -> int:
+    if not description.strip() or len(description) > 2000:
+        raise ValidationFailed({"description": "Describe the quality problem."})
+    async with QualityDispute._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if actor.organisation_id != batch["organisation"] or not actor.has("dealer_clerk", "manager"):
+            raise Forbidden("Only the office's own clerks and managers may do this.")
+        now = clock.now()
+        row = QualityDispute(batch=batch_id, description=description.strip(),
+                             raised_by=actor.user_id, raised_at=now,
+                             due_at=now + timedelta(days=DISPUTE_DAYS))
+        await QualityDispute.insert(row)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="quality_dispute", organisation_id=batch["organisation"],
+                           reason=description.strip())
+        await notify(user_ids=await _role_users("hq_cs") + await _role_users("hq_tech"),
+                     kind="quality_dispute", dedupe_key=str(row.id),
+                     subject="Batch quality dispute on %(number)s",
+                     body="HQ tech must verify on site by %(due)s (R16).",
+                     link=f"/batches/{batch_id}",
+                     params={"number": batch["number"], "due": row.due_at.astimezone(clock.CHINA)
+                             .strftime("%Y-%m-%d %H:%M")})
+    return row.id
+
+
+async def verify_quality_dispute(*, actor: Actor, dispute_id: int, confirmed: bool,
+                                 findings: str) -> None:
+    """R16: HQ tech verifies on site; if confirmed, the company takes the whole batch back and
+    bears all freight."""
+    if not actor.has("hq_tech"):
+        raise Forbidden("Only HQ tech verifies quality disputes.")
+    if not findings.strip():
+        raise ValidationFailed({"findings": "Record what was found on site."})
+    async with QualityDispute._meta.db.transaction():
+        rows = await raw_fetch("SELECT * FROM quality_dispute WHERE id = $1 FOR UPDATE", dispute_id)
+        if not rows:
+            raise NotFound("Not found.")
+        dispute = rows[0]
+        if dispute["verified_at"] is not None:
+            raise Conflict("This dispute has already been verified.")
+        batch = await get_batch(actor=actor, batch_id=dispute["batch"], lock=True)
+        await raw_fetch("UPDATE quality_dispute SET verified_by = $2, verified_at = $3, "
+                        "confirmed = $4, findings = $5 WHERE id = $1", dispute_id, actor.user_id,
+                        clock.now(), confirmed, findings.strip())
+        if confirmed:
+            await raw_fetch("UPDATE return_batch SET company_bears_freight = true WHERE id = $1",
+                            batch["id"])
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
+                           action="quality_confirmed" if confirmed else "quality_not_confirmed",
+                           organisation_id=batch["organisation"], reason=findings.strip(),
+                           after={"whole_batch_back_freight_by_company": confirmed})
+        await notify(user_ids=await _office_users(batch["organisation"]) + await _role_users("hq_cs"),
+                     kind="quality_verified", dedupe_key=str(dispute_id),
+                     subject="Quality dispute on %(number)s verified",
+                     body="Confirmed: the company takes the whole batch back and bears all freight "
+                          "(R16)." if confirmed else "Not confirmed: %(findings)s",
+                     link=f"/batches/{batch['id']}",
+                     params={"number": batch["number"], "findings": findings.strip()[:200]})
+
+
+async def disputes_for(batch_id: int, now: datetime) -> list[dict]:
+    rows = await raw_fetch("SELECT d.*, u.display_name AS raised_by_name FROM quality_dispute d "
+                           "JOIN portal_user u ON u.id = d.raised_by WHERE d.batch = $1 ORDER BY d.id",
+                           batch_id)
+    for row in rows:
+        row["breached"] = rules.breached(row["due_at"], row["verified_at"], now)
+    return rows
+
+
+# --- R15 transit claims -----------------------------------------------------------------------------
+
+async def open_transit_claim(*, actor: Actor, batch_id: int, carrier: str, lost_qty: int,
+                             damaged_qty: int, claimed_fen: int, note: str = "") -> int:
+    if not actor.has("hq_cs", "hq_logistics"):
+        raise Forbidden("Only HQ customer service or logistics handle carrier claims.")
+    errors: dict[str, str] = {}
+    if not carrier.strip():
+        errors["carrier"] = "Enter the carrier."
+    if min(lost_qty, damaged_qty) < 0 or lost_qty + damaged_qty == 0 \
+            or max(lost_qty, damaged_qty) > rules.MAX_LINE_QUANTITY * 100:
+        errors["quantity"] = "Enter the lost or damaged quantities."
+    if not 0 < claimed_fen <= MAX_CLAIM_FEN:
+        errors["amount"] = "Enter the amount claimed, e.g. 350.00."
+    if errors:
+        raise ValidationFailed(errors)
+    async with TransitClaim._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_status(batch, "dispatched", "received", "dispositioned", "closed")
+        row = TransitClaim(batch=batch_id, carrier=carrier.strip()[:80], lost_qty=lost_qty,
+                           damaged_qty=damaged_qty, claimed_fen=claimed_fen, note=note.strip(),
+                           opened_by=actor.user_id, opened_at=clock.now())
+        await TransitClaim.insert(row)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="transit_claim", organisation_id=batch["organisation"],
+                           after={"lost": lost_qty, "damaged": damaged_qty,
+                                  "claimed_fen": claimed_fen}, reason=note.strip())
+    return row.id
+
+
+async def close_transit_claim(*, actor: Actor, claim_id: int, recovered_fen: int,
+                              note: str) -> None:
+    if not actor.has("hq_cs", "hq_logistics"):
+        raise Forbidden("Only HQ customer service or logistics handle carrier claims.")
+    if not 0 <= recovered_fen <= MAX_CLAIM_FEN:
+        raise ValidationFailed({"recovered": "Enter the amount recovered, e.g. 300.00."})
+    async with TransitClaim._meta.db.transaction():
+        rows = await raw_fetch("SELECT * FROM transit_claim WHERE id = $1 FOR UPDATE", claim_id)
+        if not rows:
+            raise NotFound("Not found.")
+        claim = rows[0]
+        batch = await get_batch(actor=actor, batch_id=claim["batch"])
+        if claim["status"] != "open":
+            raise Conflict("This claim is already closed.")
+        await raw_fetch("UPDATE transit_claim SET status = 'closed', recovered_fen = $2, "
+                        "closed_by = $3, closed_at = $4, note = note || $5 WHERE id = $1",
+                        claim_id, recovered_fen, actor.user_id, clock.now(),
+                        ("\n" + note.strip()) if note.strip() else "")
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
+                           action="transit_claim_closed", organisation_id=batch["organisation"],
+                           after={"claim": claim_id, "recovered_fen": recovered_fen},
+                           reason=note.strip())
+
+
+async def claims_for(batch_id: int) -> list[dict]:
+    return await raw_fetch("SELECT * FROM transit_claim WHERE batch = $1 ORDER BY id", batch_id)

@@ -1,0 +1,212 @@
+"""R7 special approvals, R5 roll-over, R16 quality disputes, R15 transit claims."""
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dealers import batches, receiving, rules, special_cases
+from dealers.tables import QualityDispute, ReturnBatch, SpecialApproval, TransitClaim
+from portal import clock
+from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.tables import AuditEntry, Notification
+from tests.dealers.factory import IN_WINDOW, cfl_line, network
+from tests.helpers import actor_of, client, csrf_from, login, make_user
+
+CHINA = ZoneInfo("Asia/Shanghai")
+OUTSIDE = datetime(2026, 12, 20, 10, tzinfo=CHINA)
+
+
+async def test_r7_special_batch_outside_window_does_not_use_up_the_month():
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(OUTSIDE):
+        regular = await batches.create_draft(actor=a["clerk"])
+        approval = await special_cases.request_special_approval(
+            actor=a["manager"], organisation_id=net["office"]["id"], reason="整批镇流器异常",
+            quality_problem=True)
+        with pytest.raises(RuleViolation):  # not approved yet
+            await batches.create_draft(actor=a["clerk"], special_approval_id=approval)
+        await special_cases.decide_special_approval(actor=a["cs"], approval_id=approval,
+                                                    approve=True, reason="")
+        special = await batches.create_draft(actor=a["clerk"], special_approval_id=approval)
+        await batches.add_lines(actor=a["clerk"], batch_id=special, lines=[cfl_line(net)])
+        await batches.submit_batch(actor=a["clerk"], batch_id=special)  # outside the window
+        with pytest.raises(Conflict):  # one batch per approval
+            await batches.create_draft(actor=a["clerk"], special_approval_id=approval)
+    rows = {r["id"]: r for r in await ReturnBatch.select()}
+    assert rows[special]["kind"] == "special" and rows[special]["status"] == "submitted"
+    assert rows[regular]["kind"] == "regular" and rows[regular]["status"] == "draft"
+    assert await Notification.exists().where(Notification.kind == "special_decided")
+
+
+async def test_r7_who_may_ask_and_decide():
+    net = await network()
+    a = net["actors"]
+    sibling_manager = await actor_of(await make_user(net["sibling"], ["manager"], username="gdm"))
+    with clock.frozen(OUTSIDE):
+        with pytest.raises(Forbidden):
+            await special_cases.request_special_approval(
+                actor=a["clerk"], organisation_id=net["office"]["id"], reason="x",
+                quality_problem=False)
+        with pytest.raises(NotFound):
+            await special_cases.request_special_approval(
+                actor=sibling_manager, organisation_id=net["office"]["id"], reason="x",
+                quality_problem=False)
+        with pytest.raises(ValidationFailed):
+            await special_cases.request_special_approval(
+                actor=a["manager"], organisation_id=net["office"]["id"], reason=" ",
+                quality_problem=False)
+        approval = await special_cases.request_special_approval(
+            actor=a["manager"], organisation_id=net["office"]["id"], reason="late stock count",
+            quality_problem=False)
+        with pytest.raises(Forbidden):
+            await special_cases.decide_special_approval(actor=a["manager"], approval_id=approval,
+                                                        approve=True, reason="")
+        with pytest.raises(ValidationFailed):
+            await special_cases.decide_special_approval(actor=a["cs"], approval_id=approval,
+                                                        approve=False, reason="")
+        await special_cases.decide_special_approval(actor=a["cs"], approval_id=approval,
+                                                    approve=False, reason="use next month")
+        with pytest.raises(Conflict):
+            await special_cases.decide_special_approval(actor=a["cs2"], approval_id=approval,
+                                                        approve=True, reason="")
+    assert await SpecialApproval.count() == 1
+    assert (await SpecialApproval.select().first())["status"] == "refused"
+
+
+@pytest.mark.parametrize("at, moved", [
+    (datetime(2026, 12, 14, 23, 59, 59, tzinfo=CHINA), 0),  # last second of week 2
+    (datetime(2026, 12, 15, 0, 0, 0, tzinfo=CHINA), 1),     # first second after it
+])
+async def test_r5_unsubmitted_draft_moves_to_next_month_when_window_closes(at, moved):
+    net = await network()
+    with clock.frozen(datetime(2026, 12, 10, 9, tzinfo=CHINA)):
+        batch_id = await batches.create_draft(actor=net["actors"]["clerk"])
+    with clock.frozen(at):
+        assert await special_cases.roll_over_unsubmitted(clock.now()) == moved
+        assert await special_cases.roll_over_unsubmitted(clock.now()) == 0  # idempotent
+    month = (await ReturnBatch.select(ReturnBatch.month).first())["month"]
+    assert month == (date(2027, 1, 1) if moved else date(2026, 12, 1))
+    told = await Notification.exists().where(
+        (Notification.kind == "rolled_over") & (Notification.user == net["users"]["clerk"]["id"]))
+    assert told is bool(moved)
+    if moved:
+        assert await AuditEntry.exists().where((AuditEntry.object_id == str(batch_id))
+                                               & (AuditEntry.action == "rolled_over"))
+
+
+async def test_r5_rolled_over_draft_can_be_submitted_next_month():
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(datetime(2026, 12, 10, 9, tzinfo=CHINA)):
+        batch_id = await batches.create_draft(actor=a["clerk"])
+        await batches.add_lines(actor=a["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
+    with clock.frozen(datetime(2026, 12, 16, 9, tzinfo=CHINA)):
+        await special_cases.roll_over_unsubmitted(clock.now())
+    with clock.frozen(datetime(2027, 1, 9, 9, tzinfo=CHINA)):
+        await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
+    assert (await ReturnBatch.select(ReturnBatch.status).first())["status"] == "submitted"
+
+
+async def _received(net) -> int:
+    a = net["actors"]
+    batch_id = await batches.create_draft(actor=a["clerk"])
+    await batches.add_lines(actor=a["clerk"], batch_id=batch_id, lines=[cfl_line(net, 10)])
+    await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
+    await batches.sign_batch(actor=a["manager"], batch_id=batch_id)
+    await batches.approve_batch(actor=a["cs"], batch_id=batch_id, disposition="return")
+    await batches.dispatch_batch(actor=a["clerk"], batch_id=batch_id, carrier="德邦", waybill="W1",
+                                 packages=1, freight_fen=5000, dispatched_on=date(2026, 12, 9))
+    number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
+    await receiving.arrive(actor=a["logistics"], number=number)
+    line = (await batches.list_lines(batch_id))[0]
+    await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id,
+                                  counts=[receiving.Count(line["id"], 7, rules.Condition())])
+    return batch_id
+
+
+@pytest.mark.parametrize("delay, breached", [(timedelta(days=2) - timedelta(seconds=1), False),
+                                             (timedelta(days=2), True)])
+async def test_r16_quality_dispute_verified_within_two_days(delay, breached):
+    net = await network()
+    tech = await actor_of(await make_user(net["hq"], ["hq_tech"], username="tech"))
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _received(net)
+        dispute = await special_cases.raise_quality_dispute(actor=a["manager"], batch_id=batch_id,
+                                                            description="整批不亮")
+    with clock.frozen(IN_WINDOW + delay):
+        with pytest.raises(Forbidden):
+            await special_cases.verify_quality_dispute(actor=a["cs"], dispute_id=dispute,
+                                                       confirmed=True, findings="x")
+        await special_cases.verify_quality_dispute(actor=tech, dispute_id=dispute, confirmed=True,
+                                                   findings="批量质量问题属实")
+        rows = await special_cases.disputes_for(batch_id, clock.now())
+    assert rows[0]["breached"] is breached and rows[0]["confirmed"] is True
+    assert (await ReturnBatch.select(ReturnBatch.company_bears_freight).first())["company_bears_freight"]
+    assert await AuditEntry.exists().where(AuditEntry.action == "quality_confirmed")
+
+
+async def test_r16_only_the_office_raises_a_dispute():
+    net = await network()
+    other = await actor_of(net["users"]["other_clerk"])
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _received(net)
+        with pytest.raises(NotFound):
+            await special_cases.raise_quality_dispute(actor=other, batch_id=batch_id,
+                                                      description="x")
+        with pytest.raises(ValidationFailed):
+            await special_cases.raise_quality_dispute(actor=net["actors"]["clerk"],
+                                                      batch_id=batch_id, description="")
+    assert await QualityDispute.count() == 0
+
+
+async def test_r15_transit_claim_opened_tracked_and_closed():
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _received(net)
+        for bad in (dict(lost_qty=0, damaged_qty=0, claimed_fen=100),
+                    dict(lost_qty=3, damaged_qty=0, claimed_fen=0),
+                    dict(lost_qty=-1, damaged_qty=4, claimed_fen=100)):
+            with pytest.raises(ValidationFailed):
+                await special_cases.open_transit_claim(actor=a["cs"], batch_id=batch_id,
+                                                       carrier="德邦", **bad)
+        with pytest.raises(Forbidden):
+            await special_cases.open_transit_claim(actor=a["clerk"], batch_id=batch_id,
+                                                   carrier="德邦", lost_qty=3, damaged_qty=0,
+                                                   claimed_fen=100)
+        assert await TransitClaim.count() == 0
+        claim = await special_cases.open_transit_claim(actor=a["logistics"], batch_id=batch_id,
+                                                       carrier="德邦", lost_qty=3, damaged_qty=0,
+                                                       claimed_fen=4500)
+        await special_cases.close_transit_claim(actor=a["cs"], claim_id=claim,
+                                                recovered_fen=4000, note="承运商赔付")
+        with pytest.raises(Conflict):
+            await special_cases.close_transit_claim(actor=a["cs"], claim_id=claim,
+                                                    recovered_fen=1, note="")
+    row = await TransitClaim.select().first()
+    assert (row["status"], row["recovered_fen"], row["claimed_fen"]) == ("closed", 4000, 4500)
+
+
+async def test_special_approval_pages():
+    net = await network()
+    with clock.frozen(OUTSIDE):
+        async with client() as c:
+            token = await login(c, "manager")
+            page = await c.get("/special-approvals")
+            assert 'id="special-form"' in page.text
+            r = await c.post("/special-approvals", data={
+                "_csrf": token, "organisation": str(net["office"]["id"]), "reason": "质量问题",
+                "quality_problem": "on"})
+            assert r.status_code == 303
+        async with client() as c:
+            token = await login(c, "cs")
+            approval = (await SpecialApproval.select().first())["id"]
+            r = await c.post(f"/special-approvals/{approval}/decide",
+                             data={"_csrf": token, "decision": "approve", "reason": ""})
+            assert r.status_code == 303
+        async with client() as c:
+            token = await login(c, "gd.clerk")
+            assert "质量问题" not in (await c.get("/special-approvals")).text
+    assert (await SpecialApproval.select().first())["status"] == "approved"
