@@ -83,8 +83,13 @@ class IdentityMiddleware:
             session = await auth.resume_session(self.settings, cookies.get(SESSION_COOKIE, ""))
             actor = session.actor if session else None
         state.update(actor=actor, session=session, cookies=cookies)
-        locale = i18n.pick_locale(actor.locale if actor else None, cookies.get(LANG_COOKIE),
-                                  _header(scope, b"accept-language"))
+        accept = _header(scope, b"accept-language")
+        if path.startswith("/api/") and accept:
+            # An API client says per request which language it wants its messages in.
+            locale = i18n.pick_locale(None, None, accept)
+        else:
+            locale = i18n.pick_locale(actor.locale if actor else None, cookies.get(LANG_COOKIE),
+                                      accept)
         state["locale"] = locale
         locale_token = i18n.current_locale.set(locale)
         static = path.startswith("/static/")

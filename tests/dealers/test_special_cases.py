@@ -197,7 +197,7 @@ async def test_special_approval_pages():
             page = await c.get("/special-approvals")
             assert 'id="special-form"' in page.text
             r = await c.post("/special-approvals", data={
-                "_csrf": token, "organisation": str(net["office"]["id"]), "reason": "质量问题",
+                "_csrf": token, "organisation": str(net["office"]["id"]), "reason": "整批灯管发黑-甲",
                 "quality_problem": "on"})
             assert r.status_code == 303
         async with client() as c:
@@ -208,5 +208,5 @@ async def test_special_approval_pages():
             assert r.status_code == 303
         async with client() as c:
             token = await login(c, "gd.clerk")
-            assert "质量问题" not in (await c.get("/special-approvals")).text
+            assert "整批灯管发黑-甲" not in (await c.get("/special-approvals")).text
     assert (await SpecialApproval.select().first())["status"] == "approved"
