@@ -17,6 +17,7 @@ from dealers.api import CalendarApi
 from dealers.batch_api import BatchApi
 from dealers.batch_routes import BatchController
 from dealers.receiving_routes import CountController, DockController
+from dealers.line_import import LineImportController
 from dealers.registration_form import RegistrationFormController
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
@@ -39,7 +40,7 @@ ROUTE_HANDLERS = [
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
-    SpecialApprovalController, BatchIncidentController,
+    SpecialApprovalController, BatchIncidentController, LineImportController,
     PortalApi, CalendarApi, BatchApi,
 ]
 

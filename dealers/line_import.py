@@ -1,0 +1,198 @@
+"""Importing return lines from an XLSX or CSV file of up to 2,000 lines. Every bad row is
+reported by its spreadsheet row number and nothing is imported until the file is clean."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+
+from dealers import batches, rules
+from dealers.batches import LineErrors, LineInput
+from dealers.tables import ReasonCode
+from portal.actor import Actor
+from portal.db import raw_fetch
+from portal.errors import ValidationFailed
+from portal.web import current_actor, login_required
+
+# header (Chinese or English, lower-cased) -> field
+HEADERS = {
+    "规格型号": "model", "model": "model", "数量": "quantity", "quantity": "quantity",
+    "返厂原因": "reason", "reason": "reason", "说明": "details", "details": "details",
+    "日期码": "date_code", "date_code": "date_code", "购买日期": "purchase_date",
+    "purchase_date": "purchase_date", "能亮": "lights", "lights": "lights",
+    "灯头成新": "cap_percent", "cap_percent": "cap_percent", "灯管变灰": "tube_greyed",
+    "tube_greyed": "tube_greyed", "接桥发黑": "bridge_blackened",
+    "bridge_blackened": "bridge_blackened", "破碎": "broken", "broken": "broken",
+}
+REQUIRED = ("model", "quantity", "reason")
+TRUE, FALSE = {"是", "yes", "y", "1", "true", "√"}, {"否", "no", "n", "0", "false", ""}
+TEMPLATE_HEADER = ["规格型号", "数量", "返厂原因", "说明", "日期码", "购买日期", "能亮", "灯头成新",
+                   "灯管变灰", "接桥发黑", "破碎"]
+
+
+def read_rows(filename: str, content: bytes) -> list[list[Any]]:
+    """Rows of cells (header first) from CSV (UTF-8, with or without BOM, or GB18030) or XLSX."""
+    if content[:2] == b"PK" or filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception:
+            raise ValidationFailed({"file": "This file cannot be read as XLSX or CSV."})
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationFailed({"file": "This file cannot be read as XLSX or CSV."})
+    return [row for row in csv.reader(io.StringIO(text))]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (datetime, date)):
+        return value.strftime("%Y%m%d")
+    return str(value).strip()
+
+
+def _flag(value: Any, errors: dict[str, str], field: str) -> bool:
+    text = _text(value).lower()
+    if text in TRUE:
+        return True
+    if text not in FALSE:
+        errors[field] = "Answer yes or no (是/否)."
+    return False
+
+
+def _int(value: Any, errors: dict[str, str], field: str, message: str) -> int | None:
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        errors[field] = message
+        return None
+
+
+def _date(value: Any, errors: dict[str, str], field: str, message: str) -> date | None:
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        return rules.parse_date_code(text)
+    except ValueError:
+        errors[field] = message
+        return None
+
+
+async def parse_lines_file(filename: str, content: bytes) -> tuple[list[LineInput], dict[int, dict[str, str]]]:
+    rows = [r for r in read_rows(filename, content)]
+    while rows and not any(_text(c) for c in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise ValidationFailed({"file": "The file is empty."})
+    columns = {i: HEADERS.get(_text(h).lower()) for i, h in enumerate(rows[0])}
+    missing = [f for f in REQUIRED if f not in columns.values()]
+    if missing:
+        raise ValidationFailed({"file": "The header row needs the columns 规格型号/model, 数量/quantity and 返厂原因/reason."})
+    data = rows[1:]
+    if len(data) > batches.MAX_LINES:
+        raise ValidationFailed({"file": "At most 2,000 lines per batch."})
+    records = [{columns[i]: cell for i, cell in enumerate(row) if columns.get(i)} for row in data]
+    models = {_text(r.get("model")) for r in records}
+    products = {r["model"]: r["id"] for r in await raw_fetch(
+        "SELECT id, model FROM product WHERE active AND model = ANY($1::text[])", sorted(models))}
+    reasons: dict[str, int] = {}
+    for r in await ReasonCode.select().where((ReasonCode.kind == "defect") & (ReasonCode.active == True)):  # noqa: E712
+        for key in (r["code"], r["name_zh"], r["name_en"]):
+            reasons[key.lower()] = r["id"]
+    lines, problems = [], {}
+    for number, record in enumerate(records, start=2):
+        errors: dict[str, str] = {}
+        line = LineInput(
+            product_id=products.get(_text(record.get("model"))),
+            quantity=_int(record.get("quantity"), errors, "quantity",
+                          "Quantity must be a whole number from 1 to 100,000."),
+            reason_id=reasons.get(_text(record.get("reason")).lower()),
+            reason_text=_text(record.get("details"))[:200],
+            date_code=_date(record.get("date_code"), errors, "date_code",
+                            "Date codes look like 20250315 (year, month, day)."),
+            purchase_date=_date(record.get("purchase_date"), errors, "purchase_date",
+                                "Enter a date as YYYY-MM-DD."),
+            lights=_flag(record.get("lights"), errors, "lights"),
+            cap_percent=_int(record.get("cap_percent"), errors, "cap_percent", "Between 0 and 100."),
+            tube_greyed=_flag(record.get("tube_greyed"), errors, "tube_greyed"),
+            bridge_blackened=_flag(record.get("bridge_blackened"), errors, "bridge_blackened"),
+            broken=_flag(record.get("broken"), errors, "broken"),
+        )
+        lines.append(line)
+        if errors:
+            problems[number] = errors
+    return lines, problems
+
+
+async def import_lines(*, actor: Actor, batch_id: int, filename: str, content: bytes) -> int:
+    """All or nothing: parse errors and rule errors of every row are reported together."""
+    await batches.get_batch(actor=actor, batch_id=batch_id)  # scope first: no probing by upload
+    lines, problems = await parse_lines_file(filename, content)
+    terms = await batches.category_terms(sorted({l.product_id for l in lines if l.product_id}))
+    reason_ids = await batches.defect_reason_ids()
+    for number, line in enumerate(lines, start=2):
+        errors = batches.check_line(line, terms.get(line.product_id or 0, (None, None))[1],
+                                    reason_ids)
+        if errors:
+            problems[number] = {**errors, **problems.get(number, {})}
+    if problems:
+        raise LineErrors(problems)
+    return await batches.add_lines(actor=actor, batch_id=batch_id, lines=lines)
+
+
+def import_template() -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(TEMPLATE_HEADER)
+    writer.writerow(["CFL-13W", "12", "NO_LIGHT", "客户退回", "20250315", "", "否", "90", "否", "否", "否"])
+    return "\ufeff" + buffer.getvalue()  # BOM: Excel opens it as UTF-8
+
+
+class LineImportController(Controller):
+    guards = [login_required]
+
+    @get("/batches/import-template.csv")
+    async def template(self) -> Response:
+        return Response(content=import_template().encode("utf-8"), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="return-lines.csv"'})
+
+    @post("/batches/{batch_id:int}/import", request_max_body_size=5 * 1024 * 1024)
+    async def upload(self, request: Request, batch_id: int) -> Response:
+        from dealers.batch_routes import batch_page
+        from portal.i18n import gettext
+
+        form = await request.form()
+        upload = form.get("file")
+        try:
+            if upload is None or not hasattr(upload, "read"):
+                raise ValidationFailed({"file": "Choose an XLSX or CSV file."})
+            content = await upload.read()
+            await import_lines(actor=current_actor(request), batch_id=batch_id,
+                               filename=upload.filename or "", content=content)
+        except LineErrors as exc:
+            messages = [gettext("Row %(row)s: %(problem)s", row=row,
+                                problem=gettext(next(iter(errors.values()))))
+                        for row, errors in sorted(exc.problems.items())]
+            return await batch_page(request, batch_id, status_code=422,
+                                    errors={"import": messages})
+        except ValidationFailed as exc:
+            return await batch_page(request, batch_id, status_code=422,
+                                    errors={"import": [gettext(m) for m in exc.errors.values()]})
+        return Response(content="", status_code=303, headers={"Location": f"/batches/{batch_id}"})
