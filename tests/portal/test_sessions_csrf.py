@@ -188,7 +188,7 @@ async def test_auditor_reads_but_changes_nothing():
         assert (await c.get("/network")).status_code == 200
         assert (await c.get(f"/network/{office['id']}")).status_code == 200
         r = await c.post("/batches", data={"_csrf": token}, headers={"Accept-Language": "en"})
-        assert r.status_code == 403 and "may read but not change anything" in r.text
+        assert r.status_code == 403 and "您的角色只能查看，不能修改。" in r.text
         r = await c.post("/admin/organisations/new", data={"_csrf": token, "name": "x"},
                          headers={"Accept-Language": "en"})
         assert r.status_code == 403
