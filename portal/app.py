@@ -19,6 +19,7 @@ from dealers.batch_routes import BatchController
 from dealers.receiving_routes import CountController, DockController
 from dealers.line_import import LineImportController
 from dealers.registration_form import RegistrationFormController
+from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from portal import clock, db, notify
@@ -41,7 +42,7 @@ ROUTE_HANDLERS = [
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
     SpecialApprovalController, BatchIncidentController, LineImportController,
-    PortalApi, CalendarApi, BatchApi,
+    PortalApi, CalendarApi, BatchApi, SpecialApi,
 ]
 
 

@@ -65,3 +65,44 @@ async def test_api_sibling_office_gets_404():
             assert (await c.get(f"/api/v1/batches/{batch['id']}", headers=_h(other))).status_code == 404
             r = await c.post(f"/api/v1/batches/{batch['id']}/submit", headers=_h(other), json={})
             assert r.status_code == 404
+
+
+async def test_special_approval_claim_and_import_over_the_api():
+    net = await network()
+    u = net["users"]
+    tokens = {name: await api_token(u[name]) for name in ("clerk", "manager", "cs", "logistics")}
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    outside = datetime(2026, 12, 20, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with clock.frozen(outside):
+        async with client() as c:
+            r = await c.post("/api/v1/special-approvals", headers=_h(tokens["manager"]),
+                             json={"organisation_id": net["office"]["id"], "reason": "批量质量问题",
+                                   "quality_problem": True})
+            assert r.status_code == 201
+            approval = r.json()["id"]
+            refused = await c.post(f"/api/v1/special-approvals/{approval}/decide",
+                                   headers=_h(tokens["cs"]), json={"approve": False, "reason": ""})
+            assert refused.status_code == 422 and "reason" in refused.json()["fields"]
+            ok = await c.post(f"/api/v1/special-approvals/{approval}/decide",
+                              headers=_h(tokens["cs"]), json={"approve": True})
+            assert ok.status_code == 200
+            batch = (await c.post(f"/api/v1/batches?special_approval_id={approval}",
+                                  headers=_h(tokens["clerk"]))).json()
+            csv = "规格型号,数量,返厂原因\nCEILING-1,3,NO_LIGHT\n".encode()
+            r = await c.post(f"/api/v1/batches/{batch['id']}/import", headers=_h(tokens["clerk"]),
+                             files={"file": ("l.csv", csv, "text/csv")})
+            assert r.status_code == 201 and r.json() == {"added": 1}
+            bad = await c.post(f"/api/v1/batches/{batch['id']}/import", headers=_h(tokens["clerk"]),
+                               files={"file": ("l.csv", "规格型号,数量,返厂原因\nNOPE,0,X\n".encode(),
+                                               "text/csv")})
+            assert bad.status_code == 422 and "line 2" in bad.json()["fields"]
+            r = await c.post(f"/api/v1/batches/{batch['id']}/submit", headers=_h(tokens["clerk"]),
+                             json={})
+            assert r.status_code == 200 and r.json()["status"] == "submitted"
+            claim = await c.post(f"/api/v1/batches/{batch['id']}/claims",
+                                 headers=_h(tokens["logistics"]),
+                                 json={"carrier": "德邦", "lost_qty": 1, "damaged_qty": 0,
+                                       "claimed_fen": 100})
+            assert claim.status_code == 409  # only once the goods are on their way
