@@ -54,8 +54,9 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
 
 async def history(*, actor: Actor, object_type: str, object_id: int | str,
                   organisation_path: str) -> list[dict[str, Any]]:
-    """A record's history, for those who may see the organisation it belongs to."""
-    if not actor.can_see_path(organisation_path):
+    """A record's history, for those who may see the organisation it belongs to (an empty
+    path: a record shared by the whole network, such as the catalogue)."""
+    if organisation_path and not actor.can_see_path(organisation_path):
         raise NotFound("Not found.")
     rows = await AuditEntry.select(
         AuditEntry.at, AuditEntry.action, AuditEntry.from_state, AuditEntry.to_state,

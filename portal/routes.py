@@ -8,7 +8,9 @@ from portal import audit, auth, notify
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import read_form, text
 from portal.network import get_organisation
-from portal.tables import User
+from portal.tables import Product, ProductCategory, SparePart, User
+
+CATALOG_TYPES = {"product_category": ProductCategory, "product": Product, "spare_part": SparePart}
 from portal.web import (
     ANON_CSRF_COOKIE,
     LANG_COOKIE,
@@ -134,6 +136,21 @@ class SessionController(Controller):
         entries = await audit.history(actor=actor, object_type="organisation", object_id=org_id,
                                       organisation_path=org["path"])
         return render(request, "portal/history.html", title=org["name"], entries=entries)
+
+    @get("/history/catalog/{object_type:str}/{object_id:int}")
+    async def catalog_history(self, request: Request, object_type: str, object_id: int) -> Response:
+        """The catalogue is shared by the whole network, so everyone signed in may read its
+        history (R17, R20)."""
+        if object_type not in CATALOG_TYPES:
+            raise NotFound("Not found.")
+        table = CATALOG_TYPES[object_type]
+        row = await table.select().where(table.id == object_id).first()
+        if row is None:
+            raise NotFound("Not found.")
+        entries = await audit.history(actor=current_actor(request), object_type=object_type,
+                                      object_id=object_id, organisation_path="")
+        return render(request, "portal/history.html", title=row.get("model") or row.get("code"),
+                      entries=entries)
 
     @get("/history/user/{user_id:int}")
     async def user_history(self, request: Request, user_id: int) -> Response:

@@ -93,3 +93,18 @@ async def test_history_page_shows_changes_with_reason():
 async def _seed_category():
     await ProductCategory.insert(ProductCategory(code="ceiling", name_zh="吸顶灯",
                                                  name_en="Ceiling lamps", warranty_months=12))
+
+
+async def test_r17_catalogue_history_page_shows_warranty_change_to_everyone():
+    hq, admin = await _admin()
+    office = await make_org("office", parent=hq)
+    await make_user(office, ["dealer_clerk"], username="clerk")
+    await _seed_category()
+    category = await ProductCategory.select().first()
+    await catalog.set_warranty(actor=admin, category_id=category["id"], warranty_months=18,
+                               reason="2027 warranty policy")
+    async with client() as c:
+        await login(c, "clerk")
+        page = await c.get(f"/history/catalog/product_category/{category['id']}")
+        assert page.status_code == 200 and "2027 warranty policy" in page.text
+        assert (await c.get("/history/catalog/portal_user/1")).status_code == 404
