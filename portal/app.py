@@ -22,7 +22,7 @@ from dealers.registration_form import RegistrationFormController
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
-from portal import clock, db, notify
+from portal import clock, db, notify, payments
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
 from portal.failures import HANDLERS
@@ -31,6 +31,8 @@ from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.web import csrf_protect, identity_middleware
+from spares import service as spares_service
+from spares.routes import ExchangeController, RepairPointController, StripeWebhookController
 
 log = logging.getLogger("portal")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -42,6 +44,7 @@ ROUTE_HANDLERS = [
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
     SpecialApprovalController, BatchIncidentController, LineImportController,
+    RepairPointController, ExchangeController, StripeWebhookController,
     PortalApi, CalendarApi, BatchApi, SpecialApi,
 ]
 
@@ -54,6 +57,10 @@ async def run_jobs_once(settings: Settings) -> None:
     await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())
     await notify.send_pending_emails(settings)
+
+
+# Stripe events each domain handles (payments.py calls them inside the event's transaction).
+payments.on_event("payment_intent.succeeded", spares_service.on_deposit_paid)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False,

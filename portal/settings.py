@@ -48,6 +48,11 @@ class Settings:
     smtp_from: str = "portal@localhost"
     smtp_starttls: bool = False
     db_pool: bool = True
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None  # e.g. a local fake server in tests
+    stripe_js_url: str = "https://js.stripe.com/v3/"
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -64,6 +69,11 @@ class Settings:
             smtp_from=os.environ.get("PORTAL_SMTP_FROM", "portal@localhost"),
             smtp_starttls=_flag("PORTAL_SMTP_STARTTLS", False),
             db_pool=_flag("PORTAL_DB_POOL", True),
+            stripe_secret_key=os.environ.get("PORTAL_STRIPE_SECRET_KEY") or None,
+            stripe_publishable_key=os.environ.get("PORTAL_STRIPE_PUBLISHABLE_KEY", ""),
+            stripe_webhook_secret=os.environ.get("PORTAL_STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE") or None,
+            stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -169,3 +169,27 @@ class PolicyValue(Table):
     reason = Text(null=False, default="")
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz(null=False)
+
+
+class Payment(Table):
+    """An attempt to take money through Stripe. The idempotency key is stored before Stripe is
+    called, so a retry after a timeout never charges twice."""
+
+    purpose = Varchar(length=20, null=False)  # deposit | ...
+    object_id = Varchar(length=40, null=False)
+    amount_fen = BigInt(null=False)
+    currency = Varchar(length=3, null=False, default="cny")
+    idempotency_key = Varchar(length=80, null=False, unique=True)
+    stripe_id = Varchar(length=80, null=True, default=None, unique=True)
+    status = Varchar(length=30, null=False, default="created")
+    created_at = Timestamptz(null=False)
+    updated_at = Timestamptz(null=False)
+
+
+class StripeEvent(Table):
+    """Webhook events handled, by Stripe's event id: stored in the same transaction as their
+    effect, so a duplicate delivery has none."""
+
+    event_id = Varchar(length=80, null=False, unique=True)
+    type = Varchar(length=80, null=False)
+    received_at = Timestamptz(null=False)

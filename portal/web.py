@@ -28,6 +28,7 @@ from portal.settings import Settings
 SESSION_COOKIE = "portal_session"
 ANON_CSRF_COOKIE = "portal_csrf"
 LANG_COOKIE = "portal_lang"
+STRIPE_WEBHOOK = "/webhooks/stripe"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # What the read-only auditor may still do: their own session, language, inbox and API tokens.
 # None of these touches business data.
@@ -101,9 +102,11 @@ class IdentityMiddleware:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin"),
-                    (b"content-security-policy", CSP.encode()),
                     (b"x-request-id", request_id.encode()),
                 ]
+                # A page may widen its own policy (the card form loads Stripe's script).
+                if not any(name == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", CSP.encode()))
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -143,7 +146,8 @@ async def csrf_protect(request: Request) -> None:
 
     The token lives in the server-side session, so a token from another session never matches.
     Signed-out forms (login, language) use a random cookie token checked the same way."""
-    if request.method in SAFE_METHODS or request.url.path.startswith("/api/"):
+    if request.method in SAFE_METHODS or request.url.path.startswith("/api/") \
+            or request.url.path == STRIPE_WEBHOOK:  # signed by Stripe instead
         return None
     expected = request.scope.get("state", {}).get("session")
     expected_token = expected.csrf_token if expected else request.scope["state"].get(

@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["portal", "dealers", "spares", "settlements"]
 ERRORS = {"NotFound", "Forbidden", "Conflict", "RuleViolation", "ValidationFailed", "Throttled",
+          "PaymentUnavailable", "SignatureRejected",
           "PortalError", "NotAuthorizedException", "PermissionDeniedException", "LineErrors"}
 # Words templates translate dynamically: roles, organisation kinds, batch statuses, queues.
 DYNAMIC = [
@@ -22,7 +23,8 @@ DYNAMIC = [
     "hq_admin", "auditor", "hq", "office", "agent", "store", "subdistributor", "repair_point",
     "draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned",
     "closed", "refused", "withdrawn", "to_sign", "to_approve", "in_transit", "to_receive",
-    "to_decide", "breaching", "requested", "open",
+    "to_decide", "breaching", "requested", "open", "proposed", "completed", "cancelled",
+    "repaired", "promised", "exchanged", "refunded",
 ]
 
 

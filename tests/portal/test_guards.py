@@ -12,7 +12,7 @@ from portal.web import login_required, public
 from tests.dealers.factory import IN_WINDOW, catalogue
 from tests.helpers import actor_of, api_token, client, login, make_org, make_user, test_settings
 
-PUBLIC = {"/login", "/lang", "/static/{file_path:path}", "/api/v1/schema",
+PUBLIC = {"/login", "/lang", "/static/{file_path:path}", "/webhooks/stripe", "/api/v1/schema",
           "/api/v1/schema/openapi.json", "/api/v1/schema/{path:str}"}
 
 
@@ -138,7 +138,8 @@ def _relation(user: str, target: str) -> str:
 def _org_routes():
     """Every route taking an organisation id, discovered from the app."""
     return sorted({(p, frozenset(h.http_methods)) for p, h in _handlers()
-                   if "{org_id" in p and "GET" in h.http_methods}, key=lambda x: x[0])
+                   if ("{org_id" in p or "{point_id:int}" in p) and "GET" in h.http_methods
+                   and not p.endswith("/deposit/return")}, key=lambda x: x[0])
 
 
 @pytest.mark.parametrize("user", USERS)
@@ -150,7 +151,8 @@ async def test_r1_tenant_matrix(user):
         await login(c, user)
         for path, _ in _org_routes():
             for target, org in orgs.items():
-                url = path.replace("{org_id:int}", str(org["id"]))
+                url = path.replace("{org_id:int}", str(org["id"])).replace("{point_id:int}",
+                                                                           str(org["id"]))
                 visible = _visible(user, target)
                 admin_only = path.startswith("/admin/")
                 window = path.endswith("/window")

@@ -1,0 +1,153 @@
+"""The only module that imports `stripe`. Calls out with idempotency keys stored before the
+call; verifies, de-duplicates and records webhook events, then hands each to the handler a
+domain registered for its type at the composition root (portal/app.py).
+
+Money is credited only from a verified webhook or a PaymentIntent fetched from Stripe, never
+from a browser redirect (R28)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import stripe
+
+from portal import clock
+from portal.db import raw_fetch
+from portal.errors import Conflict, NotFound, PortalError, RuleViolation
+from portal.settings import Settings
+from portal.tables import Payment, StripeEvent
+
+# event type -> handler(payment row, stripe object); registered by domains at start-up
+Handler = Callable[[dict, dict], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+FINAL = {"succeeded", "canceled"}
+
+
+class PaymentUnavailable(PortalError):
+    status_code = 503
+
+
+class SignatureRejected(PortalError):
+    status_code = 400
+
+
+def on_event(event_type: str, handler: Handler) -> None:
+    HANDLERS[event_type] = handler
+
+
+def client(settings: Settings) -> stripe.StripeClient:
+    if not settings.stripe_secret_key:
+        raise PaymentUnavailable("Card payment is not configured; record a bank transfer instead.")
+    options: dict[str, Any] = {"max_network_retries": 2}
+    if settings.stripe_api_base:
+        options["base_addresses"] = {"api": settings.stripe_api_base}
+    return stripe.StripeClient(settings.stripe_secret_key, **options)
+
+
+async def charge(settings: Settings, *, purpose: str, object_id: int | str, amount_fen: int,
+                 payment_method: str) -> dict:
+    """Create and confirm a PaymentIntent with the payment method the browser's Stripe.js
+    created (card details never reach us). The payment row and its idempotency key are
+    committed before Stripe is called: the SDK's retries reuse the key, so a timeout never
+    charges twice. The result is recorded, but money is credited only through `_apply`."""
+    if amount_fen <= 0:
+        raise RuleViolation("Nothing to pay.")
+    if not payment_method.startswith("pm_") or len(payment_method) > 80:
+        raise RuleViolation("The card form did not complete; please try again.")
+    paid = await raw_fetch("SELECT 1 FROM payment WHERE purpose = $1 AND object_id = $2 "
+                           "AND status = 'succeeded'", purpose, str(object_id))
+    if paid:
+        raise Conflict("This has already been paid.")
+    now = clock.now()
+    payment = (await raw_fetch(
+        "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, status, "
+        "created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) RETURNING *",
+        purpose, str(object_id), amount_fen, f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
+    params = {"amount": amount_fen, "currency": "cny", "payment_method": payment_method,
+              "payment_method_types": ["card"], "confirm": True,
+              "metadata": {"purpose": purpose, "object_id": str(object_id),
+                           "payment_id": str(payment["id"])}}
+    try:
+        intent = await asyncio.to_thread(
+            client(settings).v1.payment_intents.create, params=params,
+            options={"idempotency_key": payment["idempotency_key"]})
+    except stripe.CardError as exc:
+        await raw_fetch("UPDATE payment SET status = 'declined', updated_at = $2 WHERE id = $1",
+                        payment["id"], clock.now())
+        raise RuleViolation("The card was declined; nothing was charged.") from exc
+    except stripe.StripeError as exc:
+        # Unknown outcome: the row stays "created" and refresh_payment / the webhook settle it.
+        raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+    await raw_fetch("UPDATE payment SET stripe_id = $2, updated_at = $3 WHERE id = $1",
+                    payment["id"], intent.id, clock.now())
+    if intent.status == "requires_payment_method":
+        await raw_fetch("UPDATE payment SET status = 'declined' WHERE id = $1", payment["id"])
+        raise RuleViolation("The card was declined; nothing was charged.")
+    async with Payment._meta.db.transaction():
+        locked = await _payment_for({"id": intent.id})
+        await _apply(locked, intent.to_dict())
+    return {"payment_id": payment["id"], "stripe_id": intent.id, "status": intent.status}
+
+
+async def _apply(payment: dict, intent: dict) -> None:
+    """Record the intent's status on the payment (never downgrading a final one) and run the
+    domain's handler for it. Caller holds a transaction."""
+    status = intent["status"]
+    if payment["status"] in FINAL and status != payment["status"]:
+        return  # an older event arriving late: the final state stands
+    await raw_fetch("UPDATE payment SET status = $2, updated_at = $3 WHERE id = $1",
+                    payment["id"], status, clock.now())
+    handler = HANDLERS.get(f"payment_intent.{status}")
+    if handler is not None:
+        await handler({**payment, "status": status}, intent)
+
+
+async def _payment_for(intent: dict, lock: bool = True) -> dict | None:
+    rows = await raw_fetch(f"SELECT * FROM payment WHERE stripe_id = $1{' FOR UPDATE' if lock else ''}",
+                           intent["id"])
+    return rows[0] if rows else None
+
+
+async def refresh_payment(settings: Settings, *, payment_id: int) -> str:
+    """Fetch the PaymentIntent from Stripe and apply what Stripe says (the safe way to confirm a
+    payment after the browser comes back)."""
+    rows = await raw_fetch("SELECT * FROM payment WHERE id = $1", payment_id)
+    if not rows or not rows[0]["stripe_id"]:
+        raise NotFound("Not found.")
+    try:
+        intent = await asyncio.to_thread(client(settings).v1.payment_intents.retrieve,
+                                          rows[0]["stripe_id"])
+    except stripe.StripeError as exc:
+        raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+    async with Payment._meta.db.transaction():
+        payment = await _payment_for({"id": intent.id})
+        await _apply(payment, intent.to_dict())
+    return intent.status
+
+
+async def handle_webhook(settings: Settings, *, payload: bytes, signature: str | None) -> str:
+    """Verify the signature (300 s tolerance), then apply the event once: its id is stored in
+    the same transaction as its effect, so a second delivery changes nothing."""
+    if not settings.stripe_webhook_secret:
+        raise PaymentUnavailable("Webhooks are not configured.")
+    try:
+        event = stripe.Webhook.construct_event(payload, signature or "",
+                                               settings.stripe_webhook_secret)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise SignatureRejected("Invalid signature.") from exc
+    data = json.loads(payload)
+    async with StripeEvent._meta.db.transaction():
+        fresh = await raw_fetch(
+            "INSERT INTO stripe_event (event_id, type, received_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING id", event.id, event.type, clock.now())
+        if not fresh:
+            return "duplicate"
+        obj = data["data"]["object"]
+        if event.type.startswith("payment_intent."):
+            payment = await _payment_for(obj)
+            if payment is not None:
+                await _apply(payment, obj)
+    return "processed"

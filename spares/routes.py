@@ -1,0 +1,210 @@
+"""Repair point pages: applications (R21), the point's management file with its deposit (R22,
+R28), stock (R23), exchanges (R23) and repairs (R19); the Stripe webhook."""
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+
+from portal import payments
+from portal.db import raw_fetch
+from portal.errors import PortalError, ValidationFailed
+from portal.forms import integer, iso_date, read_form, text
+from portal.i18n import gettext
+from portal.money import parse_yuan
+from portal.network import get_organisation, scope_condition
+from portal.tables import Organisation
+from portal.web import current_actor, login_required, public, render, roles_required
+from spares import service
+
+
+# The card form is Stripe's own script and frames: only this page lets them in.
+PAY_CSP = ("default-src 'self'; script-src 'self' {origin}; frame-src {origin}; "
+           "connect-src 'self' {origin}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _see_other(url: str) -> Response:
+    return Response(content="", status_code=303, headers={"Location": url})
+
+
+async def _applications(actor) -> list[dict]:
+    where, args = "", []
+    if not actor.sees_everything:
+        where, args = "WHERE o.path LIKE ANY($1::text[])", [[r + "%" for r in actor.scope_roots] or ["-"]]
+    return await raw_fetch("SELECT a.*, o.name AS office_name FROM repair_point_application a "
+                           f"JOIN organisation o ON o.id = a.office {where} ORDER BY a.id DESC "
+                           "LIMIT 200", *args)
+
+
+async def _list_page(request: Request, status_code: int = 200, errors=None, form=None) -> Response:
+    actor = current_actor(request)
+    query = Organisation.select(Organisation.id, Organisation.name).where(
+        Organisation.kind.is_in(["office", "agent"]))
+    condition = scope_condition(actor, Organisation.path)
+    if condition is not None:
+        query = query.where(condition)
+    offices = await query.order_by(Organisation.id)
+    return render(request, "spares/repair_points.html", status_code=status_code,
+                  rows=await _applications(actor), offices=offices, errors=errors or {},
+                  form=form or {})
+
+
+class RepairPointController(Controller):
+    path = "/repair-points"
+    guards = [login_required]
+
+    @get("/")
+    async def list_page(self, request: Request) -> Response:
+        return await _list_page(request)
+
+    @post("/")
+    async def propose(self, request: Request) -> Response:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        office = integer(form, "office", errors)
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await service.propose_repair_point(
+                actor=current_actor(request), office_id=office or 0, name=text(form, "name", 120),
+                coverage_area=text(form, "coverage_area", 500),
+                sales_scale=text(form, "sales_scale", 10), address=text(form, "address", 200),
+                proposed_fee_fen=parse_yuan(text(form, "proposed_fee", 20)))
+        except ValidationFailed as exc:
+            return await _list_page(request, 422, exc.errors, dict(form))
+        return _see_other("/repair-points")
+
+    @post("/applications/{application_id:int}/decide", guards=[roles_required("hq_cs")])
+    async def decide(self, request: Request, application_id: int) -> Response:
+        form = await read_form(request)
+        try:
+            point = await service.decide_repair_point(
+                actor=current_actor(request), application_id=application_id,
+                approve=text(form, "decision", 10) == "approve", reason=text(form, "reason", 500))
+        except ValidationFailed as exc:
+            return await _list_page(request, 422, exc.errors, dict(form))
+        return _see_other(f"/repair-points/{point}" if point else "/repair-points")
+
+    @get("/{point_id:int}")
+    async def file(self, request: Request, point_id: int) -> Response:
+        return await point_page(request, point_id)
+
+    @post("/{point_id:int}/{action:str}")
+    async def act(self, request: Request, point_id: int, action: str) -> Response:
+        actor = current_actor(request)
+        form = await read_form(request)
+        settings = request.app.state.settings
+        errors: dict[str, str] = {}
+        try:
+            await get_organisation(actor=actor, org_id=point_id)
+            if action == "bank-transfer":
+                await service.record_bank_transfer(actor=actor, point_id=point_id,
+                                                   amount_fen=parse_yuan(text(form, "amount", 20)),
+                                                   reference=text(form, "reference", 80))
+            elif action == "pay":
+                status = await service.deposit_status(point_id)
+                origin = "/".join(settings.stripe_js_url.split("/")[:3])
+                return render(request, "spares/pay.html", point_id=point_id,
+                              amount_fen=status["required_fen"] - status["balance_fen"],
+                              stripe_js_url=settings.stripe_js_url,
+                              publishable_key=settings.stripe_publishable_key,
+                              headers={"content-security-policy": PAY_CSP.format(origin=origin)})
+            elif action == "card":
+                await service.pay_deposit_by_card(settings, actor=actor, point_id=point_id,
+                                                   payment_method=text(form, "payment_method", 80))
+            elif action == "ship":
+                hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
+                await service.ship_first_stock(actor=actor, point_id=point_id, hq_id=hq["id"])
+            elif action == "exchange":
+                await service.request_exchange(actor=actor, spare_part_id=integer(
+                    form, "spare_part", errors) or 0, quantity=integer(form, "quantity", errors))
+            elif action == "repair":
+                await service.record_repair(
+                    actor=actor, customer=text(form, "customer", 80), phone=text(form, "phone", 30),
+                    product_id=integer(form, "product", errors),
+                    purchase_date=iso_date(form, "purchase_date", errors),
+                    proof=text(form, "proof", 120),
+                    spare_part_id=integer(form, "spare_part", errors, required=False),
+                    parts_quantity=integer(form, "parts_quantity", errors, required=False) or 0,
+                    on_the_spot=form.get("on_the_spot") == "on")
+            else:
+                return Response(content="", status_code=404)
+        except ValidationFailed as exc:
+            return await point_page(request, point_id, 422, exc.errors, dict(form))
+        except PortalError as exc:
+            if exc.status_code == 404:
+                raise
+            return await point_page(request, point_id, exc.status_code,
+                                    {"action": gettext(exc.message, **exc.params)}, dict(form))
+        return _see_other(f"/repair-points/{point_id}")
+
+    @get("/{point_id:int}/deposit/return")
+    async def payment_return(self, request: Request, point_id: int) -> Response:
+        """The browser comes back from the card form. Its word is not trusted: the
+        PaymentIntent is fetched from Stripe and only what Stripe says is applied (R28)."""
+        actor = current_actor(request)
+        await get_organisation(actor=actor, org_id=point_id)
+        rows = await raw_fetch("SELECT id FROM payment WHERE purpose = 'deposit' AND object_id = $1 "
+                               "ORDER BY id DESC LIMIT 1", str(point_id))
+        if rows:
+            try:
+                await payments.refresh_payment(request.app.state.settings, payment_id=rows[0]["id"])
+            except payments.PaymentUnavailable:
+                pass  # the webhook will still settle it
+        return _see_other(f"/repair-points/{point_id}")
+
+
+class ExchangeController(Controller):
+    guards = [login_required]
+
+    @post("/exchanges/{exchange_id:int}/complete")
+    async def complete(self, request: Request, exchange_id: int) -> Response:
+        actor = current_actor(request)
+        try:
+            await service.complete_exchange(actor=actor, exchange_id=exchange_id)
+        except PortalError as exc:
+            if exc.status_code == 404:
+                raise
+            return render(request, "errors/error.html", status_code=exc.status_code,
+                          status=exc.status_code, message=gettext(exc.message, **exc.params),
+                          field_errors={}, debug_text="")
+        return _see_other("/repair-points/exchanges")
+
+    @get("/repair-points/exchanges")
+    async def office_exchanges(self, request: Request) -> Response:
+        actor = current_actor(request)
+        rows = await raw_fetch(
+            "SELECT e.*, p.code, o.name AS point_name FROM exchange e JOIN spare_part p "
+            "ON p.id = e.spare_part JOIN organisation o ON o.id = e.repair_point "
+            "WHERE e.office = $1 OR e.repair_point = $1 ORDER BY e.id DESC LIMIT 200",
+            actor.organisation_id)
+        return render(request, "spares/exchanges.html", rows=rows,
+                      stock=await service.stock_of(actor.organisation_id))
+
+
+class StripeWebhookController(Controller):
+    guards = [public]
+
+    @post("/webhooks/stripe", status_code=200)
+    async def webhook(self, request: Request) -> Response:
+        result = await payments.handle_webhook(request.app.state.settings,
+                                               payload=await request.body(),
+                                               signature=request.headers.get("stripe-signature"))
+        return Response(content={"received": result}, status_code=200)
+
+
+async def point_page(request: Request, point_id: int, status_code: int = 200, errors=None,
+                     form=None) -> Response:
+    actor = current_actor(request)
+    point = await get_organisation(actor=actor, org_id=point_id)
+    try:
+        deposit = await service.deposit_status(point_id)
+    except PortalError:
+        deposit = None
+    parts = await raw_fetch("SELECT id, code, name_zh, name_en, unit_price_fen FROM spare_part "
+                            "WHERE active ORDER BY code")
+    products = await raw_fetch("SELECT id, model FROM product WHERE active ORDER BY model")
+    return render(request, "spares/repair_point.html", status_code=status_code, point=point,
+                  deposit=deposit, stock=await service.stock_of(point_id), parts=parts,
+                  products=products, repairs=await service.list_repairs(actor=actor, point_id=point_id),
+                  card_enabled=bool(request.app.state.settings.stripe_secret_key),
+                  errors=errors or {}, form=form or {})

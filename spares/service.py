@@ -1,0 +1,337 @@
+"""Repair points (R21), first stock and deposit (R22, R28), the stock ledger and old-for-new
+exchanges (R23), consumer repairs (R19, R17)."""
+from __future__ import annotations
+
+from datetime import date
+
+from portal import audit, clock, payments, policy
+from portal.actor import Actor
+from portal.db import raw_fetch
+from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.network import DEALER_KINDS, get_organisation
+from portal.tables import Organisation, Product
+from spares import rules
+from spares.tables import Deposit, DepositMovement, Exchange, Repair, RepairPointApplication
+
+MAX_FEE_FEN = 100_000_000
+
+
+# --- R21 applications ----------------------------------------------------------------------------------
+
+async def propose_repair_point(*, actor: Actor, office_id: int, name: str, coverage_area: str,
+                               sales_scale: str, address: str, proposed_fee_fen: int | None,
+                               owner_store_id: int | None = None) -> int:
+    """R21: an office, agent or regional manager proposes a point and its fee (R24)."""
+    office = await get_organisation(actor=actor, org_id=office_id)
+    if office["kind"] not in DEALER_KINDS or not actor.has("manager", "dealer_clerk"):
+        raise Forbidden("Only offices, logistics agents and regional managers propose repair points.")
+    errors: dict[str, str] = {}
+    if not name.strip() or len(name) > 120:
+        errors["name"] = "Enter a name (up to 120 characters)."
+    if not coverage_area.strip():
+        errors["coverage_area"] = "Describe the area it covers."
+    if sales_scale not in rules.SCALES:
+        errors["sales_scale"] = "Choose the sales scale."
+    if not address.strip() or len(address) > 200:
+        errors["address"] = "Enter the address (a lighting market or street)."
+    if proposed_fee_fen is None or not 0 <= proposed_fee_fen <= MAX_FEE_FEN:
+        errors["proposed_fee"] = "Enter the proposed monthly repair fee, e.g. 300.00."
+    if owner_store_id is not None:
+        store = await Organisation.select(Organisation.kind, Organisation.parent).where(
+            Organisation.id == owner_store_id).first()
+        if store is None or store["kind"] != "store" or store["parent"] != office_id:
+            errors["owner_store"] = "Choose a franchise store of this office."
+    if errors:
+        raise ValidationFailed(errors)
+    async with RepairPointApplication._meta.db.transaction():
+        row = RepairPointApplication(
+            office=office_id, owner_store=owner_store_id, name=name.strip(),
+            coverage_area=coverage_area.strip(), sales_scale=sales_scale, address=address.strip(),
+            proposed_fee_fen=proposed_fee_fen, proposed_by=actor.user_id, proposed_at=clock.now())
+        await RepairPointApplication.insert(row)
+        await audit.record(actor=actor, object_type="repair_point_application", object_id=row.id,
+                           action="proposed", organisation_id=office_id,
+                           after={"name": name.strip(), "scale": sales_scale,
+                                  "fee_fen": proposed_fee_fen})
+    return row.id
+
+
+async def decide_repair_point(*, actor: Actor, application_id: int, approve: bool,
+                              reason: str = "") -> int | None:
+    """R21: CS approves (the point joins the tree under its office, its deposit is sized from
+    the stock template, R22) or refuses with a reason."""
+    if not actor.has("hq_cs"):
+        raise Forbidden("Only HQ customer service may approve.")
+    if not approve and not reason.strip():
+        raise ValidationFailed({"reason": "Give the reason for refusing."})
+    async with RepairPointApplication._meta.db.transaction():
+        rows = await raw_fetch("SELECT a.*, o.path, o.region FROM repair_point_application a "
+                               "JOIN organisation o ON o.id = a.office WHERE a.id = $1 "
+                               "FOR UPDATE OF a", application_id)
+        if not rows:
+            raise NotFound("Not found.")
+        app = rows[0]
+        if app["status"] != "proposed":
+            raise Conflict("This request has already been decided.")
+        point_id = None
+        if approve:
+            point = Organisation(name=app["name"], name_en="", kind="repair_point",
+                                 parent=app["office"], region=app["region"], created_at=clock.now())
+            await Organisation.insert(point)
+            point_id = point.id
+            await Organisation.update({Organisation.path: f"{app['path']}{point.id}."}).where(
+                Organisation.id == point.id)
+            await _size_deposit(point_id, app["sales_scale"])
+        await raw_fetch("UPDATE repair_point_application SET status = $2, decided_by = $3, "
+                        "decided_at = $4, decision_reason = $5, repair_point = $6 WHERE id = $1",
+                        application_id, "approved" if approve else "refused", actor.user_id,
+                        clock.now(), reason.strip(), point_id)
+        await audit.record(actor=actor, object_type="repair_point_application",
+                           object_id=application_id, action="approved" if approve else "refused",
+                           organisation_id=app["office"], reason=reason.strip(),
+                           after={"repair_point": point_id})
+    return point_id
+
+
+async def _size_deposit(point_id: int, scale: str) -> None:
+    template = await raw_fetch(
+        "SELECT t.quantity, s.unit_price_fen FROM stock_template t JOIN spare_part s "
+        "ON s.id = t.spare_part WHERE t.sales_scale = $1", scale)
+    value = rules.stock_value([(t["quantity"], t["unit_price_fen"]) for t in template])
+    ratio = await policy.value_on("deposit_ratio_bp", clock.china_today())
+    await Deposit.insert(Deposit(repair_point=point_id, stock_value_fen=value, ratio_bp=ratio,
+                                 required_fen=rules.deposit_due(value, ratio),
+                                 created_at=clock.now()))
+
+
+# --- R28 deposits ------------------------------------------------------------------------------------------
+
+async def deposit_status(point_id: int) -> dict:
+    rows = await raw_fetch(
+        "SELECT d.*, coalesce((SELECT sum(amount_fen) FROM deposit_movement m "
+        "WHERE m.repair_point = d.repair_point), 0)::bigint AS balance_fen "
+        "FROM deposit d WHERE d.repair_point = $1", point_id)
+    if not rows:
+        raise NotFound("Not found.")
+    row = rows[0]
+    row["paid"] = row["balance_fen"] >= row["required_fen"]
+    return row
+
+
+async def credit_deposit(*, point_id: int, amount_fen: int, kind: str, reference: str,
+                         actor: Actor | None) -> bool:
+    """R28: one movement per Stripe payment or bank reference (a unique constraint): a repeat
+    credits nothing. Returns whether it was credited now."""
+    inserted = await raw_fetch(
+        "INSERT INTO deposit_movement (repair_point, amount_fen, kind, reference, actor, at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, reference) DO NOTHING RETURNING id",
+        point_id, amount_fen, kind, reference, actor.user_id if actor else None, clock.now())
+    if inserted:
+        await audit.record(actor=actor, object_type="deposit", object_id=point_id,
+                           action=f"credit_{kind}", organisation_id=point_id,
+                           after={"amount_fen": amount_fen, "reference": reference})
+    return bool(inserted)
+
+
+async def record_bank_transfer(*, actor: Actor, point_id: int, amount_fen: int | None,
+                               reference: str) -> None:
+    """R28: finance records a bank transfer with its reference."""
+    if not actor.has("hq_finance"):
+        raise Forbidden("Only HQ finance records deposits.")
+    errors = {}
+    if amount_fen is None or not 0 < amount_fen <= MAX_FEE_FEN * 10:
+        errors["amount"] = "Enter the amount received, e.g. 1200.00."
+    if not reference.strip() or len(reference) > 80:
+        errors["reference"] = "Enter the bank reference."
+    if errors:
+        raise ValidationFailed(errors)
+    await deposit_status(point_id)
+    async with Deposit._meta.db.transaction():
+        if not await credit_deposit(point_id=point_id, amount_fen=amount_fen or 0,
+                                    kind="bank_transfer", reference=reference.strip(), actor=actor):
+            raise Conflict("This bank reference has already been recorded.")
+
+
+async def pay_deposit_by_card(settings, *, actor: Actor, point_id: int,
+                              payment_method: str) -> dict:
+    """R28: the point pays what is still due by card (Stripe)."""
+    if actor.organisation_id != point_id or not actor.has("repair_staff"):
+        raise Forbidden("Only the repair point itself pays its deposit.")
+    status = await deposit_status(point_id)
+    due = status["required_fen"] - status["balance_fen"]
+    if due <= 0:
+        raise Conflict("This has already been paid.")
+    return await payments.charge(settings, purpose="deposit", object_id=point_id, amount_fen=due,
+                                 payment_method=payment_method)
+
+
+async def on_deposit_paid(payment: dict, intent: dict) -> None:
+    """payment_intent.succeeded for a deposit: credit what Stripe says was received."""
+    if payment["purpose"] != "deposit":
+        return
+    await credit_deposit(point_id=int(payment["object_id"]),
+                         amount_fen=int(intent.get("amount_received") or intent["amount"]),
+                         kind="stripe", reference=intent["id"], actor=None)
+
+
+# --- R23 stock ledger ---------------------------------------------------------------------------------------
+
+async def move_stock(moves: list[tuple[int, int, str, int]], *, kind: str, reference: str,
+                     actor: Actor | None) -> None:
+    """Append movements (location, part, condition, signed quantity) in one statement. The
+    balance trigger refuses the whole statement if any balance would go negative."""
+    import asyncpg
+
+    try:
+        await raw_fetch(
+            "INSERT INTO stock_movement (location, spare_part, condition, quantity, kind, reference, "
+            "actor, at) SELECT l, p, c, q, $5, $6, $7, $8 "
+            "FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS t(l, p, c, q)",
+            [m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves],
+            [m[3] for m in moves], kind, reference, actor.user_id if actor else None, clock.now())
+    except asyncpg.exceptions.CheckViolationError as exc:
+        raise RuleViolation("Not enough parts in stock (R23).") from exc
+
+
+async def stock_of(location_id: int) -> list[dict]:
+    return await raw_fetch(
+        "SELECT s.id, s.code, s.name_zh, s.name_en, s.unit_price_fen, "
+        "coalesce(sum(b.quantity) FILTER (WHERE b.condition = 'good'), 0) AS good, "
+        "coalesce(sum(b.quantity) FILTER (WHERE b.condition = 'faulty'), 0) AS faulty "
+        "FROM spare_part s LEFT JOIN stock_balance b ON b.spare_part = s.id AND b.location = $1 "
+        "GROUP BY s.id ORDER BY s.code", location_id)
+
+
+async def ship_first_stock(*, actor: Actor, point_id: int, hq_id: int) -> None:
+    """R22: the first stock ships from HQ only when the deposit is paid."""
+    if not actor.has("hq_logistics", "hq_cs"):
+        raise Forbidden("Only HQ ships the first stock.")
+    async with Deposit._meta.db.transaction():
+        rows = await raw_fetch("SELECT * FROM deposit WHERE repair_point = $1 FOR UPDATE", point_id)
+        if not rows:
+            raise NotFound("Not found.")
+        status = await deposit_status(point_id)
+        if rows[0]["shipped_at"] is not None:
+            raise Conflict("The first stock has already been shipped.")
+        if not status["paid"]:
+            raise RuleViolation("The first stock ships once the deposit is paid (R22).")
+        scale = (await raw_fetch("SELECT sales_scale FROM repair_point_application "
+                                 "WHERE repair_point = $1", point_id))[0]["sales_scale"]
+        template = await raw_fetch("SELECT spare_part, quantity FROM stock_template "
+                                   "WHERE sales_scale = $1", scale)
+        moves = [(hq_id, t["spare_part"], "good", -t["quantity"]) for t in template] + \
+                [(point_id, t["spare_part"], "good", t["quantity"]) for t in template]
+        await move_stock(moves, kind="first_stock", reference=f"deposit-{point_id}", actor=actor)
+        await raw_fetch("UPDATE deposit SET shipped_at = $2 WHERE repair_point = $1", point_id,
+                        clock.now())
+        await audit.record(actor=actor, object_type="deposit", object_id=point_id,
+                           action="first_stock_shipped", organisation_id=point_id,
+                           after={"parts": len(template)})
+
+
+# --- R23 old-for-new exchange ---------------------------------------------------------------------------------
+
+async def request_exchange(*, actor: Actor, spare_part_id: int, quantity: int | None) -> int:
+    if actor.organisation_kind != "repair_point" or not actor.has("repair_staff"):
+        raise Forbidden("Only repair-point staff request exchanges.")
+    if quantity is None or not 1 <= quantity <= 1000:
+        raise ValidationFailed({"quantity": "Quantity must be a whole number from 1 to 1,000."})
+    point = await get_organisation(actor=actor, org_id=actor.organisation_id)
+    async with Exchange._meta.db.transaction():
+        row = Exchange(repair_point=point["id"], office=point["parent"], spare_part=spare_part_id,
+                       quantity=quantity, requested_by=actor.user_id, requested_at=clock.now())
+        await Exchange.insert(row)
+        await audit.record(actor=actor, object_type="exchange", object_id=row.id,
+                           action="requested", after={"part": spare_part_id, "qty": quantity})
+    return row.id
+
+
+async def complete_exchange(*, actor: Actor, exchange_id: int) -> None:
+    """R23: the office hands over good parts and takes the faulty ones, in one transaction:
+    good out = faulty in, and nobody's stock goes negative (also when two run at once)."""
+    async with Exchange._meta.db.transaction():
+        rows = await raw_fetch("SELECT * FROM exchange WHERE id = $1 FOR UPDATE", exchange_id)
+        if not rows:
+            raise NotFound("Not found.")
+        ex = rows[0]
+        office = await get_organisation(actor=actor, org_id=ex["office"])
+        if actor.organisation_id != office["id"] or not actor.has("dealer_clerk", "manager"):
+            raise Forbidden("Only the office's own clerks and managers may do this.")
+        if ex["status"] != "requested":
+            raise Conflict("This exchange is already %(status)s.", status=ex["status"])
+        q, part = ex["quantity"], ex["spare_part"]
+        await move_stock([(ex["office"], part, "good", -q), (ex["repair_point"], part, "good", q),
+                          (ex["repair_point"], part, "faulty", -q), (ex["office"], part, "faulty", q)],
+                         kind="exchange", reference=f"exchange-{exchange_id}", actor=actor)
+        await raw_fetch("UPDATE exchange SET status = 'completed', completed_by = $2, "
+                        "completed_at = $3 WHERE id = $1", exchange_id, actor.user_id, clock.now())
+        await audit.record(actor=actor, object_type="exchange", object_id=exchange_id,
+                           action="completed", organisation_id=ex["office"],
+                           after={"part": part, "qty": q})
+
+
+# --- R19 consumer repairs ----------------------------------------------------------------------------------------
+
+async def record_repair(*, actor: Actor, customer: str, phone: str, product_id: int | None,
+                        purchase_date: date | None, proof: str, spare_part_id: int | None,
+                        parts_quantity: int, on_the_spot: bool) -> int:
+    """R19: with a valid purchase proof; parts used leave the good stock and wait as faulty
+    parts for the next exchange; R17: in warranty free, else parts + 10 %."""
+    if actor.organisation_kind != "repair_point" or not actor.has("repair_staff"):
+        raise Forbidden("Only repair-point staff record repairs.")
+    errors: dict[str, str] = {}
+    if not customer.strip():
+        errors["customer"] = "Enter the customer's name."
+    if not proof.strip():
+        errors["proof"] = "Consumers repair with a valid purchase proof (R19)."
+    today = clock.china_today()
+    if purchase_date is None or purchase_date > today:
+        errors["purchase_date"] = "Enter the purchase date (not in the future)."
+    if not 0 <= parts_quantity <= 100 or (parts_quantity > 0 and spare_part_id is None):
+        errors["parts"] = "Choose the part used and its quantity."
+    product = await Product.select(Product.id, Product.category.warranty_months.as_alias("months")).where(
+        Product.id == (product_id or 0)).first()
+    if product is None:
+        errors["product"] = "Unknown product: choose a model from the catalogue."
+    part_price = 0
+    if spare_part_id is not None:
+        part = await raw_fetch("SELECT unit_price_fen FROM spare_part WHERE id = $1", spare_part_id)
+        if not part:
+            errors["parts"] = "Choose the part used and its quantity."
+        else:
+            part_price = part[0]["unit_price_fen"]
+    if errors:
+        raise ValidationFailed(errors)
+    assert product is not None and purchase_date is not None
+    warranty = rules.in_warranty(purchase_date, product["months"], today)
+    rate = await policy.value_on("out_of_warranty_fee_bp", today)
+    charge = rules.repair_charge(warranty=warranty, parts_fen=part_price * parts_quantity,
+                                 fee_rate_bp=rate)
+    async with Repair._meta.db.transaction():
+        row = Repair(repair_point=actor.organisation_id, customer=customer.strip()[:80],
+                     phone=phone.strip()[:30], product=product["id"], purchase_date=purchase_date,
+                     proof=proof.strip()[:120], in_warranty="yes" if warranty else "no",
+                     spare_part=spare_part_id, parts_quantity=parts_quantity,
+                     parts_fen=charge.parts_fen, fee_fen=charge.fee_fen, charge_fen=charge.total_fen,
+                     status="repaired" if on_the_spot else "promised",
+                     promised_by=None if on_the_spot else rules.promise_date(today),
+                     recorded_by=actor.user_id, recorded_at=clock.now(),
+                     completed_at=clock.now() if on_the_spot else None)
+        await Repair.insert(row)
+        if parts_quantity and spare_part_id is not None:
+            await move_stock([(actor.organisation_id, spare_part_id, "good", -parts_quantity),
+                              (actor.organisation_id, spare_part_id, "faulty", parts_quantity)],
+                             kind="repair", reference=f"repair-{row.id}", actor=actor)
+        await audit.record(actor=actor, object_type="repair", object_id=row.id, action="recorded",
+                           after={"warranty": warranty, "charge_fen": charge.total_fen})
+    return row.id
+
+
+async def list_repairs(*, actor: Actor, point_id: int) -> list[dict]:
+    await get_organisation(actor=actor, org_id=point_id)
+    rows = await raw_fetch("SELECT r.*, p.model FROM repair r JOIN product p ON p.id = r.product "
+                           "WHERE r.repair_point = $1 ORDER BY r.id DESC LIMIT 100", point_id)
+    today = clock.china_today()
+    for row in rows:
+        row["overdue"] = rules.overdue(row["promised_by"], row["completed_at"] is not None, today)
+    return rows
