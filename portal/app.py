@@ -32,6 +32,7 @@ from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.web import csrf_protect, identity_middleware
 from spares import service as spares_service
+from spares.api import SparesApi
 from spares.routes import ExchangeController, RepairPointController, StripeWebhookController
 
 log = logging.getLogger("portal")
@@ -45,7 +46,7 @@ ROUTE_HANDLERS = [
     BatchController, DockController, CountController, RegistrationFormController,
     SpecialApprovalController, BatchIncidentController, LineImportController,
     RepairPointController, ExchangeController, StripeWebhookController,
-    PortalApi, CalendarApi, BatchApi, SpecialApi,
+    PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi,
 ]
 
 

@@ -24,7 +24,7 @@ DYNAMIC = [
     "draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned",
     "closed", "refused", "withdrawn", "to_sign", "to_approve", "in_transit", "to_receive",
     "to_decide", "breaching", "requested", "open", "proposed", "completed", "cancelled",
-    "repaired", "promised", "exchanged", "refunded",
+    "repaired", "promised", "exchanged", "refunded", "settled", "escalated", "ruled",
 ]
 
 

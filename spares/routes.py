@@ -13,7 +13,7 @@ from portal.money import parse_yuan
 from portal.network import get_organisation, scope_condition
 from portal.tables import Organisation
 from portal.web import current_actor, login_required, public, render, roles_required
-from spares import service
+from spares import oversight, service
 
 
 # The card form is Stripe's own script and frames: only this page lets them in.
@@ -126,6 +126,27 @@ class RepairPointController(Controller):
                     spare_part_id=integer(form, "spare_part", errors, required=False),
                     parts_quantity=integer(form, "parts_quantity", errors, required=False) or 0,
                     on_the_spot=form.get("on_the_spot") == "on")
+            elif action == "fee":
+                await oversight.propose_fee(actor=actor, point_id=point_id,
+                                            amount_fen=parse_yuan(text(form, "amount", 20)),
+                                            reason=text(form, "reason", 500))
+            elif action == "fee-decision":
+                await oversight.decide_fee(actor=actor, fee_id=integer(form, "fee", errors) or 0,
+                                           approve=text(form, "decision", 10) == "approve",
+                                           reason=text(form, "reason", 500))
+            elif action == "dispute":
+                await oversight.record_dispute(actor=actor, point_id=point_id,
+                                               customer=text(form, "customer", 80),
+                                               description=text(form, "description", 2000))
+            elif action == "mediation":
+                await oversight.mediate_dispute(actor=actor,
+                                                dispute_id=integer(form, "dispute", errors) or 0,
+                                                settled=text(form, "outcome", 10) == "settled",
+                                                notes=text(form, "notes", 2000))
+            elif action == "ruling":
+                await oversight.rule_dispute(actor=actor,
+                                             dispute_id=integer(form, "dispute", errors) or 0,
+                                             ruling=text(form, "ruling", 2000))
             else:
                 return Response(content="", status_code=404)
         except ValidationFailed as exc:
@@ -195,7 +216,7 @@ class StripeWebhookController(Controller):
 async def point_page(request: Request, point_id: int, status_code: int = 200, errors=None,
                      form=None) -> Response:
     actor = current_actor(request)
-    point = await get_organisation(actor=actor, org_id=point_id)
+    point = await oversight.get_point(actor, point_id)
     try:
         deposit = await service.deposit_status(point_id)
     except PortalError:
@@ -205,6 +226,9 @@ async def point_page(request: Request, point_id: int, status_code: int = 200, er
     products = await raw_fetch("SELECT id, model FROM product WHERE active ORDER BY model")
     return render(request, "spares/repair_point.html", status_code=status_code, point=point,
                   deposit=deposit, stock=await service.stock_of(point_id), parts=parts,
-                  products=products, repairs=await service.list_repairs(actor=actor, point_id=point_id),
+                  products=products,
+                  repairs=await service.list_repairs(actor=actor, point_id=point_id),
+                  fees=await oversight.fee_history(point_id),
+                  disputes=await oversight.disputes_of(point_id),
                   card_enabled=bool(request.app.state.settings.stripe_secret_key),
                   errors=errors or {}, form=form or {})

@@ -115,3 +115,49 @@ class Repair(Table):
     recorded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     recorded_at = Timestamptz(null=False)
     completed_at = Timestamptz(null=True, default=None)
+
+
+class RepairFee(Table):
+    """R24: a point's monthly repair fee, proposed by the office or regional manager and decided
+    by CS. Rows are never edited: the decided row with the latest effective month applies."""
+
+    repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
+    amount_fen = BigInt(null=False)
+    effective_from = Date(null=False)
+    status = Varchar(length=10, null=False, default="proposed")  # proposed|approved|refused
+    proposed_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    proposed_at = Timestamptz(null=False)
+    reason = Text(null=False, default="")
+    decided_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    decided_at = Timestamptz(null=True, default=None)
+    decision_reason = Text(null=False, default="")
+
+
+class ConsumerDispute(Table):
+    """R29: a consumer dispute at a repair point, mediated by the office, ruled by CS when
+    escalated; reasons kept."""
+
+    repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
+    customer = Varchar(length=80, null=False)
+    description = Text(null=False)
+    status = Varchar(length=10, null=False, default="open")  # open|settled|escalated|ruled
+    recorded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    recorded_at = Timestamptz(null=False)
+    mediation = Text(null=False, default="")
+    mediated_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    ruling = Text(null=False, default="")
+    ruled_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class Closure(Table):
+    """R25: closing a point: its stock returned and counted, the deposit refunded less anything
+    missing."""
+
+    repair_point = ForeignKey(Organisation, null=False, unique=True, on_delete=OnDelete.restrict)
+    missing_fen = BigInt(null=False)
+    refund_fen = BigInt(null=False)
+    method = Varchar(length=14, null=False)  # stripe | bank_transfer
+    reference = Varchar(length=80, null=False, default="")
+    closed_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    closed_at = Timestamptz(null=False)

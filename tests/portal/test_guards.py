@@ -156,11 +156,14 @@ async def test_r1_tenant_matrix(user):
                 visible = _visible(user, target)
                 admin_only = path.startswith("/admin/")
                 window = path.endswith("/window")
+                point_route = "{point_id:int}" in path
                 if admin_only:
                     expected = 200 if user == "hq_admin" else 403
                 elif not visible:
                     expected = 404
                 elif window and org["kind"] not in ("office", "agent"):
+                    expected = 404
+                elif point_route and org["kind"] != "repair_point":
                     expected = 404
                 else:
                     expected = 200
