@@ -269,12 +269,16 @@ async def remove_line(*, actor: Actor, batch_id: int, line_id: int) -> None:
 
 
 async def list_lines(batch_id: int) -> list[dict]:
+    """Lines with their product or spare part (R23: faulty spares travel in the batch too)."""
     return await raw_fetch(
-        "SELECT l.*, p.model, p.spec, p.name_zh, p.name_en, c.warranty_months, c.is_cfl, "
+        "SELECT l.*, coalesce(p.model, s.code) AS model, coalesce(p.spec, '') AS spec, "
+        "coalesce(p.name_zh, s.name_zh) AS name_zh, coalesce(p.name_en, s.name_en) AS name_en, "
+        "c.warranty_months, c.is_cfl, "
         "r.name_zh AS reason_zh, r.name_en AS reason_en, "
         "rr.name_zh AS reject_zh, rr.name_en AS reject_en, rr.code AS reject_code "
-        "FROM return_line l JOIN product p ON p.id = l.product "
-        "JOIN product_category c ON c.id = p.category "
+        "FROM return_line l LEFT JOIN product p ON p.id = l.product "
+        "LEFT JOIN product_category c ON c.id = p.category "
+        "LEFT JOIN spare_part s ON s.id = l.spare_part "
         "LEFT JOIN reason_code r ON r.id = l.reason LEFT JOIN reason_code rr ON rr.id = l.reject_reason "
         "WHERE l.batch = $1 ORDER BY l.line_no", batch_id)
 
@@ -428,6 +432,9 @@ async def lines_with_verdicts(batch_id: int) -> list[dict]:
     today = clock.china_today()
     lines = await list_lines(batch_id)
     for line in lines:
+        if line["spare_part"] is not None:  # R23: faulty spares are exchanged one for one
+            line["verdict"] = line["inspected"] = rules.Verdict(True, ())
+            continue
         terms = rules.CategoryTerms(line["warranty_months"], line["is_cfl"])
         dates = {"date_code": line["date_code"], "purchase_date": line["purchase_date"]}
         line["verdict"] = None if line["extra"] else rules.expected_verdict(

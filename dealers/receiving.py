@@ -160,6 +160,9 @@ async def proposals(batch_id: int) -> dict[int, tuple[int, int, int, str | None]
     for line in await list_lines(batch_id):
         if line["received_qty"] is None:
             continue
+        if line["spare_part"] is not None:  # R23: faulty spares are exchanged one for one
+            result[line["id"]] = (line["received_qty"], 0, 0, None)
+            continue
         condition = rules.Condition(bool(line["i_lights"]), line["i_cap_percent"],
                                     bool(line["i_tube_greyed"]), bool(line["i_bridge_blackened"]),
                                     bool(line["i_broken"]))

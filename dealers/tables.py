@@ -7,7 +7,7 @@ from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Text, Ti
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from portal.tables import Organisation, Product, Region, User
+from portal.tables import Organisation, Product, Region, SparePart, User
 
 
 class CalendarAssignment(Table):
@@ -97,7 +97,9 @@ class ReturnBatch(Table):
 class ReturnLine(Table):
     batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
     line_no = Integer(null=False)
-    product = ForeignKey(Product, null=False, on_delete=OnDelete.restrict)
+    product = ForeignKey(Product, null=True, on_delete=OnDelete.restrict)
+    # R23: an office's faulty spare parts travel back in its monthly batch as spare-part lines
+    spare_part = ForeignKey(SparePart, null=True, on_delete=OnDelete.restrict)
     quantity = Integer(null=False)  # as filed by the dealer; 0 only for extra lines found at HQ
     reason = ForeignKey(ReasonCode, null=True, on_delete=OnDelete.restrict)
     reason_text = Varchar(length=200, null=False, default="")

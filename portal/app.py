@@ -33,7 +33,12 @@ from portal.settings import Settings
 from portal.web import csrf_protect, identity_middleware
 from spares import service as spares_service
 from spares.api import SparesApi
-from spares.routes import ExchangeController, RepairPointController, StripeWebhookController
+from spares.routes import (
+    BatchSparesController,
+    ExchangeController,
+    RepairPointController,
+    StripeWebhookController,
+)
 
 log = logging.getLogger("portal")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -45,7 +50,7 @@ ROUTE_HANDLERS = [
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
     SpecialApprovalController, BatchIncidentController, LineImportController,
-    RepairPointController, ExchangeController, StripeWebhookController,
+    RepairPointController, ExchangeController, StripeWebhookController, BatchSparesController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi,
 ]
 

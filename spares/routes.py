@@ -202,6 +202,36 @@ class ExchangeController(Controller):
                       stock=await service.stock_of(actor.organisation_id))
 
 
+class BatchSparesController(Controller):
+    """R23 actions on a return batch: add the office's faulty spares; ship replacements."""
+
+    guards = [login_required]
+
+    @post("/batches/{batch_id:int}/spare-lines")
+    async def spare_lines(self, request: Request, batch_id: int) -> Response:
+        return await _on_batch(request, batch_id, service.send_faulty_to_batch(
+            actor=current_actor(request), batch_id=batch_id))
+
+    @post("/batches/{batch_id:int}/replenish", guards=[roles_required("hq_logistics", "hq_cs")])
+    async def replenish(self, request: Request, batch_id: int) -> Response:
+        hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
+        return await _on_batch(request, batch_id, service.ship_replacements(
+            actor=current_actor(request), batch_id=batch_id, hq_id=hq["id"]))
+
+
+async def _on_batch(request: Request, batch_id: int, action) -> Response:
+    from dealers.batch_routes import batch_page
+
+    try:
+        await action
+    except PortalError as exc:
+        if exc.status_code == 404:
+            raise
+        return await batch_page(request, batch_id, status_code=exc.status_code,
+                                errors={"action": gettext(exc.message, **exc.params)})
+    return _see_other(f"/batches/{batch_id}")
+
+
 class StripeWebhookController(Controller):
     guards = [public]
 

@@ -335,3 +335,64 @@ async def list_repairs(*, actor: Actor, point_id: int) -> list[dict]:
     for row in rows:
         row["overdue"] = rules.overdue(row["promised_by"], row["completed_at"] is not None, today)
     return rows
+
+
+# --- R23 faulty spares back to HQ in the office's monthly batch, replacements to the office -------
+
+async def send_faulty_to_batch(*, actor: Actor, batch_id: int) -> int:
+    """The office's faulty spare parts join its monthly return batch as spare-part lines and
+    leave its stock, in one transaction. Returns the number of lines added."""
+    from dealers.batches import get_batch
+
+    async with Exchange._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if actor.organisation_id != batch["organisation"] or not actor.has("dealer_clerk", "manager"):
+            raise Forbidden("Only the office's own clerks and managers may do this.")
+        if batch["status"] != "draft":
+            raise Conflict("This batch is %(status)s; the action is not possible now.",
+                           status=batch["status"])
+        faulty = [s for s in await stock_of(batch["organisation"]) if s["faulty"] > 0]
+        if not faulty:
+            raise RuleViolation("No faulty spare parts to return.")
+        start = batch["last_line_no"]
+        await raw_fetch(
+            "INSERT INTO return_line (batch, line_no, spare_part, quantity, reason_text, lights, "
+            "tube_greyed, bridge_blackened, broken, extra, decision_note) "
+            "SELECT $1, $2 + t.ord, t.part, t.qty, '以旧换新故障配件', false, false, false, false, "
+            "false, '' FROM unnest($3::int[], $4::int[]) WITH ORDINALITY AS t(part, qty, ord)",
+            batch_id, start, [s["id"] for s in faulty], [s["faulty"] for s in faulty])
+        await move_stock([(batch["organisation"], s["id"], "faulty", -s["faulty"]) for s in faulty],
+                         kind="to_batch", reference=batch["number"], actor=actor)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="spare_lines", organisation_id=batch["organisation"],
+                           after={"parts": {s["code"]: s["faulty"] for s in faulty}})
+    return len(faulty)
+
+
+async def ship_replacements(*, actor: Actor, batch_id: int, hq_id: int) -> int:
+    """R23: once HQ has decided the spare-part lines, it replenishes the office with good parts
+    for those exchanged (once per batch)."""
+    from dealers.batches import get_batch
+
+    if not actor.has("hq_logistics", "hq_cs"):
+        raise Forbidden("Only HQ ships the first stock.")
+    async with Exchange._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        if batch["status"] not in ("dispositioned", "closed"):
+            raise Conflict("This batch is %(status)s; the action is not possible now.",
+                           status=batch["status"])
+        reference = f"replenish-{batch['number']}"
+        if await raw_fetch("SELECT 1 FROM stock_movement WHERE reference = $1 LIMIT 1", reference):
+            raise Conflict("Replacements for this batch have already been shipped.")
+        lines = await raw_fetch("SELECT spare_part, sum(exchanged_qty) AS q FROM return_line "
+                                "WHERE batch = $1 AND spare_part IS NOT NULL AND exchanged_qty > 0 "
+                                "GROUP BY spare_part", batch_id)
+        if not lines:
+            raise RuleViolation("No exchanged spare parts in this batch.")
+        moves = [(hq_id, l["spare_part"], "good", -l["q"]) for l in lines] + \
+                [(batch["organisation"], l["spare_part"], "good", l["q"]) for l in lines]
+        await move_stock(moves, kind="replenish", reference=reference, actor=actor)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="spares_replenished", organisation_id=batch["organisation"],
+                           after={"parts": len(lines)})
+    return len(lines)
