@@ -28,9 +28,7 @@ def migrate() -> None:
 def serve(host: str, port: int, demo: bool) -> None:
     migrate()
     if demo:
-        from portal.demo import load_demo
-
-        asyncio.run(load_demo())
+        asyncio.run(_load_demo())
     import uvicorn
 
     from portal.app import create_app
@@ -39,6 +37,15 @@ def serve(host: str, port: int, demo: bool) -> None:
     app = create_app(Settings.from_env(), run_jobs=True)
     print(f"Portal running on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+async def _load_demo() -> None:
+    # The CLI is part of the composition root: it may load every domain's demo data.
+    from portal.demo import load_demo
+    from spares.demo import load_spares_demo
+
+    await load_demo()
+    await load_spares_demo()
 
 
 def createuser(username: str, organisation_id: int, roles: list[str]) -> None:
@@ -98,9 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         migrate()
     elif args.command == "demo":
         migrate()
-        from portal.demo import load_demo
-
-        asyncio.run(load_demo())
+        asyncio.run(_load_demo())
     elif args.command == "notify":
         notify_now()
     elif args.command == "createuser":
