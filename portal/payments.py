@@ -164,3 +164,14 @@ async def refund(settings: Settings, *, stripe_id: str, amount_fen: int, key: st
     except stripe.StripeError as exc:
         raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
     return result.id
+
+
+async def setup_card(settings: Settings) -> str:
+    """A SetupIntent for the browser: Stripe.js collects the card into it and hands back a
+    payment method id, which `charge` then uses. No money moves here."""
+    try:
+        intent = await asyncio.to_thread(client(settings).v1.setup_intents.create,
+                                          params={"payment_method_types": ["card"]})
+    except stripe.StripeError as exc:
+        raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+    return intent.client_secret

@@ -104,6 +104,7 @@ class RepairPointController(Controller):
                 status = await service.deposit_status(point_id)
                 origin = "/".join(settings.stripe_js_url.split("/")[:3])
                 return render(request, "spares/pay.html", point_id=point_id,
+                              setup_secret=await payments.setup_card(settings),
                               amount_fen=status["required_fen"] - status["balance_fen"],
                               stripe_js_url=settings.stripe_js_url,
                               publishable_key=settings.stripe_publishable_key,

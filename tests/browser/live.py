@@ -27,10 +27,11 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def live_portal():
+async def live_portal(**settings):
     """Yields the base URL. http on 127.0.0.1 cannot carry Secure cookies, hence the setting."""
     port = _free_port()
-    app = create_app(test_settings(secure_cookies=False, base_url=f"http://127.0.0.1:{port}"))
+    app = create_app(test_settings(secure_cookies=False, base_url=f"http://127.0.0.1:{port}",
+                                   **settings))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
