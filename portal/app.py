@@ -37,6 +37,7 @@ from spares.routes import (
     BatchSparesController,
     ExchangeController,
     RepairPointController,
+    StockTemplateController,
     StripeWebhookController,
 )
 
@@ -51,6 +52,7 @@ ROUTE_HANDLERS = [
     BatchController, DockController, CountController, RegistrationFormController,
     SpecialApprovalController, BatchIncidentController, LineImportController,
     RepairPointController, ExchangeController, StripeWebhookController, BatchSparesController,
+    StockTemplateController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi,
 ]
 

@@ -233,6 +233,41 @@ async def _on_batch(request: Request, batch_id: int, action) -> Response:
     return _see_other(f"/batches/{batch_id}")
 
 
+class StockTemplateController(Controller):
+    """R22: the first-stock templates per sales scale, edited by the HQ admin."""
+
+    path = "/admin/stock-templates"
+    guards = [roles_required("hq_admin")]
+
+    @get("/")
+    async def page(self, request: Request) -> Response:
+        return await _templates_page(request)
+
+    @post("/")
+    async def save(self, request: Request) -> Response:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        try:
+            part = integer(form, "spare_part", errors)
+            quantity = integer(form, "quantity", errors, high=10_000)
+            if errors:
+                raise ValidationFailed(errors)
+            await service.set_template(actor=current_actor(request),
+                                       sales_scale=text(form, "sales_scale", 10),
+                                       spare_part_id=part or 0, quantity=quantity,
+                                       reason=text(form, "reason", 500))
+        except ValidationFailed as exc:
+            return await _templates_page(request, 422, exc.errors, dict(form))
+        return _see_other("/admin/stock-templates")
+
+
+async def _templates_page(request: Request, status_code: int = 200, errors=None, form=None):
+    parts = await raw_fetch("SELECT id, code FROM spare_part WHERE active ORDER BY code")
+    return render(request, "spares/templates.html", status_code=status_code,
+                  rows=await service.list_templates(), parts=parts, errors=errors or {},
+                  form=form or {})
+
+
 class StripeWebhookController(Controller):
     guards = [public]
 

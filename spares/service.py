@@ -396,3 +396,45 @@ async def ship_replacements(*, actor: Actor, batch_id: int, hq_id: int) -> int:
                            action="spares_replenished", organisation_id=batch["organisation"],
                            after={"parts": len(lines)})
     return len(lines)
+
+
+# --- R22 stock templates (HQ data) ------------------------------------------------------------------------
+
+async def list_templates() -> list[dict]:
+    return await raw_fetch("SELECT t.id, t.sales_scale, t.quantity, s.id AS part_id, s.code, "
+                           "s.unit_price_fen FROM stock_template t JOIN spare_part s "
+                           "ON s.id = t.spare_part ORDER BY t.sales_scale, s.code")
+
+
+async def set_template(*, actor: Actor, sales_scale: str, spare_part_id: int,
+                       quantity: int | None, reason: str) -> None:
+    """R22: HQ sizes first stocks per sales-scale tier; 0 removes the part from the tier. The
+    old quantity stays in the audit trail."""
+    if not actor.has("hq_admin"):
+        raise Forbidden("Only the HQ administrator may do this.")
+    errors = {}
+    if sales_scale not in rules.SCALES:
+        errors["sales_scale"] = "Choose the sales scale."
+    if quantity is None or not 0 <= quantity <= 10_000:
+        errors["quantity"] = "Quantity must be a whole number from 0 to 10,000."
+    if not reason.strip():
+        errors["reason"] = "Say why it changes."
+    if not await raw_fetch("SELECT 1 FROM spare_part WHERE id = $1", spare_part_id):
+        errors["spare_part"] = "Choose the part used and its quantity."
+    if errors:
+        raise ValidationFailed(errors)
+    async with Exchange._meta.db.transaction():
+        before = await raw_fetch("SELECT quantity FROM stock_template WHERE sales_scale = $1 AND "
+                                 "spare_part = $2 FOR UPDATE", sales_scale, spare_part_id)
+        if quantity:
+            await raw_fetch("INSERT INTO stock_template (sales_scale, spare_part, quantity) "
+                            "VALUES ($1, $2, $3) ON CONFLICT (sales_scale, spare_part) "
+                            "DO UPDATE SET quantity = EXCLUDED.quantity", sales_scale,
+                            spare_part_id, quantity)
+        else:
+            await raw_fetch("DELETE FROM stock_template WHERE sales_scale = $1 AND spare_part = $2",
+                            sales_scale, spare_part_id)
+        await audit.record(actor=actor, object_type="stock_template",
+                           object_id=f"{sales_scale}-{spare_part_id}", action="set",
+                           before={"quantity": before[0]["quantity"] if before else 0},
+                           after={"quantity": quantity}, reason=reason.strip())

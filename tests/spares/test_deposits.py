@@ -1,6 +1,7 @@
 """R21/R22/R28: a point is approved, its deposit sized from the stock template, paid by card
 through the official Stripe SDK against localstripe (or by bank transfer), credited once, and
 only then does the first stock ship."""
+import asyncio
 import json
 import time
 
@@ -159,3 +160,46 @@ async def test_r28_bank_transfer_recorded_once_by_finance():
                                            amount_fen=24500, reference="ICBC-001")
     assert (await service.deposit_status(point))["paid"]
     assert await StockMovement.count() == 0
+
+
+async def test_r28_webhook_delivered_by_localstripe_to_the_live_portal(localstripe):
+    """localstripe itself POSTs the signed event to the running portal: verified, credited once
+    (the direct answer to the charge and the webhook both arrive; one credit)."""
+    import httpx
+
+    from tests.browser.live import live_portal
+
+    net = await network()
+    settings = stripe_settings(localstripe)
+    async with live_portal(stripe_secret_key="sk_test_portal", stripe_api_base=localstripe,
+                           stripe_webhook_secret=WEBHOOK_SECRET) as base:
+        async with httpx.AsyncClient() as http:
+            r = await http.post(f"{localstripe}/_config/webhooks/portal",
+                                json={"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET,
+                                      "events": ["payment_intent.succeeded"]})
+            assert r.status_code == 200
+        await service.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
+                                          point_id=net["point"]["id"],
+                                          payment_method=card(localstripe))
+        for _ in range(100):  # delivery is asynchronous
+            if await StripeEvent.count():
+                break
+            await asyncio.sleep(0.05)
+    assert await StripeEvent.count() >= 1
+    assert await DepositMovement.count() == 1
+
+
+async def test_r28_out_of_order_event_does_not_undo_a_success(localstripe):
+    net = await network()
+    pending = await _pending_payment(net, localstripe)
+    settings = stripe_settings(localstripe)
+    succeeded = {"id": "evt_ok", "object": "event", "type": "payment_intent.succeeded",
+                 "data": {"object": pending["intent"]}}
+    stale = dict(pending["intent"], status="requires_payment_method")
+    failed = {"id": "evt_old", "object": "event", "type": "payment_intent.payment_failed",
+              "data": {"object": stale}}
+    for event in (succeeded, failed):
+        payload, signature = _signed(event)
+        await payments.handle_webhook(settings, payload=payload, signature=signature)
+    assert (await Payment.select(Payment.status).first())["status"] == "succeeded"
+    assert await DepositMovement.count() == 1 and await StripeEvent.count() == 2

@@ -102,3 +102,33 @@ async def test_r25_bad_closure_changes_nothing():
                                          point_id=net["point"]["id"], returned={},
                                          method="bank_transfer", reference="B-2")
     assert result["refund_fen"] == 24500
+
+
+async def test_r22_hq_admin_edits_stock_templates_with_audit():
+    from portal.tables import AuditEntry
+    from tests.helpers import actor_of, client, login, make_user
+
+    net = await network()
+    admin = await make_user(net["hq"], ["hq_admin"], username="admin")
+    with pytest.raises(Forbidden):
+        await service.set_template(actor=net["actors"]["cs"], sales_scale="small",
+                                   spare_part_id=net["parts"]["ELB-28"], quantity=12, reason="x")
+    await service.set_template(actor=await actor_of(admin), sales_scale="small",
+                               spare_part_id=net["parts"]["ELB-28"], quantity=12,
+                               reason="南京市场扩大")
+    rows = {(t["sales_scale"], t["code"]): t["quantity"] for t in await service.list_templates()}
+    assert rows[("small", "ELB-28")] == 12
+    entry = await AuditEntry.select().where(AuditEntry.object_type == "stock_template").first()
+    assert '"quantity": 10' in entry["from_state"] and entry["reason"] == "南京市场扩大"
+    async with client() as c:
+        token = await login(c, "admin")
+        bad = await c.post("/admin/stock-templates", data={
+            "_csrf": token, "sales_scale": "huge", "spare_part": str(net["parts"]["RT-32"]),
+            "quantity": "3", "reason": "x"})
+        assert bad.status_code == 422
+        ok = await c.post("/admin/stock-templates", data={
+            "_csrf": token, "sales_scale": "large", "spare_part": str(net["parts"]["RT-32"]),
+            "quantity": "30", "reason": "大市场"})
+        assert ok.status_code == 303
+    rows = {(t["sales_scale"], t["code"]): t["quantity"] for t in await service.list_templates()}
+    assert rows[("large", "RT-32")] == 30 and ("large", "ELB-28") not in rows
