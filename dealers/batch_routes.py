@@ -12,11 +12,7 @@ from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_yuan
-from portal.web import current_actor, is_htmx, login_required, render
-
-
-def _see_other(url: str) -> Response:
-    return Response(content="", status_code=303, headers={"Location": url})
+from portal.web import current_actor, is_htmx, login_required, render, see_other
 
 
 async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
@@ -33,6 +29,23 @@ async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
         disputes=await special_cases.disputes_for(batch_id, clock.now()),
         claims=await special_cases.claims_for(batch_id),
         is_staff=batches._is_staff_of(actor, batch), errors=errors or {}, form=form or {})
+
+
+async def on_batch_action(request: Request, batch_id: int, action, form=None) -> Response:
+    """Run a service action about a batch: back to the batch page when it worked, or the page
+    again with the message beside the action when a rule refused it."""
+    try:
+        await action
+    except ValidationFailed as exc:
+        return await batch_page(request, batch_id, status_code=422, errors=exc.errors,
+                                form=dict(form or {}))
+    except PortalError as exc:
+        if exc.status_code == 404:
+            raise
+        return await batch_page(request, batch_id, status_code=exc.status_code,
+                                errors={"action": gettext(exc.message, **exc.params)},
+                                form=dict(form or {}))
+    return see_other(f"/batches/{batch_id}")
 
 
 class BatchController(Controller):
@@ -68,7 +81,7 @@ class BatchController(Controller):
         approval = integer(form, "special_approval", errors, required=False)
         batch_id = await batches.create_draft(actor=current_actor(request),
                                               special_approval_id=approval)
-        return _see_other(f"/batches/{batch_id}")
+        return see_other(f"/batches/{batch_id}")
 
     @get("/{batch_id:int}")
     async def detail(self, request: Request, batch_id: int) -> Response:
@@ -100,7 +113,7 @@ class BatchController(Controller):
                                     errors=exc.errors, form=dict(form))
         if block:
             return await batch_page(request, batch_id, block=block)
-        return _see_other(f"/batches/{batch_id}")
+        return see_other(f"/batches/{batch_id}")
 
     @post("/{batch_id:int}/lines/preview")
     async def preview(self, request: Request, batch_id: int) -> Response:
@@ -116,7 +129,7 @@ class BatchController(Controller):
         await batches.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
         if is_htmx(request):
             return await batch_page(request, batch_id, block="lines")
-        return _see_other(f"/batches/{batch_id}")
+        return see_other(f"/batches/{batch_id}")
 
     @post("/{batch_id:int}/{action:str}")
     async def act(self, request: Request, batch_id: int, action: str) -> Response:
@@ -161,4 +174,4 @@ class BatchController(Controller):
             return await batch_page(request, batch_id, status_code=exc.status_code,
                                     errors={"action": gettext(exc.message, **exc.params)},
                                     form=dict(form))
-        return _see_other(f"/batches/{batch_id}")
+        return see_other(f"/batches/{batch_id}")

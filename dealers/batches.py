@@ -337,18 +337,24 @@ async def return_to_draft(*, actor: Actor, batch_id: int, reason: str) -> None:
                     reason=reason.strip())
 
 
+async def _locked_for_cs_decision(actor: Actor, batch_id: int) -> dict:
+    """R9: a signed batch, locked, decided by CS, never by whoever submitted or signed it."""
+    batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+    if not actor.has("hq_cs"):
+        raise Forbidden("Only HQ customer service may approve.")
+    _require_status(batch, "signed")
+    if actor.user_id in (batch["submitted_by"], batch["signed_by"]):
+        raise RuleViolation("Nobody approves their own submission (R9).")
+    return batch
+
+
 async def approve_batch(*, actor: Actor, batch_id: int, disposition: str, note: str = "") -> None:
     """R9: CS approves: return to factory, or dispose locally (with evidence recorded after).
     Nobody approves what they submitted or signed. Concurrent approvals: one wins (row lock)."""
     if disposition not in ("return", "dispose"):
         raise ValidationFailed({"disposition": "Choose return to factory or dispose locally."})
     async with ReturnBatch._meta.db.transaction():
-        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
-        if not actor.has("hq_cs"):
-            raise Forbidden("Only HQ customer service may approve.")
-        _require_status(batch, "signed")
-        if actor.user_id in (batch["submitted_by"], batch["signed_by"]):
-            raise RuleViolation("Nobody approves their own submission (R9).")
+        batch = await _locked_for_cs_decision(actor, batch_id)
         await _move(actor, batch, "approved", {"approved_by": actor.user_id,
                                                "approved_at": clock.now(),
                                                "disposition": disposition}, reason=note[:500])
@@ -358,12 +364,7 @@ async def refuse_batch(*, actor: Actor, batch_id: int, reason: str) -> None:
     if not reason.strip():
         raise ValidationFailed({"reason": "Give the reason for refusing."})
     async with ReturnBatch._meta.db.transaction():
-        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
-        if not actor.has("hq_cs"):
-            raise Forbidden("Only HQ customer service may approve.")
-        _require_status(batch, "signed")
-        if actor.user_id in (batch["submitted_by"], batch["signed_by"]):
-            raise RuleViolation("Nobody approves their own submission (R9).")
+        batch = await _locked_for_cs_decision(actor, batch_id)
         await _move(actor, batch, "refused", {"refused_reason": reason.strip()[:500],
                                               "approved_by": actor.user_id,
                                               "approved_at": clock.now()}, reason=reason.strip())

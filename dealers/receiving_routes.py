@@ -7,11 +7,7 @@ from dealers import batches, receiving
 from dealers.forms import parse_condition
 from portal.errors import RuleViolation, ValidationFailed
 from portal.forms import integer, read_form, text
-from portal.web import current_actor, render, roles_required
-
-
-def _see_other(url: str) -> Response:
-    return Response(content="", status_code=303, headers={"Location": url})
+from portal.web import current_actor, render, roles_required, see_other
 
 
 class DockController(Controller):
@@ -33,7 +29,7 @@ class DockController(Controller):
         except (RuleViolation, ValidationFailed) as exc:
             return render(request, "dealers/receiving.html", status_code=exc.status_code,
                           number=number, refused=exc.message)
-        return _see_other(f"/batches/{batch['id']}/receive")
+        return see_other(f"/batches/{batch['id']}/receive")
 
 
 class CountController(Controller):
@@ -68,7 +64,7 @@ class CountController(Controller):
             return await _count_page(request, batch_id, status_code=exc.status_code,
                                      errors=getattr(exc, "errors", {"action": exc.message}),
                                      form=dict(form))
-        return _see_other(f"/batches/{batch_id}")
+        return see_other(f"/batches/{batch_id}")
 
     @get("/decide", guards=[roles_required("hq_cs")])
     async def decide_page(self, request: Request, batch_id: int) -> Response:
@@ -97,7 +93,7 @@ class CountController(Controller):
             return await _decide_page(request, batch_id, status_code=exc.status_code,
                                       errors=getattr(exc, "errors", {"action": exc.message}),
                                       form=dict(form))
-        return _see_other(f"/batches/{batch_id}")
+        return see_other(f"/batches/{batch_id}")
 
 
 async def _count_page(request: Request, batch_id: int, status_code: int = 200,

@@ -4,17 +4,13 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 
 from dealers import special_cases
-from dealers.batch_routes import batch_page
+from dealers.batch_routes import batch_page, on_batch_action
 from portal import network
 from portal.errors import PortalError, ValidationFailed
 from portal.forms import integer, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_yuan
-from portal.web import current_actor, login_required, render, roles_required
-
-
-def _see_other(url: str) -> Response:
-    return Response(content="", status_code=303, headers={"Location": url})
+from portal.web import current_actor, login_required, render, roles_required, see_other
 
 
 async def _approvals_page(request: Request, status_code: int = 200, errors: dict | None = None,
@@ -48,7 +44,7 @@ class SpecialApprovalController(Controller):
                 reason=text(form, "reason", 1000), quality_problem=form.get("quality_problem") == "on")
         except ValidationFailed as exc:
             return await _approvals_page(request, 422, exc.errors, dict(form))
-        return _see_other("/special-approvals")
+        return see_other("/special-approvals")
 
     @post("/{approval_id:int}/decide", guards=[roles_required("hq_cs")])
     async def decide(self, request: Request, approval_id: int) -> Response:
@@ -59,7 +55,7 @@ class SpecialApprovalController(Controller):
                 approve=text(form, "decision", 10) == "approve", reason=text(form, "reason", 1000))
         except ValidationFailed as exc:
             return await _approvals_page(request, 422, exc.errors, dict(form))
-        return _see_other("/special-approvals")
+        return see_other("/special-approvals")
 
 
 class BatchIncidentController(Controller):
@@ -70,7 +66,7 @@ class BatchIncidentController(Controller):
     @post("/batches/{batch_id:int}/disputes")
     async def raise_dispute(self, request: Request, batch_id: int) -> Response:
         form = await read_form(request)
-        return await _on_batch(request, batch_id, form, special_cases.raise_quality_dispute(
+        return await on_batch_action(request, batch_id, form=form, action=special_cases.raise_quality_dispute(
             actor=current_actor(request), batch_id=batch_id,
             description=text(form, "description", 2000)))
 
@@ -78,7 +74,7 @@ class BatchIncidentController(Controller):
           guards=[roles_required("hq_tech")])
     async def verify(self, request: Request, batch_id: int, dispute_id: int) -> Response:
         form = await read_form(request)
-        return await _on_batch(request, batch_id, form, special_cases.verify_quality_dispute(
+        return await on_batch_action(request, batch_id, form=form, action=special_cases.verify_quality_dispute(
             actor=current_actor(request), dispute_id=dispute_id,
             confirmed=text(form, "confirmed", 5) == "yes", findings=text(form, "findings", 2000)))
 
@@ -91,7 +87,7 @@ class BatchIncidentController(Controller):
         amount = parse_yuan(text(form, "claimed", 30)) or 0
         if errors:
             return await batch_page(request, batch_id, status_code=422, errors=errors, form=dict(form))
-        return await _on_batch(request, batch_id, form, special_cases.open_transit_claim(
+        return await on_batch_action(request, batch_id, form=form, action=special_cases.open_transit_claim(
             actor=current_actor(request), batch_id=batch_id, carrier=text(form, "carrier", 80),
             lost_qty=lost, damaged_qty=damaged, claimed_fen=amount, note=text(form, "note", 500)))
 
@@ -100,20 +96,6 @@ class BatchIncidentController(Controller):
     async def close_claim(self, request: Request, batch_id: int, claim_id: int) -> Response:
         form = await read_form(request)
         recovered = parse_yuan(text(form, "recovered", 30))
-        return await _on_batch(request, batch_id, form, special_cases.close_transit_claim(
+        return await on_batch_action(request, batch_id, form=form, action=special_cases.close_transit_claim(
             actor=current_actor(request), claim_id=claim_id,
             recovered_fen=-1 if recovered is None else recovered, note=text(form, "note", 500)))
-
-
-async def _on_batch(request: Request, batch_id: int, form, action) -> Response:
-    try:
-        await action
-    except ValidationFailed as exc:
-        return await batch_page(request, batch_id, status_code=422, errors=exc.errors, form=dict(form))
-    except PortalError as exc:
-        if exc.status_code == 404:
-            raise
-        return await batch_page(request, batch_id, status_code=exc.status_code,
-                                errors={"action": gettext(exc.message, **exc.params)},
-                                form=dict(form))
-    return _see_other(f"/batches/{batch_id}")

@@ -214,6 +214,11 @@ _FORM_MACROS = ENV.get_template("_partials/_forms.html").module
 ENV.globals.update(error=_FORM_MACROS.error, csrf=_FORM_MACROS.csrf)  # type: ignore[attr-defined]
 
 
+def see_other(url: str) -> Response:
+    """The answer to a plain POST that worked: go and GET the result."""
+    return Response(content="", status_code=303, headers={"Location": url})
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 

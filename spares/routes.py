@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
+from dealers.batch_routes import on_batch_action
 from portal import payments
 from portal.db import raw_fetch
 from portal.errors import PortalError, ValidationFailed
@@ -12,7 +13,7 @@ from portal.i18n import gettext
 from portal.money import parse_yuan
 from portal.network import get_organisation, scope_condition
 from portal.tables import Organisation
-from portal.web import current_actor, login_required, public, render, roles_required
+from portal.web import current_actor, login_required, public, render, roles_required, see_other
 from spares import oversight, service
 
 
@@ -20,10 +21,6 @@ from spares import oversight, service
 PAY_CSP = ("default-src 'self'; script-src 'self' {origin}; frame-src {origin}; "
            "connect-src 'self' {origin}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-
-
-def _see_other(url: str) -> Response:
-    return Response(content="", status_code=303, headers={"Location": url})
 
 
 async def _applications(actor) -> list[dict]:
@@ -71,7 +68,7 @@ class RepairPointController(Controller):
                 proposed_fee_fen=parse_yuan(text(form, "proposed_fee", 20)))
         except ValidationFailed as exc:
             return await _list_page(request, 422, exc.errors, dict(form))
-        return _see_other("/repair-points")
+        return see_other("/repair-points")
 
     @post("/applications/{application_id:int}/decide", guards=[roles_required("hq_cs")])
     async def decide(self, request: Request, application_id: int) -> Response:
@@ -82,7 +79,7 @@ class RepairPointController(Controller):
                 approve=text(form, "decision", 10) == "approve", reason=text(form, "reason", 500))
         except ValidationFailed as exc:
             return await _list_page(request, 422, exc.errors, dict(form))
-        return _see_other(f"/repair-points/{point}" if point else "/repair-points")
+        return see_other(f"/repair-points/{point}" if point else "/repair-points")
 
     @get("/{point_id:int}")
     async def file(self, request: Request, point_id: int) -> Response:
@@ -157,7 +154,7 @@ class RepairPointController(Controller):
                 raise
             return await point_page(request, point_id, exc.status_code,
                                     {"action": gettext(exc.message, **exc.params)}, dict(form))
-        return _see_other(f"/repair-points/{point_id}")
+        return see_other(f"/repair-points/{point_id}")
 
     @get("/{point_id:int}/deposit/return")
     async def payment_return(self, request: Request, point_id: int) -> Response:
@@ -172,7 +169,7 @@ class RepairPointController(Controller):
                 await payments.refresh_payment(request.app.state.settings, payment_id=rows[0]["id"])
             except payments.PaymentUnavailable:
                 pass  # the webhook will still settle it
-        return _see_other(f"/repair-points/{point_id}")
+        return see_other(f"/repair-points/{point_id}")
 
 
 class ExchangeController(Controller):
@@ -189,7 +186,7 @@ class ExchangeController(Controller):
             return render(request, "errors/error.html", status_code=exc.status_code,
                           status=exc.status_code, message=gettext(exc.message, **exc.params),
                           field_errors={}, debug_text="")
-        return _see_other("/repair-points/exchanges")
+        return see_other("/repair-points/exchanges")
 
     @get("/repair-points/exchanges")
     async def office_exchanges(self, request: Request) -> Response:
@@ -210,27 +207,14 @@ class BatchSparesController(Controller):
 
     @post("/batches/{batch_id:int}/spare-lines")
     async def spare_lines(self, request: Request, batch_id: int) -> Response:
-        return await _on_batch(request, batch_id, service.send_faulty_to_batch(
+        return await on_batch_action(request, batch_id, action=service.send_faulty_to_batch(
             actor=current_actor(request), batch_id=batch_id))
 
     @post("/batches/{batch_id:int}/replenish", guards=[roles_required("hq_logistics", "hq_cs")])
     async def replenish(self, request: Request, batch_id: int) -> Response:
         hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
-        return await _on_batch(request, batch_id, service.ship_replacements(
+        return await on_batch_action(request, batch_id, action=service.ship_replacements(
             actor=current_actor(request), batch_id=batch_id, hq_id=hq["id"]))
-
-
-async def _on_batch(request: Request, batch_id: int, action) -> Response:
-    from dealers.batch_routes import batch_page
-
-    try:
-        await action
-    except PortalError as exc:
-        if exc.status_code == 404:
-            raise
-        return await batch_page(request, batch_id, status_code=exc.status_code,
-                                errors={"action": gettext(exc.message, **exc.params)})
-    return _see_other(f"/batches/{batch_id}")
 
 
 class StockTemplateController(Controller):
@@ -258,7 +242,7 @@ class StockTemplateController(Controller):
                                        reason=text(form, "reason", 500))
         except ValidationFailed as exc:
             return await _templates_page(request, 422, exc.errors, dict(form))
-        return _see_other("/admin/stock-templates")
+        return see_other("/admin/stock-templates")
 
 
 async def _templates_page(request: Request, status_code: int = 200, errors=None, form=None):
