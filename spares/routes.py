@@ -124,6 +124,10 @@ class RepairPointController(Controller):
                     spare_part_id=integer(form, "spare_part", errors, required=False),
                     parts_quantity=integer(form, "parts_quantity", errors, required=False) or 0,
                     on_the_spot=form.get("on_the_spot") == "on")
+            elif action == "repair-outcome":
+                await service.complete_repair(actor=actor,
+                                              repair_id=integer(form, "repair", errors) or 0,
+                                              outcome=text(form, "outcome", 10))
             elif action == "fee":
                 await oversight.propose_fee(actor=actor, point_id=point_id,
                                             amount_fen=parse_yuan(text(form, "amount", 20)),

@@ -438,3 +438,25 @@ async def set_template(*, actor: Actor, sales_scale: str, spare_part_id: int,
                            object_id=f"{sales_scale}-{spare_part_id}", action="set",
                            before={"quantity": before[0]["quantity"] if before else 0},
                            after={"quantity": quantity}, reason=reason.strip())
+
+
+async def complete_repair(*, actor: Actor, repair_id: int, outcome: str) -> None:
+    """R19: a promised repair ends repaired, or past its promise the customer takes an exchange
+    or a refund; the outcome is kept."""
+    if outcome not in ("repaired", "exchanged", "refunded"):
+        raise ValidationFailed({"outcome": "Choose repaired, exchanged or refunded."})
+    async with Repair._meta.db.transaction():
+        rows = await raw_fetch("SELECT * FROM repair WHERE id = $1 FOR UPDATE", repair_id)
+        if not rows or rows[0]["repair_point"] != actor.organisation_id \
+                or not actor.has("repair_staff"):
+            raise NotFound("Not found.")
+        repair = rows[0]
+        if repair["status"] != "promised":
+            raise Conflict("This repair is already %(status)s.", status=repair["status"])
+        overdue = rules.overdue(repair["promised_by"], False, clock.china_today())
+        if outcome != "repaired" and not overdue:
+            raise RuleViolation("An exchange or refund is offered once the 3-day promise has passed (R19).")
+        await raw_fetch("UPDATE repair SET status = $2, completed_at = $3 WHERE id = $1",
+                        repair_id, outcome, clock.now())
+        await audit.record(actor=actor, object_type="repair", object_id=repair_id, action=outcome,
+                           before={"status": "promised"}, after={"status": outcome})

@@ -154,3 +154,22 @@ async def test_only_repair_staff_of_a_point_record_and_request():
     with pytest.raises(Forbidden):
         await service.request_exchange(actor=other_point_staff,
                                        spare_part_id=net["parts"]["ELB-28"], quantity=1)
+
+
+async def test_r19_overdue_promise_ends_in_exchange_or_refund_not_before():
+    net = await network()
+    with clock.frozen(datetime(2026, 11, 10, 10, tzinfo=CHINA)):
+        repair_id = await service.record_repair(
+            actor=net["actors"]["staff"], customer="李女士", phone="", product_id=net["product"],
+            purchase_date=date(2026, 5, 1), proof="小票", spare_part_id=None, parts_quantity=0,
+            on_the_spot=False)
+        with pytest.raises(RuleViolation):
+            await service.complete_repair(actor=net["actors"]["staff"], repair_id=repair_id,
+                                          outcome="refunded")
+    with clock.frozen(datetime(2026, 11, 14, 9, tzinfo=CHINA)):
+        await service.complete_repair(actor=net["actors"]["staff"], repair_id=repair_id,
+                                      outcome="exchanged")
+        with pytest.raises(Conflict):
+            await service.complete_repair(actor=net["actors"]["staff"], repair_id=repair_id,
+                                          outcome="repaired")
+    assert (await Repair.select(Repair.status).first())["status"] == "exchanged"
