@@ -123,7 +123,8 @@ async def remind_window_opening(at: datetime) -> int:
     local = await User.select(User.id).where(User.organisation.is_in(orgs) & (User.active == True)  # noqa: E712
                                              )
     covering = await ManagerCoverage.select(ManagerCoverage.user).where(
-        ManagerCoverage.organisation.is_in(orgs))
+        ManagerCoverage.organisation.is_in(orgs)
+        & (ManagerCoverage.user.active == True))  # noqa: E712 -- a deactivated manager is not told
     user_ids = sorted({r["id"] for r in local} | {r["user"] for r in covering})
     last = target.replace(day=rules.WEEK_DAYS[weeks[regions[0]]][1])
     await notify(user_ids=user_ids, kind="window_opens", dedupe_key=f"window-{target:%Y-%m}",

@@ -64,15 +64,23 @@ async def mark_read(*, actor: Actor, notification_id: int) -> None:
         raise NotFound("Not found.")
 
 
-def _send(settings: Settings, messages: list[EmailMessage]) -> None:
+def _send(settings: Settings, messages: list[EmailMessage], delivered: list[int]) -> None:
+    """Send each message; append its index to `delivered` as soon as the server accepted it, so
+    a failure part-way still records what went out (nothing sent twice). A refused recipient is
+    skipped (retried next run) rather than blocking everyone queued after it."""
     assert settings.smtp_host
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
         if settings.smtp_starttls:
             smtp.starttls()
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
-        for message in messages:
-            smtp.send_message(message)
+        for index, message in enumerate(messages):
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPRecipientsRefused:
+                log.warning("SMTP refused %s; will retry on the next run", message["To"])
+                continue
+            delivered.append(index)
 
 
 async def send_pending_emails(settings: Settings, limit: int = 500) -> int:
@@ -95,11 +103,12 @@ async def send_pending_emails(settings: Settings, limit: int = 500) -> int:
         link = f"\n\n{settings.base_url}{row['link']}" if row["link"] else ""
         message.set_content(row["body"] + link)
         messages.append(message)
+    delivered: list[int] = []
     try:
-        await asyncio.to_thread(_send, settings, messages)
+        await asyncio.to_thread(_send, settings, messages, delivered)
     except (OSError, smtplib.SMTPException):
         log.exception("SMTP delivery failed; will retry on the next run")
-        return 0
-    await Notification.update({Notification.emailed_at: clock.now()}).where(
-        Notification.id.is_in([r["id"] for r in rows]))
-    return len(rows)
+    if delivered:
+        await Notification.update({Notification.emailed_at: clock.now()}).where(
+            Notification.id.is_in([rows[i]["id"] for i in delivered]))
+    return len(delivered)

@@ -89,3 +89,4 @@ async def login(c: AsyncTestClient, username: str, password: str = PASSWORD) -> 
 
 async def api_token(user: dict) -> str:
     return await auth.create_api_token(actor=await actor_of(user), name="test")
+test_settings.__test__ = False  # a helper, not a test, for pytest
