@@ -33,7 +33,12 @@ def translations(locale: str) -> NullTranslations:
 
 
 def gettext(message: str, **params: object) -> str:
-    text = translations(current_locale.get()).gettext(message)
+    catalog = translations(current_locale.get())
+    text = catalog.gettext(message)
+    if isinstance(params.get("status"), str):
+        # Status codes travel as parameters ("This batch is %(status)s"): say them in the
+        # reader's language too.
+        params["status"] = catalog.gettext(params["status"])  # type: ignore[arg-type]
     return text % params if params else text
 
 

@@ -71,3 +71,9 @@ async def test_signed_out_pages_follow_browser_then_cookie():
                                         "next": "/login"})
         assert r.status_code == 303
         assert "登录" in (await c.get("/login", headers={"Accept-Language": "en-GB"})).text
+
+
+def test_status_parameters_are_translated_too():
+    text = i18n.translate("This batch is %(status)s; the action is not possible now.", "zh_CN",
+                          status="submitted")
+    assert "已提交" in text and "submitted" not in text
