@@ -181,7 +181,7 @@ async def test_r28_webhook_delivered_by_localstripe_to_the_live_portal(localstri
         await service.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
                                           point_id=net["point"]["id"],
                                           payment_method=card(localstripe))
-        for _ in range(100):  # delivery is asynchronous
+        for _ in range(400):  # delivery is asynchronous (up to 20 s on a busy machine)
             if await StripeEvent.count():
                 break
             await asyncio.sleep(0.05)
