@@ -24,8 +24,10 @@ from portal.web import (
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: "//evil.example" or "http://..." would be an open redirect.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Only same-site paths: "//evil.example" or "http://..." would be an open redirect, and so
+    # would "/\t/evil.example": browsers drop tabs and newlines from a URL before parsing it.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and all(" " < ch != "\x7f" for ch in target):
         return target
     return "/"
 
