@@ -17,6 +17,9 @@ POLICIES: dict[str, tuple[int, int, str]] = {
     "out_of_warranty_fee_bp": (1000, 10000, "Out-of-warranty repair fee, %% of parts (R17)"),
     # R22: deposit as a share of the first stock's value (HQ sets it; 100 % until changed).
     "deposit_ratio_bp": (10000, 10000, "Repair-point deposit, %% of first stock value (R22)"),
+    # R26: a statement above this total (fen) needs a second finance approver.
+    "second_approval_above_fen": (10_000_000, 10_000_000_000,
+                                  "Statements above this amount need a second finance approver (R26)"),
 }
 
 
