@@ -175,3 +175,106 @@ async def setup_card(settings: Settings) -> str:
     except stripe.StripeError as exc:
         raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
     return intent.client_secret
+
+
+# --- R28 wallets: Alipay (the browser is redirected) and WeChat Pay (a QR code is scanned) ------
+
+async def start_wallet_payment(settings: Settings, *, purpose: str, object_id: int | str,
+                               amount_fen: int, method: str, return_url: str) -> dict:
+    """Create and confirm an Alipay or WeChat Pay PaymentIntent and return what the browser needs
+    (the Alipay page to go to, or the WeChat QR code). As in `charge`, the payment row and its
+    idempotency key are committed before Stripe is called. Nothing is credited here: the payer
+    authorises later, in Alipay or WeChat, and only the verified webhook or a fetched
+    PaymentIntent (`refresh_wallet_payment`) credits, never the return redirect (R28)."""
+    if method not in settings.stripe_wallets:
+        raise RuleViolation("This payment method is not enabled for this account; "
+                            "choose another way to pay.")
+    if amount_fen <= 0:
+        raise RuleViolation("Nothing to pay.")
+    # An earlier QR code or Alipay page still open could be paid as well: cancel it first.
+    await _cancel_open(settings, purpose, str(object_id))
+    if await raw_fetch("SELECT 1 FROM payment WHERE purpose = $1 AND object_id = $2 "
+                       "AND status = 'succeeded'", purpose, str(object_id)):
+        raise Conflict("This has already been paid.")
+    now = clock.now()
+    payment = (await raw_fetch(
+        "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, status, "
+        "created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) RETURNING *",
+        purpose, str(object_id), amount_fen, f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
+    params: dict[str, Any] = {
+        "amount": amount_fen, "currency": "cny", "payment_method_types": [method],
+        "payment_method_data": {"type": method}, "confirm": True,
+        "metadata": {"purpose": purpose, "object_id": str(object_id),
+                     "payment_id": str(payment["id"])}}
+    if method == "alipay":
+        params["return_url"] = return_url
+    else:  # WeChat Pay in a desktop browser: Stripe answers with a QR code to scan
+        params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+    try:
+        intent = await asyncio.to_thread(
+            client(settings).v1.payment_intents.create, params=params,
+            options={"idempotency_key": payment["idempotency_key"]})
+    except stripe.InvalidRequestError as exc:  # refused outright: no PaymentIntent exists
+        await raw_fetch("UPDATE payment SET status = 'refused', updated_at = $2 WHERE id = $1",
+                        payment["id"], clock.now())
+        raise RuleViolation("The payment service refused this payment method; "
+                            "choose another way to pay.") from exc
+    except stripe.StripeError as exc:
+        raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+    await raw_fetch("UPDATE payment SET stripe_id = $2, updated_at = $3 WHERE id = $1",
+                    payment["id"], intent.id, clock.now())
+    view = await _apply_fetched(payment["id"], intent.to_dict())
+    if view["status"] == "requires_payment_method":
+        raise RuleViolation("The payment was declined; nothing was charged.")
+    return view
+
+
+async def refresh_wallet_payment(settings: Settings, *, payment_id: int) -> dict:
+    """Fetch the PaymentIntent, apply what Stripe says (this is what credits a payment when the
+    webhook has not arrived) and return the browser's view of it."""
+    rows = await raw_fetch("SELECT * FROM payment WHERE id = $1", payment_id)
+    if not rows or not rows[0]["stripe_id"]:
+        raise NotFound("Not found.")
+    intent = await _call(client(settings).v1.payment_intents.retrieve, rows[0]["stripe_id"])
+    return await _apply_fetched(payment_id, intent.to_dict())
+
+
+async def _cancel_open(settings: Settings, purpose: str, object_id: str) -> None:
+    rows = await raw_fetch("SELECT id, stripe_id FROM payment WHERE purpose = $1 AND "
+                           "object_id = $2 AND status = 'requires_action'", purpose, object_id)
+    api = client(settings).v1.payment_intents
+    for row in rows:
+        try:
+            intent = await asyncio.to_thread(api.cancel, row["stripe_id"],
+                                             params={"cancellation_reason": "abandoned"})
+        except stripe.InvalidRequestError:  # it moved on meanwhile (paid, failed): learn how
+            intent = await _call(api.retrieve, row["stripe_id"])
+        except stripe.StripeError as exc:
+            raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+        await _apply_fetched(row["id"], intent.to_dict())
+
+
+async def _call(method: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return await asyncio.to_thread(method, *args)
+    except stripe.StripeError as exc:
+        raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+
+
+async def _apply_fetched(payment_id: int, intent: dict) -> dict:
+    async with Payment._meta.db.transaction():
+        payment = await _payment_for(intent)
+        if payment is not None:
+            await _apply(payment, intent)
+    action = intent.get("next_action") or {}
+    view: dict[str, Any] = {"payment_id": payment_id, "stripe_id": intent["id"],
+                            "status": intent["status"],
+                            "method": (intent.get("payment_method_types") or [""])[0]}
+    if action.get("type") == "alipay_handle_redirect":
+        view["redirect_url"] = action["alipay_handle_redirect"]["url"]
+    elif action.get("type") == "wechat_pay_display_qr_code":
+        qr = action["wechat_pay_display_qr_code"]
+        view["qr_data"] = qr["data"]
+        if str(qr.get("image_data_url", "")).startswith("data:image/"):
+            view["qr_image"] = qr["image_data_url"]
+    return view

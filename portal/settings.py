@@ -23,6 +23,13 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+WALLETS = ("alipay", "wechat_pay")  # the Stripe wallet methods the portal can take (R28)
+
+
+def _wallets(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.strip().lower() for m in raw.split(",") if m.strip()))
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -54,6 +61,15 @@ class Settings:
     stripe_api_base: str | None = None  # e.g. a local fake server in tests
     stripe_js_url: str = "https://js.stripe.com/v3/"
 
+    # Wallet methods the Stripe account has enabled (PORTAL_STRIPE_WALLETS=alipay,wechat_pay);
+    # offering one the account lacks would only fail at Stripe, so it is opt-in.
+    stripe_wallets: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.stripe_wallets) - set(WALLETS)
+        if unknown:  # a typo must not silently switch a method off
+            raise ValueError(f"PORTAL_STRIPE_WALLETS: unknown {sorted(unknown)}; use {WALLETS}")
+
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
         values: dict[str, object] = dict(
@@ -74,6 +90,7 @@ class Settings:
             stripe_webhook_secret=os.environ.get("PORTAL_STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE") or None,
             stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+            stripe_wallets=_wallets(os.environ.get("PORTAL_STRIPE_WALLETS", "")),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from portal.db import raw_fetch
 from portal.errors import NotFound
 from portal.tables import Organisation
 from portal.web import current_actor
-from spares import oversight, service
+from spares import oversight, service, wallets
 
 
 @dataclass
@@ -33,6 +33,11 @@ class DecisionIn:
 @dataclass
 class CardIn:
     payment_method: str
+
+
+@dataclass
+class WalletIn:
+    method: str  # alipay | wechat_pay, where PORTAL_STRIPE_WALLETS enables it
 
 
 @dataclass
@@ -136,6 +141,21 @@ class SparesApi(Controller):
         return await service.pay_deposit_by_card(request.app.state.settings,
                                                  actor=current_actor(request), point_id=point_id,
                                                  payment_method=data.payment_method)
+
+    @post("/{point_id:int}/deposit/wallet", status_code=200)
+    async def pay_wallet(self, request: Request, point_id: int, data: WalletIn) -> dict:
+        """R28: start an Alipay (follow `redirect_url`) or WeChat Pay (show `qr_image`)
+        payment; the deposit is credited only once Stripe confirms it."""
+        return await wallets.pay_deposit_by_wallet(request.app.state.settings,
+                                                   actor=current_actor(request),
+                                                   point_id=point_id, method=data.method)
+
+    @get("/{point_id:int}/deposit/payments/{payment_id:int}")
+    async def deposit_payment(self, request: Request, point_id: int, payment_id: int) -> dict:
+        """R28: where a deposit payment stands, fetched from Stripe (credits it if paid)."""
+        return await wallets.deposit_payment(request.app.state.settings,
+                                             actor=current_actor(request), point_id=point_id,
+                                             payment_id=payment_id)
 
     @post("/{point_id:int}/deposit/bank-transfer", status_code=201)
     async def bank(self, request: Request, point_id: int, data: BankIn) -> dict:

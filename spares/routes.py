@@ -13,8 +13,9 @@ from portal.i18n import gettext
 from portal.money import parse_yuan
 from portal.network import get_organisation, scope_condition
 from portal.tables import Organisation
-from portal.web import current_actor, login_required, public, render, roles_required, see_other
-from spares import oversight, service
+from portal.web import (current_actor, is_htmx, login_required, public, render, roles_required,
+                        see_other)
+from spares import oversight, service, wallets
 
 
 # The card form is Stripe's own script and frames: only this page lets them in.
@@ -105,10 +106,13 @@ class RepairPointController(Controller):
                               amount_fen=status["required_fen"] - status["balance_fen"],
                               stripe_js_url=settings.stripe_js_url,
                               publishable_key=settings.stripe_publishable_key,
+                              wallets=wallets.enabled_wallets(settings),
                               headers={"content-security-policy": PAY_CSP.format(origin=origin)})
             elif action == "card":
                 await service.pay_deposit_by_card(settings, actor=actor, point_id=point_id,
                                                    payment_method=text(form, "payment_method", 80))
+            elif action == "wallet":
+                return await _start_wallet(request, point_id, text(form, "method", 20))
             elif action == "ship":
                 hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
                 await service.ship_first_stock(actor=actor, point_id=point_id, hq_id=hq["id"])
@@ -174,6 +178,30 @@ class RepairPointController(Controller):
             except payments.PaymentUnavailable:
                 pass  # the webhook will still settle it
         return see_other(f"/repair-points/{point_id}")
+
+    @get("/{point_id:int}/deposit/payments/{payment_id:int}")
+    async def wallet_payment(self, request: Request, point_id: int, payment_id: int) -> Response:
+        """A wallet payment: the WeChat QR code, and a status fragment (same URL) the page polls
+        every 3 s; each poll fetches the PaymentIntent, so "paid" shows when Stripe says so."""
+        actor = current_actor(request)
+        await get_organisation(actor=actor, org_id=point_id)
+        try:
+            view = await wallets.deposit_payment(request.app.state.settings, actor=actor,
+                                                 point_id=point_id, payment_id=payment_id)
+        except payments.PaymentUnavailable:  # keep waiting; the next poll or the webhook settles it
+            view = {"payment_id": payment_id, "unavailable": True}
+        return render(request, "spares/wallet.html", point_id=point_id, payment=view,
+                      block="status" if is_htmx(request) else None)
+
+
+async def _start_wallet(request: Request, point_id: int, method: str) -> Response:
+    view = await wallets.pay_deposit_by_wallet(request.app.state.settings,
+                                               actor=current_actor(request), point_id=point_id,
+                                               method=method)
+    if view.get("redirect_url"):  # Alipay: this page sends the browser on (a 303 to another
+        # site would be blocked by the CSP's form-action 'self')
+        return render(request, "spares/wallet.html", point_id=point_id, payment=view, go=True)
+    return see_other(f"/repair-points/{point_id}/deposit/payments/{view['payment_id']}")
 
 
 class ExchangeController(Controller):
@@ -285,4 +313,5 @@ async def point_page(request: Request, point_id: int, status_code: int = 200, er
                   fees=await oversight.fee_history(point_id),
                   disputes=await oversight.disputes_of(point_id),
                   card_enabled=bool(request.app.state.settings.stripe_secret_key),
+                  wallets=wallets.enabled_wallets(request.app.state.settings),
                   errors=errors or {}, form=form or {})
