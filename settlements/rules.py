@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+# R26: the dealer customers that receive statements (not HQ, not repair points: a point's fee
+# is paid to the store or office that runs it).
+DEALER_KINDS = frozenset({"office", "agent", "store", "subdistributor"})
+
 
 def round_half_up(amount: Fraction) -> int:
     """The one rounding rule, to the fen (also portal.money.apply_rate's rule)."""
