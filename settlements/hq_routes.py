@@ -1,0 +1,194 @@
+"""The HQ data behind statements, as pages: adjustments and charges (asked by one person,
+decided by another), purchase-volume imports (every bad row by number, nothing imported until
+the file is clean), credit prices with history (R13), payout accounts (R27); and a repair
+point's own fee lines (R24)."""
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+
+from dealers.batches import LineErrors
+from portal.catalog import list_products
+from portal.errors import PortalError, ValidationFailed
+from portal.forms import integer, iso_date, query_int, read_form, text
+from portal.i18n import gettext
+from portal.money import parse_yuan
+from portal.web import current_actor, login_required, render, roles_required, see_other
+from settlements import adjustments, downloads, payouts, queries, service
+from settlements.routes import last_month, parse_month, parse_signed_yuan
+
+FINANCE = roles_required("hq_finance")
+FINANCE_READ = roles_required("hq_finance", "auditor")
+ADMIN_READ = roles_required("hq_admin", "hq_finance", "auditor")
+
+
+def _message(exc: PortalError) -> str:
+    return gettext(exc.message, **exc.params)
+
+
+async def adjustments_page(request: Request, status_code: int = 200, errors=None,
+                           form=None) -> Response:
+    return render(request, "settlements/adjustments.html", status_code=status_code,
+                  rows=await queries.list_adjustments(
+                      status=request.query_params.get("status"),
+                      after_id=query_int(request, "after")),
+                  errors=errors or {}, form=form or {})
+
+
+async def volumes_page(request: Request, status_code: int = 200, errors=None, form=None,
+                       imported: int | None = None) -> Response:
+    period = parse_month((form or {}).get("period") or request.query_params.get("period")) \
+        or last_month()
+    return render(request, "settlements/volumes.html", status_code=status_code, period=period,
+                  rows=await queries.volumes_of(period), errors=errors or {}, form=form or {},
+                  imported=imported if imported is not None else query_int(request, "imported"))
+
+
+async def prices_page(request: Request, status_code: int = 200, errors=None,
+                      form=None) -> Response:
+    return render(request, "settlements/credit_prices.html", status_code=status_code,
+                  rows=await queries.credit_prices(), products=await list_products(limit=500),
+                  errors=errors or {}, form=form or {})
+
+
+async def accounts_page(request: Request, status_code: int = 200, errors=None,
+                        form=None) -> Response:
+    return render(request, "settlements/payout_accounts.html", status_code=status_code,
+                  rows=await queries.payout_accounts(), errors=errors or {}, form=form or {})
+
+
+def row_messages(exc: LineErrors) -> list[str]:
+    """'Row 3: …' for every bad row of an import, in the reader's language."""
+    return [gettext("Row %(row)s: %(problem)s", row=row, problem=gettext(message))
+            for row, errors in sorted(exc.problems.items()) for message in errors.values()]
+
+
+class SettlementsController(Controller):
+    path = "/settlements"
+    guards = [login_required]
+
+    @get("/adjustments", guards=[FINANCE_READ])
+    async def adjustments(self, request: Request) -> Response:
+        return await adjustments_page(request)
+
+    @post("/adjustments", guards=[FINANCE])
+    async def request_adjustment(self, request: Request) -> Response:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        dealer = integer(form, "dealer", errors)
+        corrects = integer(form, "corrects", errors, required=False)
+        amount = parse_signed_yuan(text(form, "amount", 20))
+        if amount is None:
+            errors["amount"] = "Enter an amount in yuan, e.g. 120.00 or -120.00."
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await adjustments.request_adjustment(
+                actor=current_actor(request), dealer_id=dealer or 0,
+                kind=text(form, "kind", 12), amount_fen=amount or 0,
+                reason=text(form, "reason", 500), corrects_statement_id=corrects)
+        except ValidationFailed as exc:
+            return await adjustments_page(request, 422, exc.errors, dict(form))
+        except PortalError as exc:
+            return await adjustments_page(request, exc.status_code, {"action": _message(exc)},
+                                          dict(form))
+        return see_other("/settlements/adjustments")
+
+    @post("/adjustments/{adjustment_id:int}/decide", guards=[FINANCE])
+    async def decide_adjustment(self, request: Request, adjustment_id: int) -> Response:
+        form = await read_form(request)
+        try:
+            await adjustments.decide_adjustment(
+                actor=current_actor(request), adjustment_id=adjustment_id,
+                approve=text(form, "decision", 10) == "approve", reason=text(form, "reason", 500))
+        except ValidationFailed as exc:
+            return await adjustments_page(request, 422, exc.errors, dict(form))
+        except PortalError as exc:
+            if exc.status_code == 404:
+                raise
+            return await adjustments_page(request, exc.status_code, {"action": _message(exc)},
+                                          dict(form))
+        return see_other("/settlements/adjustments")
+
+    @get("/volumes", guards=[FINANCE_READ])
+    async def volumes(self, request: Request) -> Response:
+        return await volumes_page(request)
+
+    @post("/volumes", guards=[FINANCE], request_max_body_size=5 * 1024 * 1024)
+    async def import_volumes(self, request: Request) -> Response:
+        form = await request.form()
+        fields = {"period": text(form, "period", 10)}
+        period = parse_month(fields["period"])
+        upload = form.get("file")
+        try:
+            if period is None:
+                raise ValidationFailed({"period": "Choose a month, e.g. 2026-11."})
+            if upload is None or not hasattr(upload, "read"):
+                raise ValidationFailed({"file": "Choose an XLSX or CSV file."})
+            from settlements import volume_import  # TODO: top-level once it lands
+
+            count = await volume_import.import_volumes(
+                actor=current_actor(request), period=period, filename=upload.filename or "",
+                content=await upload.read())
+        except LineErrors as exc:
+            return await volumes_page(request, 422, {"import": row_messages(exc)}, fields)
+        except ValidationFailed as exc:
+            return await volumes_page(request, 422, exc.errors, fields)
+        except PortalError as exc:
+            return await volumes_page(request, exc.status_code, {"action": _message(exc)}, fields)
+        return see_other(f"/settlements/volumes?period={period:%Y-%m}&imported={count}")
+
+    @get("/credit-prices", guards=[ADMIN_READ])
+    async def credit_prices(self, request: Request) -> Response:
+        return await prices_page(request)
+
+    @post("/credit-prices", guards=[roles_required("hq_admin")])
+    async def set_credit_price(self, request: Request) -> Response:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        product = integer(form, "product", errors)
+        effective_from = iso_date(form, "effective_from", errors)
+        price = parse_yuan(text(form, "price", 20))
+        if price is None:
+            errors["price"] = "Enter the credit value of one unit in yuan, e.g. 12.50."
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await service.set_credit_price(actor=current_actor(request), product_id=product or 0,
+                                           price_fen=price or 0, effective_from=effective_from,
+                                           reason=text(form, "reason", 500))
+        except ValidationFailed as exc:
+            return await prices_page(request, 422, exc.errors, dict(form))
+        except PortalError as exc:
+            return await prices_page(request, exc.status_code, {"action": _message(exc)},
+                                     dict(form))
+        return see_other("/settlements/credit-prices")
+
+    @get("/payout-accounts", guards=[FINANCE_READ])
+    async def payout_accounts(self, request: Request) -> Response:
+        return await accounts_page(request)
+
+    @post("/payout-accounts", guards=[FINANCE])
+    async def set_payout_account(self, request: Request) -> Response:
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        dealer = integer(form, "dealer", errors)
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await payouts.set_payout_account(
+                actor=current_actor(request), dealer_id=dealer or 0,
+                stripe_account=text(form, "stripe_account", 40),
+                bank_name=text(form, "bank_name", 80), bank_account=text(form, "bank_account", 40))
+        except ValidationFailed as exc:
+            return await accounts_page(request, 422, exc.errors, dict(form))
+        except PortalError as exc:
+            return await accounts_page(request, exc.status_code, {"action": _message(exc)},
+                                       dict(form))
+        return see_other("/settlements/payout-accounts")
+
+    @get("/repair-points/{point_id:int}/fees")
+    async def fee_lines(self, request: Request, point_id: int) -> Response:
+        """R24: a repair point's fee, statement by statement (its staff see their own)."""
+        point, rows = await queries.fee_lines_for_point(current_actor(request), point_id)
+        return render(request, "settlements/fee_lines.html", point=point, rows=rows,
+                      status_label=downloads.status_label)
