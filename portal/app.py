@@ -31,6 +31,9 @@ from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.web import csrf_protect, identity_middleware
+from settlements.api import SettlementsApi, StatementApi
+from settlements.hq_routes import SettlementsController
+from settlements.routes import StatementController
 from spares import service as spares_service
 from spares.api import SparesApi
 from spares.routes import (
@@ -53,7 +56,8 @@ ROUTE_HANDLERS = [
     SpecialApprovalController, BatchIncidentController, LineImportController,
     RepairPointController, ExchangeController, StripeWebhookController, BatchSparesController,
     StockTemplateController,
-    PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi,
+    StatementController, SettlementsController,
+    PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi, StatementApi, SettlementsApi,
 ]
 
 
