@@ -31,6 +31,7 @@ from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.web import csrf_protect, identity_middleware
+from settlements import payouts
 from settlements.api import SettlementsApi, StatementApi
 from settlements.hq_routes import SettlementsController
 from settlements.routes import StatementController
@@ -69,10 +70,13 @@ async def run_jobs_once(settings: Settings) -> None:
     await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())
     await notify.send_pending_emails(settings)
+    await payouts.reconcile_pending(settings)  # R27: payouts whose Stripe answer was lost
 
 
 # Stripe events each domain handles (payments.py calls them inside the event's transaction).
 payments.on_event("payment_intent.succeeded", spares_service.on_deposit_paid)
+payments.on_event("transfer.created", payouts.on_transfer_created)
+payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False,

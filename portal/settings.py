@@ -60,6 +60,8 @@ class Settings:
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None  # e.g. a local fake server in tests
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # seconds before a Stripe call is abandoned (its outcome is then unknown: R27 reconciles)
+    stripe_timeout_seconds: float = 20.0
 
     # Wallet methods the Stripe account has enabled (PORTAL_STRIPE_WALLETS=alipay,wechat_pay);
     # offering one the account lacks would only fail at Stripe, so it is opt-in.
@@ -90,6 +92,7 @@ class Settings:
             stripe_webhook_secret=os.environ.get("PORTAL_STRIPE_WEBHOOK_SECRET") or None,
             stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE") or None,
             stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+            stripe_timeout_seconds=float(os.environ.get("PORTAL_STRIPE_TIMEOUT", "20")),
             stripe_wallets=_wallets(os.environ.get("PORTAL_STRIPE_WALLETS", "")),
         )
         values.update(overrides)
