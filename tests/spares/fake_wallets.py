@@ -14,6 +14,9 @@ Test controls, which are not Stripe's:
 - POST /_test/payment_intents/{id}/authorise {"deliveries": n}: the payer authorises in Alipay
   or WeChat; the intent succeeds and its signed event is POSTed n times (a duplicate delivery
   when n > 1) and answers what the portal said to each. /decline does the same with payment_intent.payment_failed.
+- GET /_test/alipay/{id}: the page Alipay's `url` leads to, with a link back to the return_url
+  (authorising there is the /authorise control); GET /_test/stripe.js: an empty Stripe.js, so
+  the pay page loads in a browser without the card form.
 - `fake.drop_next_answer = True`: the next create is done but its answer is lost (a timeout), so
   the SDK retries with the same idempotency key.
 """
@@ -264,7 +267,27 @@ def _handler(fake: FakeWallets) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
 
         def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            if path == "/_test/stripe.js":
+                return self._page("application/javascript", "/* no card form in this fake */")
+            if match := re.fullmatch(r"/_test/alipay/(pi_\w+)", path):
+                intent = fake.intents.get(match[1])
+                if intent and intent["next_action"]:
+                    back = intent["next_action"]["alipay_handle_redirect"]["return_url"]
+                    sep = "&" if "?" in back else "?"
+                    return self._page("text/html", (
+                        f"<!doctype html><title>Alipay (test)</title><h1>Alipay (test)</h1>"
+                        f"<p>{intent['amount']} {intent['currency']}</p><a id='return' href="
+                        f"'{back}{sep}payment_intent={intent['id']}'>Return to the merchant</a>"))
             self._serve("GET", "")
+
+        def _page(self, kind: str, text: str) -> None:
+            data = text.encode()
+            self.send_response(200)
+            self.send_header("content-type", f"{kind}; charset=utf-8")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def do_POST(self) -> None:
             self._serve("POST", self._body())
