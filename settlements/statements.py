@@ -19,12 +19,13 @@ _TAKEN = {
 
 
 async def _locked(statement_id: int) -> dict:
-    rows = await raw_fetch(
-        "SELECT s.*, EXISTS (SELECT 1 FROM statement_line l WHERE l.statement = s.id "
-        "AND l.kind = 'repair_fee') AS has_fees FROM statement s WHERE s.id = $1 FOR UPDATE OF s",
-        statement_id)
+    rows = await raw_fetch("SELECT * FROM statement WHERE id = $1 FOR UPDATE", statement_id)
     if not rows:
         raise NotFound("Not found.")
+    # Read after the lock (a new snapshot): a close that held the row may have added lines.
+    rows[0]["has_fees"] = bool(await raw_fetch(
+        "SELECT 1 FROM statement_line WHERE statement = $1 AND kind = 'repair_fee' LIMIT 1",
+        statement_id))
     return rows[0]
 
 

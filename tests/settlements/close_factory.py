@@ -53,14 +53,21 @@ async def decided_batch(net: dict, number: str, decided_at: datetime,
                         lines: list[tuple[int | None, int | None, int]], *,
                         organisation: int | None = None, status: str = "dispositioned",
                         freight_fen: int | None = None) -> int:
-    """A return batch CS decided at `decided_at`; lines are (product, spare_part, credited)."""
+    """A return batch CS decided at `decided_at`; lines are (product, spare_part, credited).
+    Specially approved (R7), so that an office may have several in a month."""
+    organisation = organisation or net["office"]["id"]
+    month = decided_at.date().replace(day=1)
+    special = (await raw_fetch(
+        "INSERT INTO special_approval (organisation, month, quality_problem, reason, status, "
+        "requested_by, requested_at) VALUES ($1, $2, false, 'test', 'approved', $3, $4) "
+        "RETURNING id", organisation, month, net["users"]["manager"]["id"], decided_at))[0]["id"]
     batch = (await raw_fetch(
-        "INSERT INTO return_batch (number, organisation, month, kind, status, created_by, "
-        "created_at, refused_reason, disposal_evidence, carrier, waybill, freight_fen, "
-        "received_at, decided_at, company_bears_freight) VALUES ($1, $2, $3, 'regular', $4, $5, "
-        "$6, '', '', 'SF', 'W1', $7, $6, $6, true) RETURNING id",
-        number, organisation or net["office"]["id"], decided_at.date().replace(day=1), status,
-        net["users"]["clerk"]["id"], decided_at, freight_fen))[0]["id"]
+        "INSERT INTO return_batch (number, organisation, month, kind, special_approval, status, "
+        "created_by, created_at, refused_reason, disposal_evidence, carrier, waybill, "
+        "freight_fen, received_at, decided_at, company_bears_freight) VALUES ($1, $2, $3, "
+        "'special', $8, $4, $5, $6, '', '', 'SF', 'W1', $7, $6, $6, true) RETURNING id",
+        number, organisation, month, status, net["users"]["clerk"]["id"], decided_at,
+        freight_fen, special))[0]["id"]
     for line_no, (product_id, part_id, credited) in enumerate(lines, start=1):
         await raw_fetch(
             "INSERT INTO return_line (batch, line_no, product, spare_part, quantity, "
