@@ -12,10 +12,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from typing_extensions import Annotated
 
+from dealers.batches import LineErrors
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.web import current_actor
-from settlements import adjustments, close, payouts, queries, service
+from settlements import adjustments, close, payouts, queries, service, volume_import
 from settlements import statements as approval
 from settlements.downloads import line_source
 from settlements.routes import download_response
@@ -207,17 +208,15 @@ class SettlementsApi(Controller):
     async def import_volumes(self, request: Request, data: Annotated[
             VolumesIn, Body(media_type=RequestEncodingType.MULTI_PART)]) -> dict:
         """An XLSX or CSV file (multipart field `file`) for `period`: every bad row is reported
-        (422, fields `row N`) and nothing is imported until the file is clean."""
-        from dealers.batches import LineErrors
-        from settlements import volume_import  # TODO: top-level once it lands
-
+        (422, fields `row N dealer|amount`) and nothing is imported until the file is clean."""
         try:
             count = await volume_import.import_volumes(
                 actor=current_actor(request), period=data.period.replace(day=1),
                 filename=data.file.filename or "", content=await data.file.read())
         except LineErrors as exc:
-            raise ValidationFailed({f"row {row}": next(iter(errors.values()))
-                                    for row, errors in sorted(exc.problems.items())})
+            raise ValidationFailed({f"row {row} {field}": message
+                                    for row, errors in sorted(exc.problems.items())
+                                    for field, message in errors.items()})
         return {"imported": count}
 
     @get("/credit-prices")

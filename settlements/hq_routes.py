@@ -13,7 +13,7 @@ from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_yuan
 from portal.web import current_actor, login_required, render, roles_required, see_other
-from settlements import adjustments, downloads, payouts, queries, service
+from settlements import adjustments, downloads, payouts, queries, service, volume_import
 from settlements.routes import last_month, parse_month, parse_signed_yuan
 
 FINANCE = roles_required("hq_finance")
@@ -124,8 +124,6 @@ class SettlementsController(Controller):
                 raise ValidationFailed({"period": "Choose a month, e.g. 2026-11."})
             if upload is None or not hasattr(upload, "read"):
                 raise ValidationFailed({"file": "Choose an XLSX or CSV file."})
-            from settlements import volume_import  # TODO: top-level once it lands
-
             count = await volume_import.import_volumes(
                 actor=current_actor(request), period=period, filename=upload.filename or "",
                 content=await upload.read())

@@ -358,3 +358,35 @@ async def test_nav_links_to_statements_for_those_who_may_see_them():
         assert 'id="nav-statements"' in (await c.get("/")).text
         page = await c.get("/statements")
         assert 'id="period-totals"' in page.text and 'id="close-form"' not in page.text
+
+
+def _csv(*rows) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def test_volume_upload_reports_every_bad_row_and_imports_nothing_until_clean():
+    net = await closed_month(close_it=False)
+    before = await raw_fetch("SELECT count(*) AS n FROM purchase_volume")
+    store = net["office"]["id"]
+    bad = _csv(["经销商", "金额"], [str(store), "abc"], ["no such dealer", "10.00"],
+               [str(net["point"]["id"]), "5.00"])
+    async with client() as c:
+        csrf = await login(c, "finance")
+        r = await c.post("/settlements/volumes", data={"_csrf": csrf, "period": "2026-10"},
+                         files={"file": ("volumes.csv", bad, "text/csv")})
+        assert r.status_code == 422
+        errors = re.search(r'id="import-errors">(.*?)</ul>', r.text, re.S).group(1)
+        assert all(f"第 {n} 行" in errors or f"Row {n}" in errors for n in (2, 3, 4)), errors
+        assert await raw_fetch("SELECT count(*) AS n FROM purchase_volume") == before
+        good = _csv(["dealer", "amount"], [str(store), "1,234.50"],
+                    [str(net["sibling"]["id"]), "99"])
+        r = await c.post("/settlements/volumes", data={"_csrf": csrf, "period": "2026-10"},
+                         files={"file": ("volumes.csv", good, "text/csv")})
+        assert r.status_code == 303 and "imported=2" in r.headers["location"]
+        page = await c.get(r.headers["location"])
+        assert 'id="imported"' in page.text and "1,234.50" in page.text
+    rows = await raw_fetch("SELECT amount_fen FROM purchase_volume WHERE period = '2026-10-01' "
+                           "ORDER BY amount_fen")
+    assert [r["amount_fen"] for r in rows] == [9900, 123450]
