@@ -54,8 +54,10 @@ async def payout_account(dealer_id: int) -> dict | None:
 
 
 async def set_payout_account(*, actor: Actor, dealer_id: int, stripe_account: str = "",
-                             bank_name: str = "", bank_account: str = "") -> int:
-    """Finance records where a dealer is paid; a change is a new row (history) and audited."""
+                             bank_name: str = "", bank_account: str = "",
+                             settings: Settings | None = None) -> int:
+    """Finance records where a dealer is paid; a change is a new row (history) and audited.
+    With `settings` (Stripe configured) the connected account is checked at Stripe first."""
     _finance(actor)
     stripe_account, bank_name, bank_account = (stripe_account.strip(), bank_name.strip(),
                                                bank_account.strip())
@@ -68,6 +70,8 @@ async def set_payout_account(*, actor: Actor, dealer_id: int, stripe_account: st
         errors["stripe_account"] = "Enter a Stripe connected account or a bank account."
     if errors:
         raise ValidationFailed(errors)
+    if stripe_account and settings is not None and settings.stripe_secret_key:
+        await _check_account(settings, stripe_account)
     dealer = await raw_fetch("SELECT id, kind FROM organisation WHERE id = $1", dealer_id)
     if not dealer or dealer[0]["kind"] == "hq":
         raise NotFound("Not found.")
@@ -83,6 +87,16 @@ async def set_payout_account(*, actor: Actor, dealer_id: int, stripe_account: st
                            before={k: before[k] for k in keys} if before else None,
                            after=dict(zip(keys, (stripe_account, bank_name, bank_account))))
     return row["id"]
+
+
+async def _check_account(settings: Settings, account_id: str) -> None:
+    try:
+        account = await payments.retrieve_account(settings, account_id=account_id)
+    except payments.TransferRefused as exc:
+        raise ValidationFailed({"stripe_account": "Stripe has no such connected account."}) from exc
+    if (account.get("capabilities") or {}).get("transfers") != "active":
+        raise ValidationFailed({"stripe_account": "This connected account cannot receive "
+                                                  "transfers yet."})
 
 
 # --- paying -------------------------------------------------------------------------------------

@@ -81,6 +81,8 @@ class FakeConnect:
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request received
         self._keys: dict[str, tuple[str, int, dict]] = {}  # key -> (fingerprint, status, body)
         self._faults: list[Fault] = []
+        # called as on_request(method, path, form, idempotency_key) before a request is served
+        self.on_request = None
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -100,6 +102,7 @@ class FakeConnect:
         with self._lock:
             self.accounts.clear(), self.transfers.clear(), self.events.clear()
             self.requests.clear(), self._keys.clear(), self._faults.clear()
+            self.on_request = None
 
     def add_account(self, account_id: str | None = None, *, transfers: str = "active") -> dict:
         account = copy.deepcopy(self.fixtures["account"])
@@ -155,6 +158,8 @@ class FakeConnect:
     def handle(self, method: str, path: str, query: dict, form: dict, key: str | None,
                ) -> tuple[int, dict, dict, float]:
         """-> (status, body, extra headers, seconds to hold the answer)."""
+        if self.on_request is not None:
+            self.on_request(method, path, form, key)
         with self._lock:
             self.requests.append((method, path))
             fault = next((f for f in self._faults if f.method == method

@@ -422,3 +422,46 @@ async def test_r27_transfer_webhooks_over_http_to_the_live_portal(connect):
     now = await state(statement)
     assert now["payouts"] == ["paid"] and now["rows"][0]["reconciled_at"] is not None
     assert len(await payout_entries()) == 1
+
+
+async def test_r27_payout_and_its_key_are_committed_before_stripe_is_called(connect):
+    """Seen from another connection while Stripe is being called: the row is already there."""
+    import os
+
+    import asyncpg
+
+    net = await network()
+    statement = await approved_statement(net)
+    seen: list = []
+
+    async def look(key: str) -> None:
+        conn = await asyncpg.connect(os.environ["PORTAL_DATABASE_URL"])
+        try:
+            seen.append(await conn.fetchval("SELECT status FROM payout WHERE idempotency_key = $1",
+                                            key))
+        finally:
+            await conn.close()
+
+    connect.on_request = lambda method, path, form, key: (
+        asyncio.run(look(key)) if method == "POST" else None)
+    await payouts.pay_statement(settings_for(connect), actor=net["actors"]["finance"],
+                                statement_id=statement)
+    assert seen == ["pending"]
+
+
+async def test_r27_payout_account_checked_at_stripe_when_configured(connect):
+    net = await network()
+    finance, dealer = net["actors"]["finance"], net["office"]["id"]
+    settings = settings_for(connect)
+    connect.add_account("acct_1Restricted", transfers="inactive")
+    with pytest.raises(ValidationFailed) as unknown:
+        await payouts.set_payout_account(actor=finance, dealer_id=dealer, settings=settings,
+                                         stripe_account="acct_1Unknown")
+    assert "no such" in unknown.value.errors["stripe_account"]
+    with pytest.raises(ValidationFailed) as restricted:
+        await payouts.set_payout_account(actor=finance, dealer_id=dealer, settings=settings,
+                                         stripe_account="acct_1Restricted")
+    assert "cannot receive" in restricted.value.errors["stripe_account"]
+    await payouts.set_payout_account(actor=finance, dealer_id=dealer, settings=settings,
+                                     stripe_account=ACCOUNT)
+    assert (await payouts.payout_account(dealer))["stripe_account"] == ACCOUNT
