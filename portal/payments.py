@@ -253,7 +253,8 @@ async def _cancel_open(settings: Settings, purpose: str, object_id: str) -> None
         except stripe.InvalidRequestError:  # it moved on meanwhile (paid, failed): learn how
             intent = await _call(api.retrieve, row["stripe_id"])
         except stripe.StripeError as exc:
-            raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+            raise PaymentUnavailable("The payment service did not answer; "
+                                     "please try again.") from exc
         await _apply_fetched(row["id"], intent.to_dict())
 
 

@@ -13,7 +13,8 @@ Test controls, which are not Stripe's:
 - POST /_config/webhook {"url", "secret"}: where signed events go.
 - POST /_test/payment_intents/{id}/authorise {"deliveries": n}: the payer authorises in Alipay
   or WeChat; the intent succeeds and its signed event is POSTed n times (a duplicate delivery
-  when n > 1) and answers what the portal said to each. /decline does the same with payment_intent.payment_failed.
+  when n > 1) and answers what the portal said to each. /decline does the same with
+  payment_intent.payment_failed.
 - GET /_test/alipay/{id}: the page Alipay's `url` leads to, with a link back to the return_url
   (authorising there is the /authorise control); GET /_test/stripe.js: an empty Stripe.js, so
   the pay page loads in a browser without the card form.
@@ -82,7 +83,8 @@ def _png(seed: bytes, size: int = 21) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0))
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
@@ -132,10 +134,11 @@ class FakeWallets:
         if confirm and method == "alipay" and not params.get("return_url"):
             raise StripeFail(400, "You must provide a return_url when confirming a PaymentIntent "
                                   "with the payment method type alipay.", param="return_url")
-        client_kind = (params.get("payment_method_options") or {}).get("wechat_pay", {}).get("client")
+        options = params.get("payment_method_options") or {}
+        client_kind = options.get("wechat_pay", {}).get("client")
         if confirm and method == "wechat_pay" and client_kind not in {"web", "ios", "android"}:
-            raise StripeFail(400, "Missing required param: payment_method_options[wechat_pay][client].",
-                             param="payment_method_options[wechat_pay][client]")
+            raise StripeFail(400, "Missing required param: "
+                                  "payment_method_options[wechat_pay][client].", param="payment_method_options[wechat_pay][client]")
         token = secrets.token_hex(12)
         pi_id = f"pi_{token}"
         intent = self._fixture("payment_intent")

@@ -54,7 +54,8 @@ async def test_r28_alipay_redirect_then_return_without_authorisation_credits_not
     point = net["point"]["id"]
     async with client(**_stripe(fake), base_url="https://portal.test") as c:
         token = await login(c, "staff")
-        r = await c.post(f"/repair-points/{point}/wallet", data={"_csrf": token, "method": "alipay"})
+        r = await c.post(f"/repair-points/{point}/wallet",
+                         data={"_csrf": token, "method": "alipay"})
         assert r.status_code == 200
         [intent] = fake.intents.values()
         url = intent["next_action"]["alipay_handle_redirect"]["url"]
@@ -174,7 +175,8 @@ async def test_r28_method_not_enabled_is_refused_with_a_clear_message(fake):
     async with client(**_stripe(fake, ("alipay",))) as c:
         token = await login(c, "staff")
         for method in ("wechat_pay", "bitcoin"):
-            r = await c.post(f"/repair-points/{point}/wallet", data={"_csrf": token, "method": method})
+            r = await c.post(f"/repair-points/{point}/wallet",
+                             data={"_csrf": token, "method": method})
             assert r.status_code == 422
             assert re.search(r'id="action-error">This payment method is not enabled for this '
                              r"account; choose another way to pay.<", r.text)
