@@ -14,7 +14,8 @@ The order of events is what makes "exactly once" hold:
 4. Stripe refuses (4xx: no such account, transfers not enabled): the payout is `failed`, the
    statement stays `approved` and can be paid again with a new key.
 Webhooks confirm (`transfer.created`: reconciled) or undo (`transfer.reversed`: the statement is
-approved again and the payout's journal entry reversed).
+approved again and the payout's journal entry reversed). What each outcome books is in
+`payout_outcomes.py`.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.settings import Settings
 from settlements import journal
+from settlements import payout_outcomes as outcomes
 from settlements.tables import Payout
 
 ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,35}")
@@ -163,9 +165,9 @@ async def pay_statement(settings: Settings, *, actor: Actor, statement_id: int) 
     except payments.TransferOutcomeUnknown:
         return {"payout_id": payout["id"], "status": "pending"}
     except payments.TransferRefused as exc:
-        await _fail(payout["id"], exc)
+        await outcomes.fail(payout["id"], exc)
         raise
-    await settle(payout["id"], transfer, actor=actor)
+    await outcomes.settle(payout["id"], transfer, actor=actor)
     return {"payout_id": payout["id"], "status": "paid", "transfer": transfer["id"]}
 
 
@@ -174,57 +176,6 @@ async def _send(settings: Settings, payout: dict) -> dict:
         settings, amount_fen=payout["amount_fen"], destination=payout["destination"],
         idempotency_key=payout["idempotency_key"], transfer_group=transfer_group(payout["statement"]),
         metadata={"payout_id": payout["id"], "statement_id": payout["statement"]})
-
-
-async def _fail(payout_id: int, exc: payments.TransferRefused) -> None:
-    """A definite refusal: nothing was paid; the statement stays approved (pay it again)."""
-    async with Payout._meta.db.transaction():
-        rows = await raw_fetch("UPDATE payout SET status = 'failed', failure = $2, updated_at = $3 "
-                               "WHERE id = $1 AND status = 'pending' RETURNING statement",
-                               payout_id, str(exc.params.get("reason", exc.message))[:500],
-                               clock.now())
-        if rows:
-            await audit.record(actor=None, object_type="statement", object_id=rows[0]["statement"],
-                               action="payout_failed", after={"payout": payout_id},
-                               reason=str(exc.params.get("reason", "")))
-
-
-async def settle(payout_id: int, transfer: dict, *, actor: Actor | None,
-                 confirmed: bool = False) -> bool:
-    """Stripe made `transfer` for this payout: the payout and its statement are paid and the
-    journal posted, once (the payout row lock and its status make a repeat a no-op). Works
-    inside a caller's transaction (a webhook) or on its own. Returns whether it settled now."""
-    async with Payout._meta.db.transaction():
-        rows = await raw_fetch("SELECT p.*, s.dealer, s.period FROM payout p JOIN statement s "
-                               "ON s.id = p.statement WHERE p.id = $1 FOR UPDATE OF p", payout_id)
-        if not rows:
-            return False
-        payout = rows[0]
-        if payout["status"] != "pending":
-            if confirmed and payout["status"] == "paid" and payout["reconciled_at"] is None:
-                await raw_fetch("UPDATE payout SET reconciled_at = $2 WHERE id = $1",
-                                payout_id, clock.now())
-            return False
-        if (transfer["amount"], transfer["destination"]) != (payout["amount_fen"],
-                                                            payout["destination"]):
-            # never book what Stripe did not do: leave it for a person to look at
-            await raw_fetch("UPDATE payout SET failure = $2, updated_at = $3 WHERE id = $1",
-                            payout_id, f"transfer {transfer['id']} does not match", clock.now())
-            return False
-        now = clock.now()
-        await raw_fetch("UPDATE payout SET status = 'paid', stripe_transfer = $2, updated_at = $3, "
-                        "failure = '', reconciled_at = CASE WHEN $4::boolean "
-                        "THEN $3::timestamptz END WHERE id = $1",
-                        payout_id, transfer["id"], now, confirmed)
-        await raw_fetch("UPDATE statement SET status = 'paid' WHERE id = $1", payout["statement"])
-        await journal.post_payout(payout_id=payout_id, dealer_id=payout["dealer"],
-                                  period=payout["period"], method="stripe",
-                                  amount_fen=payout["amount_fen"], actor=actor)
-        await audit.record(actor=actor, object_type="statement", object_id=payout["statement"],
-                           action="paid", organisation_id=payout["dealer"],
-                           after={"payout": payout_id, "transfer": transfer["id"],
-                                  "amount_fen": payout["amount_fen"]})
-    return True
 
 
 async def record_bank_payment(*, actor: Actor, statement_id: int, reference: str) -> int:
@@ -289,11 +240,11 @@ async def _reconcile_one(settings: Settings, payout: dict) -> str:
         except payments.TransferOutcomeUnknown:
             return "pending"
         except payments.TransferRefused as exc:  # Stripe has none and refuses to make it
-            await _fail(payout["id"], exc)
+            await outcomes.fail(payout["id"], exc)
             return "failed"
-    if await settle(payout["id"], found, actor=None):
+    if await outcomes.settle(payout["id"], found, actor=None):
         if found.get("reversed"):  # made and undone before we learnt of it
-            await _reverse(payout["id"], found)
+            await outcomes.reverse(payout["id"], found)
         return "paid"
     rows = await raw_fetch("SELECT status FROM payout WHERE id = $1", payout["id"])
     return "paid" if rows and rows[0]["status"] == "paid" else "pending"
@@ -317,7 +268,7 @@ async def on_transfer_created(transfer: dict, event: dict) -> None:
     marked reconciled. A repeat (another delivery, another event id) changes nothing."""
     payout = await _payout_for(transfer)
     if payout is not None:
-        await settle(payout["id"], transfer, actor=None, confirmed=True)
+        await outcomes.settle(payout["id"], transfer, actor=None, confirmed=True)
 
 
 async def on_transfer_reversed(transfer: dict, event: dict) -> None:
@@ -327,34 +278,5 @@ async def on_transfer_reversed(transfer: dict, event: dict) -> None:
     if payout is None:
         return
     if payout["status"] == "pending":
-        await settle(payout["id"], transfer, actor=None, confirmed=True)
-    await _reverse(payout["id"], transfer)
-
-
-async def _reverse(payout_id: int, transfer: dict) -> None:
-    async with Payout._meta.db.transaction():
-        rows = await raw_fetch("SELECT p.*, s.dealer FROM payout p JOIN statement s "
-                               "ON s.id = p.statement WHERE p.id = $1 FOR UPDATE OF p", payout_id)
-        if not rows or rows[0]["status"] != "paid":
-            return
-        payout = rows[0]
-        if not transfer.get("reversed"):  # a partial reversal: recorded for finance to settle
-            await audit.record(actor=None, object_type="statement", object_id=payout["statement"],
-                               action="payout_partly_reversed", organisation_id=payout["dealer"],
-                               after={"payout": payout_id,
-                                      "amount_reversed": transfer.get("amount_reversed")})
-            return
-        await raw_fetch("UPDATE payout SET status = 'reversed', updated_at = $2 WHERE id = $1",
-                        payout_id, clock.now())
-        await raw_fetch("UPDATE statement SET status = 'approved' WHERE id = $1",
-                        payout["statement"])
-        entries = await raw_fetch("SELECT e.id FROM journal_entry e WHERE e.source_type = 'payout' "
-                                  "AND e.source_id = $1 AND e.reverses IS NULL AND NOT EXISTS "
-                                  "(SELECT 1 FROM journal_entry r WHERE r.reverses = e.id)",
-                                  str(payout_id))
-        for entry in entries:
-            await journal.reverse(entry_id=entry["id"], actor=None,
-                                  memo=f"payout {payout_id}: transfer {transfer['id']} reversed")
-        await audit.record(actor=None, object_type="statement", object_id=payout["statement"],
-                           action="payout_reversed", organisation_id=payout["dealer"],
-                           after={"payout": payout_id, "transfer": transfer["id"]})
+        await outcomes.settle(payout["id"], transfer, actor=None, confirmed=True)
+    await outcomes.reverse(payout["id"], transfer)
