@@ -90,7 +90,8 @@ async def decide_adjustment(*, actor: Actor, adjustment_id: int, approve: bool,
                            reason=reason.strip())
 
 
-async def list_adjustments(*, dealer_id: int | None = None, status: str | None = None) -> list[dict]:
+async def list_adjustments(*, dealer_id: int | None = None,
+                           status: str | None = None) -> list[dict]:
     """Adjustments, newest first, with the statement line that carried each (if any yet)."""
     return await raw_fetch(
         "SELECT a.*, l.statement AS in_statement FROM adjustment a LEFT JOIN statement_line l "

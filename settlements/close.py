@@ -148,15 +148,18 @@ async def _run(actor: Actor, period: date, run_id: int) -> None:
 
 
 async def close_progress(run_id: int) -> dict:
-    """status (running|done|failed), step, steps, statements, error, period, started_at,
-    finished_at, and the decided batches still waiting for a credit price (R13)."""
+    """id, period, status (running|done|failed), step, steps, statements, error, started_by,
+    started_at, finished_at, and once the run ended `credits_waiting`: the decided batches
+    still waiting for a credit price (R13, see `credits_waiting`)."""
     rows = await raw_fetch("SELECT id, period, status, step, steps, statements, error, "
                            "started_by, started_at, finished_at FROM period_close WHERE id = $1",
                            run_id)
     if not rows:
         raise NotFound("Not found.")
     run = rows[0]
-    run["credits_waiting"] = await credits_waiting(period=run["period"])
+    # while it runs the answer would change at commit anyway; spare the polling page the work
+    run["credits_waiting"] = ([] if run["status"] == "running"
+                              else await credits_waiting(period=run["period"]))
     return run
 
 

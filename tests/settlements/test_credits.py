@@ -122,7 +122,8 @@ async def test_r13_a_batch_without_a_price_waits_whole_and_is_listed():
         await close.close_period(actor=finance, period=NOVEMBER)
     credit = [l for l in await lines_of(net["office"]["id"], NOVEMBER) if l["kind"] == "credit"]
     # the lamps at the price of the decision day, the tubes at their first price
-    assert [(l["source_id"], l["amount_fen"]) for l in credit] == [(str(waiting), 2 * 3500 + 6 * 800)]
+    assert [(l["source_id"], l["amount_fen"]) for l in credit] == [
+        (str(waiting), 2 * 3500 + 6 * 800)]
 
 
 async def test_r13_a_price_from_a_later_date_does_not_credit_before_it_applies():
