@@ -7,6 +7,7 @@ import pytest
 
 from dealers import batches
 from portal import clock
+from portal.db import raw_fetch
 from portal.api import api_token_required
 from portal.web import login_required, public
 from tests.dealers.factory import IN_WINDOW, catalogue
@@ -142,13 +143,39 @@ def _org_routes():
                    and not p.endswith("/deposit/return")}, key=lambda x: x[0])
 
 
+async def _statements(orgs: dict, users: dict) -> dict[str, int]:
+    """A November statement with one line for office A, store A1 (its child) and office B."""
+    ids = {}
+    for target in ("a", "a1", "b"):
+        ids[target] = (await raw_fetch(
+            "INSERT INTO statement (dealer, period, status, total_fen, prepared_by, created_at) "
+            "VALUES ($1, '2026-11-01', 'draft', 1250, $2, now()) RETURNING id",
+            orgs[target]["id"], users["hq_cs"]["id"]))[0]["id"]
+        await raw_fetch("INSERT INTO statement_line (statement, kind, source_type, source_id, "
+                        "amount_fen, description) VALUES ($1, 'freight', 'test', $2, 1250, "
+                        "'freight')", ids[target], str(ids[target]))
+    return ids
+
+
+def _statement_urls(statement_id: int, token: str) -> list[tuple[str, dict]]:
+    api = {"Authorization": f"Bearer {token}"}
+    return [(f"/statements/{statement_id}", {}),
+            (f"/statements/{statement_id}", {"HX-Request": "true"}),
+            (f"/statements/{statement_id}/print", {}),
+            (f"/statements/{statement_id}/download?format=csv", {}),
+            (f"/statements/{statement_id}/download?format=xlsx", {}),
+            (f"/api/v1/statements/{statement_id}", api),
+            (f"/api/v1/statements/{statement_id}/download?format=csv", api)]
+
+
 @pytest.mark.parametrize("user", USERS)
 async def test_r1_tenant_matrix(user):
     orgs, users, people, batch_ids = await _tree()
+    statement_ids = await _statements(orgs, users)
     token = await api_token(users[user])
     failures = []
     async with client() as c:
-        await login(c, user)
+        csrf = await login(c, user)
         for path, _ in _org_routes():
             for target, org in orgs.items():
                 url = path.replace("{org_id:int}", str(org["id"])).replace("{point_id:int}",
@@ -191,9 +218,32 @@ async def test_r1_tenant_matrix(user):
                 r = await c.get(url, headers=headers)
                 if r.status_code != expected:
                     failures.append(f"{user} batch of {target} {url}: {r.status_code} != {expected}")
+        # statements of A, A1 and B: page, fragment, print, downloads, API (R1, issue 5 §6);
+        # an invisible one also refuses every action with 404, before any rule is checked
+        for target, statement_id in statement_ids.items():
+            visible = _visible(user, target)
+            for url, headers in _statement_urls(statement_id, token):
+                r = await c.get(url, headers=headers)
+                leaked = not visible and NAMES[target].encode() in r.content
+                if r.status_code != (200 if visible else 404) or leaked:
+                    failures.append(f"{user} {_relation(user, target)} statement of {target} "
+                                    f"{url} {headers.get('HX-Request', '')}: {r.status_code}"
+                                    f"{' LEAK' if leaked else ''}")
+            if not visible:
+                for action in ("review", "approve", "bank-payment", "adjustment"):
+                    r = await c.post(f"/statements/{statement_id}/{action}",
+                                     data={"_csrf": csrf, "reference": "x", "amount": "1",
+                                           "reason": "x"})
+                    a = await c.post(f"/api/v1/statements/{statement_id}/{action}",
+                                     headers={"Authorization": f"Bearer {token}"},
+                                     json={"reference": "x"})
+                    if (r.status_code, a.status_code) != (404, 404):
+                        failures.append(f"{user} statement of {target} {action}: "
+                                        f"{r.status_code}/{a.status_code} != 404")
         # lists: a sibling's names never appear (a parent's name may: "belongs to")
         for url, headers in (("/network", {}), ("/network?kind=store", {"HX-Request": "true"}),
-                             ("/batches", {}),
+                             ("/batches", {}), ("/statements", {}),
+                             ("/api/v1/statements", {"Authorization": f"Bearer {token}"}),
                              ("/api/v1/organisations", {"Authorization": f"Bearer {token}"})):
             text = (await c.get(url, headers=headers)).text
             for target, name in NAMES.items():
