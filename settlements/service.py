@@ -47,12 +47,21 @@ async def set_rebate_policy(*, actor: Actor, effective_from: date, tiers: list[r
 
 
 async def record_volume(*, actor: Actor, period: date, dealer_id: int, amount_fen: int) -> None:
+    """One dealer's purchases of a month (a file of them: settlements.volume_import)."""
     _finance(actor)
     if amount_fen < 0:
         raise ValidationFailed({"amount": "Enter the amount received, e.g. 1200.00."})
-    await raw_fetch("INSERT INTO purchase_volume (period, dealer, amount_fen, imported_by, "
-                    "imported_at) VALUES ($1, $2, $3, $4, $5)", period.replace(day=1), dealer_id,
-                    amount_fen, actor.user_id, clock.now())
+    try:
+        async with RebatePolicy._meta.db.transaction():
+            await raw_fetch("INSERT INTO purchase_volume (period, dealer, amount_fen, imported_by, "
+                            "imported_at) VALUES ($1, $2, $3, $4, $5)", period.replace(day=1),
+                            dealer_id, amount_fen, actor.user_id, clock.now())
+            await audit.record(actor=actor, object_type="purchase_volume",
+                               object_id=period.replace(day=1).isoformat(), action="recorded",
+                               organisation_id=dealer_id, after={"amount_fen": amount_fen})
+    except asyncpg.exceptions.UniqueViolationError:
+        raise ValidationFailed({"dealer": "This dealer's purchases are already imported for "
+                                          "this month."})
 
 
 async def set_credit_price(*, actor: Actor, product_id: int, price_fen: int | None,

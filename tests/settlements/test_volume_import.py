@@ -112,8 +112,8 @@ async def test_r26_every_bad_row_is_reported_and_nothing_is_imported():
     assert set(problems[11]) == {"amount"}
     assert problems[12] == {"dealer": "Give the dealer."}
     assert await _volumes() == {done["id"]: 100}  # nothing of the file was written
-    assert await raw_fetch("SELECT 1 FROM audit_entry WHERE object_type = 'purchase_volume'") \
-        == []
+    assert await raw_fetch("SELECT 1 FROM audit_entry WHERE object_type = 'purchase_volume' "
+                           "AND action = 'imported'") == []
 
 
 async def test_r26_the_file_itself_must_be_readable():
@@ -154,3 +154,17 @@ async def test_r26_import_is_flat_the_same_queries_for_2_and_40_rows():
         counts.append(counter.count)
     assert counts[0] == counts[1] <= 3  # check, insert, audit
     assert await PurchaseVolume.count() == 42
+
+
+async def test_r26_one_volume_per_dealer_and_month_also_by_hand():
+    net = await settlement_network()
+    finance, office = net["actors"]["finance"], net["office"]["id"]
+    await service.record_volume(actor=finance, period=NOVEMBER, dealer_id=office, amount_fen=5)
+    with pytest.raises(ValidationFailed) as twice:
+        await service.record_volume(actor=finance, period=NOVEMBER.replace(day=20),
+                                    dealer_id=office, amount_fen=7)
+    assert "already imported" in twice.value.errors["dealer"]
+    assert await _volumes() == {office: 5}
+    audit = await raw_fetch("SELECT action, organisation FROM audit_entry "
+                            "WHERE object_type = 'purchase_volume'")
+    assert [(a["action"], a["organisation"]) for a in audit] == [("recorded", office)]
