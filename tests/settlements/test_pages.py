@@ -87,6 +87,7 @@ async def test_r26_review_then_approval_by_someone_else_through_the_page():
         assert r.status_code == 303 and r.headers["location"] == f"/statements/{sid}"
     async with client() as c:
         csrf = await login(c, "finance")  # prepared it: may not approve it
+        assert 'id="prepared-by-you"' in (await c.get(f"/statements/{sid}")).text
         r = await _post(c, f"/statements/{sid}/approve", csrf)
         assert r.status_code == 422 and "任何人不得审批自己编制的结算单" in r.text  # R26, in zh
         assert await _status(sid) == "draft"
@@ -108,11 +109,12 @@ async def test_r26_above_the_threshold_a_second_finance_user_approves():
         assert (await _post(c, f"/statements/{sid}/approve", csrf)).status_code == 303
         assert await _status(sid) == "second_approval"
         page = await c.get(f"/statements/{sid}")
-        assert 'id="second-approve"' in page.text
-        r = await _post(c, f"/statements/{sid}/second-approval", csrf)
+        assert 'id="needs-second"' in page.text and 'id="second-approve"' not in page.text
+        r = await _post(c, f"/statements/{sid}/second-approval", csrf)  # the service refuses too
         assert r.status_code == 422 and await _status(sid) == "second_approval"
     async with client() as c:
         csrf = await login(c, "finance3")
+        assert 'id="second-approve"' in (await c.get(f"/statements/{sid}")).text
         assert (await _post(c, f"/statements/{sid}/second-approval", csrf)).status_code == 303
     assert await _status(sid) == "approved"
 
