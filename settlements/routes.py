@@ -107,11 +107,14 @@ class StatementController(Controller):
             if period is None:
                 raise ValidationFailed({"period": "Choose a month, e.g. 2026-11."})
             run_id = await close.start_close(actor=current_actor(request), period=period)
-        except ValidationFailed as exc:
-            return await list_page(request, status_code=422, errors=exc.errors, form=dict(form))
         except PortalError as exc:
+            message = exc.errors["period"] if isinstance(exc, ValidationFailed) \
+                else gettext(exc.message, **exc.params)
+            if is_htmx(request):  # only the reason, into the progress box
+                return render(request, "settlements/_close_error.html",
+                              status_code=exc.status_code, message=message)
             return await list_page(request, status_code=exc.status_code, form=dict(form),
-                                   errors={"period": gettext(exc.message, **exc.params)})
+                                   errors={"period": message})
         if is_htmx(request):
             return await self._progress(request, run_id)
         return see_other(f"/statements?run={run_id}")
@@ -122,9 +125,7 @@ class StatementController(Controller):
         return await self._progress(request, run_id)
 
     async def _progress(self, request: Request, run_id: int) -> Response:
-        progress = await close.close_progress(run_id)
-        if not progress:
-            raise NotFound("Not found.")
+        progress = await close.close_progress(run_id)  # NotFound for an unknown run
         return render(request, "settlements/_progress.html", progress=progress, run_id=run_id)
 
     @get("/{statement_id:int}")

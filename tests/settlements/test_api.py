@@ -234,3 +234,12 @@ async def test_r24_fee_lines_of_a_point_through_the_api():
         sibling = await c.get(f"/api/v1/settlements/repair-points/{point}/fees",
                               headers=await _headers(net, "gd"))
         assert sibling.status_code == 404
+
+
+async def test_openapi_schema_describes_the_statement_api():
+    async with client() as c:
+        paths = (await c.get("/api/v1/schema/openapi.json")).json()["paths"]
+    for path in ("/api/v1/statements", "/api/v1/statements/{statement_id}/approve",
+                 "/api/v1/statements/close", "/api/v1/settlements/volumes",
+                 "/api/v1/settlements/payout-accounts"):
+        assert path in paths, path
