@@ -13,6 +13,7 @@ from litestar.params import Body
 from typing_extensions import Annotated
 
 from dealers.batches import LineErrors
+from portal import i18n
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.web import current_actor
@@ -119,12 +120,14 @@ class StatementApi(Controller):
 
     @get("/{statement_id:int}/download")
     async def download(self, request: Request, statement_id: int, format: str = "xlsx",
-                       lang: str = "zh_CN") -> Response:
+                       lang: str | None = None) -> Response:
+        """XLSX or CSV in `lang` (zh_CN or en), else the language of Accept-Language."""
         if format not in ("xlsx", "csv"):
             raise ValidationFailed({"format": "Choose xlsx or csv."})
         statement, lines = await queries.statement_with_lines(current_actor(request),
                                                               statement_id)
-        return download_response(statement, lines, format, lang)
+        return download_response(statement, lines, format,
+                                 lang if lang in i18n.LOCALES else i18n.current_locale.get())
 
     @post("/close", status_code=202)
     async def close(self, request: Request, data: CloseIn) -> dict:

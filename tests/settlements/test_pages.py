@@ -422,3 +422,21 @@ async def test_r27_pay_by_stripe_from_the_page_when_stripe_is_configured():
         assert await _status(sid) == "paid"
     finally:
         fake.stop()
+
+
+async def test_r1_keyset_pages_and_filters_of_the_list_stay_in_scope():
+    net = await closed_month(extra_dealers=3)
+    finance, clerk = net["actors"]["finance"], net["actors"]["clerk"]
+    first = await queries.list_statements(finance, limit=2)
+    rest = await queries.list_statements(finance, after_id=first[-1]["id"], limit=50)
+    ids = [r["id"] for r in first + rest]
+    assert ids == sorted(net["statements"].values(), reverse=True)  # newest first, no gaps
+    assert await queries.list_statements(finance, status="approved") == []
+    assert len(await queries.list_statements(finance, status="draft")) == 5
+    assert [r["id"] for r in await queries.list_statements(clerk)] == [net["office_statement"]]
+    assert await queries.list_statements(clerk, after_id=net["office_statement"]) == []
+    async with client() as c:
+        await login(c, "finance")
+        more = await c.get(f"/statements?after={ids[1]}", headers={"HX-Request": "true"})
+        assert "<html" not in more.text and f'id="statement-{ids[2]}"' in more.text
+        assert f'id="statement-{ids[0]}"' not in more.text
