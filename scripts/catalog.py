@@ -25,6 +25,8 @@ DYNAMIC = [
     "closed", "refused", "withdrawn", "to_sign", "to_approve", "in_transit", "to_receive",
     "to_decide", "breaching", "requested", "open", "proposed", "completed", "cancelled",
     "repaired", "promised", "exchanged", "refunded", "settled", "escalated", "ruled",
+    "second_approval", "paid", "pending", "failed", "reversed", "running", "done",
+    "adjustment", "charge",
 ]
 
 
@@ -62,6 +64,9 @@ def python_messages(path: Path) -> set[str]:
                 found.update(_strings(node.value))
             if isinstance(target, ast.Name) and target.id in ("GENERIC", "BAD_LOGIN", "THROTTLED"):
                 found.update(_strings(node.value))
+            if isinstance(target, ast.Name) and target.id.endswith("_LABELS") \
+                    and isinstance(node.value, ast.Dict):
+                found.update(_strings(node.value))  # {code: "name for people"}
             if isinstance(target, ast.Name) and target.id == "POLICIES":
                 for value in node.value.values:  # type: ignore[attr-defined]
                     found.add(value.elts[2].value)
