@@ -42,10 +42,12 @@ def serve(host: str, port: int, demo: bool) -> None:
 async def _load_demo() -> None:
     # The CLI is part of the composition root: it may load every domain's demo data.
     from portal.demo import load_demo
+    from settlements.demo import load_settlements_demo
     from spares.demo import load_spares_demo
 
     await load_demo()
     await load_spares_demo()
+    await load_settlements_demo()
 
 
 def createuser(username: str, organisation_id: int, roles: list[str]) -> None:

@@ -2,6 +2,8 @@
 deposits (three paid by bank transfer, one still due), first stock, fees. Idempotent."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from portal import auth, clock
 from portal.db import raw_fetch
 from spares import service
@@ -31,6 +33,8 @@ async def load_spares_demo() -> bool:
     offices = {r["id"]: r["username"] for r in await raw_fetch(
         "SELECT o.id, min(u.username) AS username FROM organisation o JOIN portal_user u "
         "ON u.organisation = o.id AND 'manager' = ANY(u.roles) GROUP BY o.id")}
+    # the demo fees have been in force since last month, so closing last month pays them (R24)
+    since = (clock.china_today().replace(day=1) - timedelta(days=1)).replace(day=1)
     for i, point in enumerate(points):
         manager = users.get(offices.get(point["parent"], ""), users["hq.admin"])
         await RepairPointApplication.insert(RepairPointApplication(
@@ -40,7 +44,7 @@ async def load_spares_demo() -> bool:
             decided_by=users["hq.cs"], decided_at=clock.now(), repair_point=point["id"]))
         await service._size_deposit(point["id"], "small")
         await RepairFee.insert(RepairFee(repair_point=point["id"], amount_fen=30000,
-                                         effective_from=clock.china_today().replace(day=1),
+                                         effective_from=since,
                                          status="approved", proposed_by=manager,
                                          proposed_at=clock.now(), decided_by=users["hq.cs"],
                                          decided_at=clock.now()))
