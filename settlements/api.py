@@ -13,11 +13,11 @@ from litestar.params import Body
 from typing_extensions import Annotated
 
 from dealers.batches import LineErrors
-from portal import i18n
+from portal import clock, i18n
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.web import current_actor
-from settlements import adjustments, close, payouts, queries, service, volume_import
+from settlements import adjustments, close, payouts, queries, rules, service, volume_import
 from settlements import statements as approval
 from settlements.downloads import line_source
 from settlements.routes import download_response
@@ -59,6 +59,19 @@ class CreditPriceIn:
     product_id: int
     price_fen: int
     effective_from: date
+    reason: str
+
+
+@dataclass
+class TierIn:
+    from_fen: int  # purchases of the month from this amount...
+    rate_bp: int   # ...earn this rate (basis points: 1250 = 12.5 %) on all of them
+
+
+@dataclass
+class RebatePolicyIn:
+    effective_from: date  # the first of a future month
+    tiers: list[TierIn]
     reason: str
 
 
@@ -235,6 +248,24 @@ class SettlementsApi(Controller):
         return {"product_id": data.product_id, "price_fen": data.price_fen,
                 "effective_from": data.effective_from}
 
+    @get("/rebate-policies")
+    async def rebate_policies(self, request: Request, month: date | None = None) -> dict:
+        """R26: the policy in force on `month` (default: this month) and the history."""
+        if not current_actor(request).has("hq_admin", "hq_finance", "hq_cs", "auditor"):
+            raise PermissionDeniedException("Your role may not open this page.")
+        in_force = await queries.rebate_policy_in_force(month or clock.china_today())
+        return {"in_force": _policy_out(in_force) if in_force else None,
+                "history": [_policy_out(p) for p in await queries.rebate_policies()]}
+
+    @post("/rebate-policies", status_code=201)
+    async def set_rebate_policy(self, request: Request, data: RebatePolicyIn) -> dict:
+        tiers = [rules.Tier(from_fen=t.from_fen, rate_bp=t.rate_bp) for t in data.tiers]
+        await service.set_rebate_policy(actor=current_actor(request),
+                                        effective_from=data.effective_from, tiers=tiers,
+                                        reason=data.reason)
+        return {"effective_from": data.effective_from, "reason": data.reason.strip(),
+                "tiers": [{"from_fen": t.from_fen, "rate_bp": t.rate_bp} for t in tiers]}
+
     @get("/payout-accounts")
     async def payout_accounts(self, request: Request) -> list[dict]:
         _hq_finance_reader(request)
@@ -257,6 +288,11 @@ class SettlementsApi(Controller):
                  "status": r["status"],
                  "statement_id": r["statement_id"] if r["statement_visible"] else None}
                 for r in rows]
+
+
+def _policy_out(policy: dict) -> dict:
+    return {k: policy[k] for k in ("id", "effective_from", "tiers", "reason", "created_by",
+                                   "created_name", "created_at")}
 
 
 def _hq_finance_reader(request: Request) -> None:

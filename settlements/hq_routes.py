@@ -1,24 +1,29 @@
 """The HQ data behind statements, as pages: adjustments and charges (asked by one person,
 decided by another), purchase-volume imports (every bad row by number, nothing imported until
-the file is clean), credit prices with history (R13), payout accounts (R27); and a repair
-point's own fee lines (R24)."""
+the file is clean), credit prices with history (R13), rebate policies with history (R26), payout
+accounts (R27); and a repair point's own fee lines (R24)."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
 
 from dealers.batches import LineErrors
 from portal.catalog import list_products
+from portal import clock
 from portal.errors import PortalError, ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext
-from portal.money import parse_yuan
+from portal.money import parse_percent, parse_yuan
 from portal.web import current_actor, login_required, render, roles_required, see_other
-from settlements import adjustments, downloads, payouts, queries, service, volume_import
+from settlements import adjustments, downloads, payouts, queries, rules, service, volume_import
 from settlements.routes import last_month, parse_month, parse_signed_yuan
 
 FINANCE = roles_required("hq_finance")
 FINANCE_READ = roles_required("hq_finance", "auditor")
 ADMIN_READ = roles_required("hq_admin", "hq_finance", "auditor")
+POLICY_READ = roles_required("hq_admin", "hq_finance", "hq_cs", "auditor")
+TIER_ROWS = 5  # rows of the rebate policy form; a blank row is no tier
 
 
 def _message(exc: PortalError) -> str:
@@ -48,6 +53,46 @@ async def prices_page(request: Request, status_code: int = 200, errors=None,
     return render(request, "settlements/credit_prices.html", status_code=status_code,
                   rows=await queries.credit_prices(), products=await list_products(limit=500),
                   errors=errors or {}, form=form or {})
+
+
+def percent_text(rate_bp: int) -> str:
+    """Basis points as a percentage without float: 1250 -> '12.5', 1000 -> '10'."""
+    cents = f"{rate_bp % 100:02d}".rstrip("0")
+    return f"{rate_bp // 100}.{cents}" if cents else str(rate_bp // 100)
+
+
+def parse_tiers(form, errors: dict[str, str]) -> list[rules.Tier]:
+    """The tier rows of the form: yuan to fen and percent to basis points, both parsed from the
+    string (never a float); a bad field gets its message beside it. The rules on the tiers as
+    a whole (R26: at least one, distinct starts, 0-50 %) are the service's."""
+    tiers = []
+    for i in range(TIER_ROWS):
+        raw_from, raw_rate = text(form, f"from_{i}", 20), text(form, f"rate_{i}", 10)
+        if not raw_from and not raw_rate:
+            continue
+        from_fen, rate_bp = parse_yuan(raw_from), parse_percent(raw_rate)
+        if from_fen is None:
+            errors[f"from_{i}"] = "Enter the purchases the tier starts at in yuan, e.g. 100000.00."
+        if rate_bp is None:
+            errors[f"rate_{i}"] = "Enter a percentage with at most two decimals."
+        if from_fen is not None and rate_bp is not None:
+            tiers.append(rules.Tier(from_fen=from_fen, rate_bp=rate_bp))
+    return tiers
+
+
+async def policies_page(request: Request, status_code: int = 200, errors=None,
+                        form=None) -> Response:
+    this_month = clock.china_today().replace(day=1)
+    next_month = (this_month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    rows = await queries.rebate_policies()
+    if form is None and rows:  # start from the newest policy's tiers: a change is often small
+        form = {f"{name}_{i}": value for i, t in enumerate(rows[0]["tiers"][:TIER_ROWS])
+                for name, value in (("from", f"{t['from_fen'] // 100}.{t['from_fen'] % 100:02d}"),
+                                    ("rate", percent_text(t["rate_bp"])))}
+    return render(request, "settlements/rebate_policies.html", status_code=status_code,
+                  current=await queries.rebate_policy_in_force(this_month), rows=rows,
+                  this_month=this_month, next_month=next_month, tier_rows=range(TIER_ROWS),
+                  percent=percent_text, errors=errors or {}, form=form or {})
 
 
 async def accounts_page(request: Request, status_code: int = 200, errors=None,
@@ -160,6 +205,32 @@ class SettlementsController(Controller):
             return await prices_page(request, exc.status_code, {"action": _message(exc)},
                                      dict(form))
         return see_other("/settlements/credit-prices")
+
+    @get("/rebate-policies", guards=[POLICY_READ])
+    async def rebate_policies(self, request: Request) -> Response:
+        return await policies_page(request)
+
+    @post("/rebate-policies", guards=[roles_required("hq_admin")])
+    async def set_rebate_policy(self, request: Request) -> Response:
+        """R26: a new tiered policy from the first of a future month; nothing written on error."""
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        tiers = parse_tiers(form, errors)
+        effective_from = parse_month(text(form, "effective_from", 10))
+        if effective_from is None:
+            errors["effective_from"] = "Choose a month, e.g. 2026-11."
+        try:
+            if errors:
+                raise ValidationFailed(errors)
+            await service.set_rebate_policy(actor=current_actor(request),
+                                            effective_from=effective_from, tiers=tiers,
+                                            reason=text(form, "reason", 500))
+        except ValidationFailed as exc:
+            return await policies_page(request, 422, exc.errors, dict(form))
+        except PortalError as exc:
+            return await policies_page(request, exc.status_code, {"action": _message(exc)},
+                                       dict(form))
+        return see_other("/settlements/rebate-policies")
 
     @get("/payout-accounts", guards=[FINANCE_READ])
     async def payout_accounts(self, request: Request) -> Response:

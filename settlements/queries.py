@@ -260,3 +260,30 @@ async def payout_accounts(limit: int = 300) -> list[dict]:
         "FROM payout_account a JOIN organisation o ON o.id = a.dealer "
         "LEFT JOIN portal_user u ON u.id = a.created_by "
         f"ORDER BY a.id DESC LIMIT {int(limit)}")
+
+
+def _policy(row: dict) -> dict:
+    """A rebate policy row with its tiers decoded and ordered by the amount they start at."""
+    tiers = row["tiers"]
+    tiers = json.loads(tiers) if isinstance(tiers, str) else tiers
+    return row | {"tiers": sorted(tiers, key=lambda t: t["from_fen"])}
+
+
+_POLICY = ("SELECT p.id, p.effective_from, p.tiers, p.reason, p.created_at, p.created_by, "
+           "u.display_name AS created_name FROM rebate_policy p "
+           "LEFT JOIN portal_user u ON u.id = p.created_by ")
+
+
+async def rebate_policies(limit: int = 120) -> list[dict]:
+    """R26: every rebate policy, newest first, with its author (append-only: the rows are the
+    history). Two policies from the same month: the later one set is the one that applies."""
+    return [_policy(r) for r in await raw_fetch(
+        f"{_POLICY} ORDER BY p.effective_from DESC, p.id DESC LIMIT {int(limit)}")]
+
+
+async def rebate_policy_in_force(month: date) -> dict | None:
+    """The policy a month's purchases are rebated by: the latest from that month or before."""
+    rows = await raw_fetch(f"{_POLICY} WHERE p.effective_from <= $1 "
+                           "ORDER BY p.effective_from DESC, p.id DESC LIMIT 1",
+                           month.replace(day=1))
+    return _policy(rows[0]) if rows else None
