@@ -237,6 +237,8 @@ class SettlementsApi(Controller):
 
     @get("/credit-prices")
     async def credit_prices(self, request: Request) -> list[dict]:
+        if not current_actor(request).has("hq_admin", "hq_finance", "auditor"):  # as the page
+            raise PermissionDeniedException("Your role may not open this page.")
         return [{k: r[k] for k in ("id", "product", "model", "price_fen", "effective_from",
                                    "reason")} for r in await queries.credit_prices()]
 

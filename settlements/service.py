@@ -35,15 +35,24 @@ async def set_rebate_policy(*, actor: Actor, effective_from: date, tiers: list[r
         errors["reason"] = "Say why it changes."
     if errors:
         raise ValidationFailed(errors)
+    try:
+        await _insert_rebate_policy(actor, effective_from, tiers, reason.strip())
+    except asyncpg.exceptions.UniqueViolationError:  # rebate_policy_once: rows are never edited
+        raise ValidationFailed({"effective_from": "A policy from that month is already set; "
+                                                  "choose another month."})
+
+
+async def _insert_rebate_policy(actor: Actor, effective_from: date, tiers: list[rules.Tier],
+                                reason: str) -> None:
     async with RebatePolicy._meta.db.transaction():
         await raw_fetch("INSERT INTO rebate_policy (effective_from, tiers, reason, created_by, "
                         "created_at) VALUES ($1, $2::jsonb, $3, $4, $5)", effective_from,
                         json.dumps([{"from_fen": t.from_fen, "rate_bp": t.rate_bp} for t in tiers]),
-                        reason.strip(), actor.user_id, clock.now())
+                        reason, actor.user_id, clock.now())
         await audit.record(actor=actor, object_type="rebate_policy",
                            object_id=effective_from.isoformat(), action="set",
                            after={"tiers": [(t.from_fen, t.rate_bp) for t in tiers]},
-                           reason=reason.strip())
+                           reason=reason)
 
 
 async def record_volume(*, actor: Actor, period: date, dealer_id: int, amount_fen: int) -> None:

@@ -209,6 +209,9 @@ async def test_adjustments_volumes_prices_accounts_and_fee_lines():
                              json=price)).status_code == 201
         assert [p["price_fen"] for p in (await c.get("/api/v1/settlements/credit-prices",
                                                      headers=admin)).json()] == [1250]
+        # the prices are HQ data: read like the page (admin, finance, auditor), not by dealers
+        clerk = await _headers(net, "clerk")
+        assert (await c.get("/api/v1/settlements/credit-prices", headers=clerk)).status_code == 403
 
         account = await c.post("/api/v1/settlements/payout-accounts", headers=finance,
                                json={"dealer_id": office, "bank_name": "ICBC",

@@ -9,6 +9,7 @@ import pytest
 from portal import clock
 from portal.clock import CHINA
 from portal.db import raw_fetch
+from portal.errors import ValidationFailed
 from settlements import queries, rules, service
 from tests.helpers import actor_of, api_token, client, login, make_user
 from tests.spares.factory import network
@@ -183,3 +184,18 @@ async def test_r26_api_twin_reads_and_sets_policies_with_the_same_rules():
         later = (await c.get(api, headers=finance, params={"month": "2027-03-01"})).json()
         assert later["in_force"]["reason"] == "February terms"
     assert await _written() == (2, 2)
+
+
+async def test_r26_a_second_policy_for_the_same_month_is_refused_and_the_first_stands():
+    """Policies are never edited (rebate_policy_once): a second one for January is told so."""
+    net = await _world()
+    admin = net["actors"]["admin"]
+    await service.set_rebate_policy(actor=admin, effective_from=date(2027, 1, 1), reason="2027",
+                                    tiers=[rules.Tier(0, 100)])
+    before = await _written()
+    with pytest.raises(ValidationFailed) as refused:
+        await service.set_rebate_policy(actor=admin, effective_from=date(2027, 1, 1),
+                                        reason="again", tiers=[rules.Tier(0, 200)])
+    assert "effective_from" in refused.value.errors
+    assert await _written() == before
+    assert (await queries.rebate_policy_in_force(date(2027, 1, 1)))["tiers"][0]["rate_bp"] == 100
