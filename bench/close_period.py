@@ -9,7 +9,7 @@ trigger, so the reset runs with session_replication_role = replica, which skips 
 TRUNCATE cannot be used because October's approved statements, whose negative totals November
 carries, must stay, and adjustment/payout reference statement).
 
-Run: .venv/bin/python bench/close_period.py [--small] [--repeat 5] [--profile]
+Run: .venv/bin/python bench/close_period.py [--small] [--repeat 5] [--profile] [--explain]
 (about 30 s on 2 cores; --small: 200 dealers, 500 points, 100,000 lines)"""
 from __future__ import annotations
 
@@ -32,10 +32,7 @@ from bench import close_period_data as data  # noqa: E402
 from portal import auth, clock  # noqa: E402
 from portal.db import count_queries, engine  # noqa: E402
 
-try:  # engineer A moves the close to settlements/close.py (with credits, adjustments, carry)
-    from settlements.close import close_period
-except ImportError:
-    from settlements.service import close_period
+from settlements.close import close_period  # noqa: E402
 
 NOW = datetime(2026, 12, 10, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 PERIOD = date(2026, 11, 1)
@@ -160,8 +157,9 @@ async def service_close(actor) -> int:
     return await close_period(actor=actor, period=PERIOD)
 
 
-def profile_service() -> dict:
-    """Time each SQL statement the service runs (wraps raw_fetch in the settlements modules)."""
+def profile_service(calls: list) -> dict:
+    """Time each SQL statement the service runs (wraps raw_fetch in the settlements modules);
+    `calls` receives each (sql, args) in order."""
     import settlements
 
     times: dict[str, list[float]] = {}
@@ -172,6 +170,7 @@ def profile_service() -> dict:
         original = module.raw_fetch
 
         async def timed_fetch(sql, *args, _original=original):
+            calls.append((sql, args))
             start = time.perf_counter()
             try:
                 return await _original(sql, *args)
@@ -183,11 +182,34 @@ def profile_service() -> dict:
     return times
 
 
+async def explain_slowest(conn, actor, calls: list, times: dict) -> None:
+    """EXPLAIN ANALYZE the service's slowest statement, after replaying the ones before it in
+    the same transaction (rolled back), so it sees what it sees in a real close."""
+    await reset(conn)
+    calls.clear()
+    await service_close(actor)
+    await reset(conn)
+    slowest = max(times, key=lambda k: statistics.median(times[k]))
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        for sql, params in calls:
+            if " ".join(sql.split()) == slowest:
+                plan = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
+                print("\n".join(r[0] for r in plan))
+                break
+            await conn.execute(sql, *params)
+    finally:
+        await transaction.rollback()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--small", action="store_true", help="200 dealers, 100,000 lines")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="time each service statement")
+    parser.add_argument("--explain", action="store_true",
+                        help="with --profile: EXPLAIN ANALYZE the slowest one")
     args = parser.parse_args()
     dealers = 200 if args.small else 2000
     lines_per_batch = 500  # 2,000 dealers x one batch a month x 500 lines = 1,000,000 lines
@@ -215,7 +237,8 @@ async def main() -> None:
         await raw_close(conn, ref["users"]["finance"])
         raw_fp = await conn.fetchrow(FINGERPRINT, PERIOD)
         raw_kinds = await conn.fetch(BY_KIND, PERIOD)
-        times = profile_service() if args.profile else {}
+        calls: list = []
+        times = profile_service(calls) if args.profile or args.explain else {}
         samples: dict[str, list[float]] = {"service": [], "raw": []}
         for _ in range(args.repeat):  # alternate, so both see the same cache and bloat
             for name, fn in (("service", lambda: service_close(actor)),
@@ -224,6 +247,8 @@ async def main() -> None:
                 started = time.perf_counter()
                 await fn()
                 samples[name].append(time.perf_counter() - started)
+        if args.explain:
+            await explain_slowest(conn, actor, calls, times)
     await conn.close()
     await engine().close_connection_pool()
     _print(args, sizes, counts, service_fp, raw_fp, service_kinds, raw_kinds, samples, times)
