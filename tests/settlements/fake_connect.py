@@ -1,7 +1,7 @@
 """A small local Stripe Connect server for the payout tests (localstripe has no Connect).
 
-Its answers are Stripe's own published example objects (`../shared/stripe/fixtures3.json`, read
-at run time: "account", "transfer", "transfer_reversal", "event"), with ids, amounts,
+Its answers are Stripe's own published example objects (`../shared/stripe/fixtures3.json`,
+read at run time through tests/stripe_fixtures.py: "account", "transfer", "transfer_reversal", "event"), with ids, amounts,
 destination, metadata and dates overridden per request, so the shapes our code parses are
 Stripe's. It speaks what the official SDK sends: form-encoded POSTs, bearer keys,
 `Idempotency-Key` headers.
@@ -30,17 +30,17 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
+from tests import stripe_fixtures
+
 KINDS = {"timeout", "500_before", "500_after", "409"}
 
 
 def _fixtures() -> dict:
-    return json.loads(FIXTURES.read_text())["resources"]
+    return stripe_fixtures.resources()
 
 
 def _id(prefix: str) -> str:

@@ -2,7 +2,7 @@
 PaymentIntents (plus a SetupIntent, so the deposit pay page renders against it).
 
 Objects are Stripe's own published example objects (`resources` of Stripe's OpenAPI
-fixtures3.json, READ at run time from /work/shared/stripe, never copied into the project) with
+fixtures3.json, read at run time through tests/stripe_fixtures.py, never copied here) with
 the fields a wallet payment sets; the next_action shapes are those of Stripe's API reference
 (`alipay_handle_redirect`: native_data, native_url, return_url, url;
 `wechat_pay_display_qr_code`: data, hosted_instructions_url, image_data_url, image_url_png,
@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
 import re
 import secrets
 import struct
@@ -36,12 +35,12 @@ import urllib.error
 import urllib.request
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import stripe
 
-FIXTURES = Path(os.environ.get("STRIPE_FIXTURES", "/work/shared/stripe/fixtures3.json"))
+from tests import stripe_fixtures
+
 WALLETS = {"alipay", "wechat_pay"}
 CANCELABLE = {"requires_payment_method", "requires_capture", "requires_confirmation",
               "requires_action", "processing"}
@@ -90,7 +89,7 @@ def _png(seed: bytes, size: int = 21) -> bytes:
 
 class FakeWallets:
     def __init__(self) -> None:
-        self.resources = json.loads(FIXTURES.read_text())["resources"]
+        self.resources = stripe_fixtures.resources()
         self.intents: dict[str, dict] = {}
         self.replies: dict[str, tuple[str, int, dict]] = {}  # idempotency key -> request, reply
         self.events: list[dict] = []
