@@ -73,23 +73,28 @@ WHERE a.status = 'approved' AND fee.amount_fen > 0
 # day takes its first price once one is in force (prices are never back-dated, so a batch
 # decided before HQ priced a product would otherwise wait forever). Spare-part lines are
 # replaced old-for-new (R23), never credited. {ends} and {today} are parameter numbers.
+# Price periods are joined once (lead() over credit_price), not looked up per (batch, product):
+# the correlated form cost 2.8x the raw pipeline at 1M lines (bench/close_period.py).
 CREDIT_ITEMS = """
-SELECT q.batch, q.number, q.dealer, q.decided_at, q.product, q.qty,
-       coalesce(
-           (SELECT c.price_fen FROM credit_price c WHERE c.product = q.product
-              AND c.effective_from <= (q.decided_at AT TIME ZONE 'Asia/Shanghai')::date
-            ORDER BY c.effective_from DESC LIMIT 1),
-           (SELECT c.price_fen FROM credit_price c WHERE c.product = q.product
-              AND c.effective_from <= ${today}::date
-            ORDER BY c.effective_from LIMIT 1)) AS price_fen
-FROM (SELECT b.id AS batch, b.number, b.organisation AS dealer, b.decided_at, l.product,
-             sum(l.credited_qty)::bigint AS qty
-      FROM return_batch b
-      JOIN return_line l ON l.batch = b.id AND l.product IS NOT NULL AND l.credited_qty > 0
-      WHERE b.status IN ('dispositioned', 'closed') AND b.decided_at < ${ends}::timestamptz
-        AND NOT EXISTS (SELECT 1 FROM statement_line x WHERE x.source_type = 'return_credit'
-                        AND x.source_id = b.id::text)
-      GROUP BY b.id, b.number, b.organisation, b.decided_at, l.product) q
+SELECT b.id AS batch, b.number, b.organisation AS dealer, b.decided_at, q.product, q.qty,
+       coalesce(p.price_fen, f.price_fen) AS price_fen
+FROM return_batch b
+JOIN (SELECT l.batch, l.product, sum(l.credited_qty)::bigint AS qty FROM return_line l
+      WHERE l.product IS NOT NULL AND l.credited_qty > 0 GROUP BY l.batch, l.product) q
+  ON q.batch = b.id
+LEFT JOIN (SELECT product, price_fen, effective_from,
+                  lead(effective_from, 1, 'infinity') OVER (PARTITION BY product
+                                                           ORDER BY effective_from) AS until
+           FROM credit_price) p
+  ON p.product = q.product
+ AND (b.decided_at AT TIME ZONE 'Asia/Shanghai')::date >= p.effective_from
+ AND (b.decided_at AT TIME ZONE 'Asia/Shanghai')::date < p.until
+LEFT JOIN (SELECT DISTINCT ON (product) product, price_fen, effective_from FROM credit_price
+           ORDER BY product, effective_from) f
+  ON f.product = q.product AND f.effective_from <= ${today}::date
+WHERE b.status IN ('dispositioned', 'closed') AND b.decided_at < ${ends}::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM statement_line x WHERE x.source_type = 'return_credit'
+                  AND x.source_id = b.id::text)
 """
 
 # One line per batch, and only once every credited product of it has a price (no half credit).
