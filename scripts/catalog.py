@@ -50,13 +50,13 @@ def python_messages(path: Path) -> set[str]:
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             if name in ERRORS and node.args:
                 found.update(_strings(node.args[0]))
-            if name in ("notify", "_tell_office_and_cs", "tell_office", "gettext", "translate"):
+            if name in ("notify", "_tell_office_and_cs", "tell_office", "gettext", "translate", "g"):
                 for kw in node.keywords:
                     if kw.arg in ("subject", "body"):
                         found.update(_strings(kw.value))
                 if name in ("_tell_office_and_cs", "tell_office"):
                     found.update(s for a in node.args[2:4] for s in _strings(a))
-                if name in ("gettext", "translate") and node.args:
+                if name in ("gettext", "translate", "g") and node.args:  # g = i18n.gettext
                     found.update(_strings(node.args[0]))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             target = node.targets[0] if isinstance(node, ast.Assign) else node.target
