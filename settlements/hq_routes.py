@@ -30,6 +30,23 @@ def _message(exc: PortalError) -> str:
     return gettext(exc.message, **exc.params)
 
 
+async def _submit(request: Request, page, form, errors: dict[str, str], action,
+                  done: str) -> Response:
+    """Run a form's action: field errors (the form's or the service's) answer 422 with the form
+    again, a refused action its status with the reason; an unknown record is a 404 page."""
+    try:
+        if errors:
+            raise ValidationFailed(errors)
+        await action()
+    except ValidationFailed as exc:
+        return await page(request, 422, exc.errors, dict(form))
+    except PortalError as exc:
+        if exc.status_code == 404:
+            raise
+        return await page(request, exc.status_code, {"action": _message(exc)}, dict(form))
+    return see_other(done)
+
+
 async def adjustments_page(request: Request, status_code: int = 200, errors=None,
                            form=None) -> Response:
     return render(request, "settlements/adjustments.html", status_code=status_code,
@@ -124,35 +141,22 @@ class SettlementsController(Controller):
         amount = parse_signed_yuan(text(form, "amount", 20))
         if amount is None:
             errors["amount"] = "Enter an amount in yuan, e.g. 120.00 or -120.00."
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await adjustments.request_adjustment(
+        return await _submit(request, adjustments_page, form, errors, lambda: (
+            adjustments.request_adjustment(
                 actor=current_actor(request), dealer_id=dealer or 0,
                 kind=text(form, "kind", 12), amount_fen=amount or 0,
-                reason=text(form, "reason", 500), corrects_statement_id=corrects)
-        except ValidationFailed as exc:
-            return await adjustments_page(request, 422, exc.errors, dict(form))
-        except PortalError as exc:
-            return await adjustments_page(request, exc.status_code, {"action": _message(exc)},
-                                          dict(form))
-        return see_other("/settlements/adjustments")
+                reason=text(form, "reason", 500), corrects_statement_id=corrects)),
+            "/settlements/adjustments")
 
     @post("/adjustments/{adjustment_id:int}/decide", guards=[FINANCE])
     async def decide_adjustment(self, request: Request, adjustment_id: int) -> Response:
         form = await read_form(request)
-        try:
-            await adjustments.decide_adjustment(
+        return await _submit(request, adjustments_page, form, {}, lambda: (
+            adjustments.decide_adjustment(
                 actor=current_actor(request), adjustment_id=adjustment_id,
-                approve=text(form, "decision", 10) == "approve", reason=text(form, "reason", 500))
-        except ValidationFailed as exc:
-            return await adjustments_page(request, 422, exc.errors, dict(form))
-        except PortalError as exc:
-            if exc.status_code == 404:
-                raise
-            return await adjustments_page(request, exc.status_code, {"action": _message(exc)},
-                                          dict(form))
-        return see_other("/settlements/adjustments")
+                approve=text(form, "decision", 10) == "approve",
+                reason=text(form, "reason", 500))),
+            "/settlements/adjustments")
 
     @get("/volumes", guards=[FINANCE_READ])
     async def volumes(self, request: Request) -> Response:
@@ -193,18 +197,11 @@ class SettlementsController(Controller):
         price = parse_yuan(text(form, "price", 20))
         if price is None:
             errors["price"] = "Enter the credit value of one unit in yuan, e.g. 12.50."
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await service.set_credit_price(actor=current_actor(request), product_id=product or 0,
-                                           price_fen=price or 0, effective_from=effective_from,
-                                           reason=text(form, "reason", 500))
-        except ValidationFailed as exc:
-            return await prices_page(request, 422, exc.errors, dict(form))
-        except PortalError as exc:
-            return await prices_page(request, exc.status_code, {"action": _message(exc)},
-                                     dict(form))
-        return see_other("/settlements/credit-prices")
+        return await _submit(request, prices_page, form, errors, lambda: (
+            service.set_credit_price(actor=current_actor(request), product_id=product or 0,
+                                     price_fen=price or 0, effective_from=effective_from,
+                                     reason=text(form, "reason", 500))),
+            "/settlements/credit-prices")
 
     @get("/rebate-policies", guards=[POLICY_READ])
     async def rebate_policies(self, request: Request) -> Response:
@@ -219,18 +216,11 @@ class SettlementsController(Controller):
         effective_from = parse_month(text(form, "effective_from", 10))
         if effective_from is None:
             errors["effective_from"] = "Choose a month, e.g. 2026-11."
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await service.set_rebate_policy(actor=current_actor(request),
-                                            effective_from=effective_from, tiers=tiers,
-                                            reason=text(form, "reason", 500))
-        except ValidationFailed as exc:
-            return await policies_page(request, 422, exc.errors, dict(form))
-        except PortalError as exc:
-            return await policies_page(request, exc.status_code, {"action": _message(exc)},
-                                       dict(form))
-        return see_other("/settlements/rebate-policies")
+        return await _submit(request, policies_page, form, errors, lambda: (
+            service.set_rebate_policy(actor=current_actor(request),
+                                      effective_from=effective_from, tiers=tiers,
+                                      reason=text(form, "reason", 500))),
+            "/settlements/rebate-policies")
 
     @get("/payout-accounts", guards=[FINANCE_READ])
     async def payout_accounts(self, request: Request) -> Response:
@@ -241,19 +231,14 @@ class SettlementsController(Controller):
         form = await read_form(request)
         errors: dict[str, str] = {}
         dealer = integer(form, "dealer", errors)
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await payouts.set_payout_account(
+        # with the settings, a connected account is checked at Stripe before it is saved
+        return await _submit(request, accounts_page, form, errors, lambda: (
+            payouts.set_payout_account(
                 actor=current_actor(request), dealer_id=dealer or 0,
                 stripe_account=text(form, "stripe_account", 40),
-                bank_name=text(form, "bank_name", 80), bank_account=text(form, "bank_account", 40))
-        except ValidationFailed as exc:
-            return await accounts_page(request, 422, exc.errors, dict(form))
-        except PortalError as exc:
-            return await accounts_page(request, exc.status_code, {"action": _message(exc)},
-                                       dict(form))
-        return see_other("/settlements/payout-accounts")
+                bank_name=text(form, "bank_name", 80), bank_account=text(form, "bank_account", 40),
+                settings=request.app.state.settings)),
+            "/settlements/payout-accounts")
 
     @get("/repair-points/{point_id:int}/fees")
     async def fee_lines(self, request: Request, point_id: int) -> Response:
