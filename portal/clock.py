@@ -32,6 +32,13 @@ def next_month(day: date) -> date:
     )
 
 
+def previous_month(day: date) -> date:
+    first = day.replace(day=1)
+    return first.replace(year=first.year - 1, month=12) if first.month == 1 else first.replace(
+        month=first.month - 1
+    )
+
+
 @contextmanager
 def frozen(at: datetime):
     if at.tzinfo is None:

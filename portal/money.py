@@ -18,6 +18,14 @@ def parse_yuan(text: str) -> int | None:
     return int(whole) * 100 + int(frac)
 
 
+def parse_signed_yuan(text: str) -> int | None:
+    """'-12.50' -> -1250 fen (an adjustment or a charge); None when it is not an amount."""
+    text = text.strip()
+    negative = text.startswith("-")
+    fen = parse_yuan(text[1:] if negative else text)
+    return None if fen is None else (-fen if negative else fen)
+
+
 def apply_rate(amount_fen: int, rate_bp: int) -> int:
     """The one rounding rule: half up, to the fen, on an exact decimal product."""
     exact = Decimal(amount_fen) * Decimal(rate_bp) / Decimal(10000)

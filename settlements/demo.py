@@ -4,7 +4,7 @@ close last month on the first visit. Idempotent (skipped once a rebate policy ex
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 from portal import clock
 from portal.db import raw_fetch
@@ -23,7 +23,7 @@ async def load_settlements_demo() -> bool:
     if await RebatePolicy.count():
         return False
     now = clock.now()
-    last_month = (clock.china_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    last_month = clock.previous_month(clock.china_today())
     async with RebatePolicy._meta.db.transaction():
         await raw_fetch("INSERT INTO rebate_policy (effective_from, tiers, reason, created_at) "
                         "VALUES ($1, $2::jsonb, 'demo: 2026 dealer policy', $3)",

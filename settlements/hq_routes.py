@@ -4,8 +4,6 @@ the file is clean), credit prices with history (R13), rebate policies with histo
 accounts (R27); and a repair point's own fee lines (R24)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from litestar import Controller, Request, Response, get, post
 
 from dealers.batches import LineErrors
@@ -14,10 +12,10 @@ from portal import clock
 from portal.errors import PortalError, ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext
-from portal.money import parse_percent, parse_yuan
+from portal.money import parse_percent, parse_signed_yuan, parse_yuan
 from portal.web import current_actor, login_required, render, roles_required, see_other
 from settlements import adjustments, downloads, payouts, queries, rules, service, volume_import
-from settlements.routes import last_month, parse_month, parse_signed_yuan
+from settlements.routes import last_month, parse_month
 
 FINANCE = roles_required("hq_finance")
 FINANCE_READ = roles_required("hq_finance", "auditor")
@@ -100,7 +98,7 @@ def parse_tiers(form, errors: dict[str, str]) -> list[rules.Tier]:
 async def policies_page(request: Request, status_code: int = 200, errors=None,
                         form=None) -> Response:
     this_month = clock.china_today().replace(day=1)
-    next_month = (this_month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    next_month = clock.next_month(this_month)
     rows = await queries.rebate_policies()
     if form is None and rows:  # start from the newest policy's tiers: a change is often small
         form = {f"{name}_{i}": value for i, t in enumerate(rows[0]["tiers"][:TIER_ROWS])

@@ -12,6 +12,7 @@ from portal import clock, i18n
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.forms import query_int, read_form, text
 from portal.i18n import gettext
+from portal.money import parse_signed_yuan
 from portal.web import current_actor, is_htmx, login_required, render, roles_required, see_other
 from settlements import adjustments, close, downloads, payouts, queries
 from settlements import statements as approval
@@ -30,19 +31,7 @@ def parse_month(raw: str | None) -> date | None:
 
 
 def last_month() -> date:
-    this = clock.china_today().replace(day=1)
-    return (this.replace(year=this.year - 1, month=12) if this.month == 1
-            else this.replace(month=this.month - 1))
-
-
-def parse_signed_yuan(raw: str) -> int | None:
-    """'-12.50' -> -1250 fen; None when it is not an amount."""
-    from portal.money import parse_yuan
-
-    raw = raw.strip()
-    negative = raw.startswith("-")
-    fen = parse_yuan(raw[1:] if negative else raw)
-    return None if fen is None else (-fen if negative else fen)
+    return clock.previous_month(clock.china_today())
 
 
 async def list_page(request: Request, *, status_code: int = 200, errors: dict | None = None,

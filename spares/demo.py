@@ -2,8 +2,6 @@
 deposits (three paid by bank transfer, one still due), first stock, fees. Idempotent."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from portal import auth, clock
 from portal.db import raw_fetch
 from spares import service
@@ -34,7 +32,7 @@ async def load_spares_demo() -> bool:
         "SELECT o.id, min(u.username) AS username FROM organisation o JOIN portal_user u "
         "ON u.organisation = o.id AND 'manager' = ANY(u.roles) GROUP BY o.id")}
     # the demo fees have been in force since last month, so closing last month pays them (R24)
-    since = (clock.china_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    since = clock.previous_month(clock.china_today())
     for i, point in enumerate(points):
         manager = users.get(offices.get(point["parent"], ""), users["hq.admin"])
         await RepairPointApplication.insert(RepairPointApplication(

@@ -1,7 +1,5 @@
 """The demo lets finance close last month at once: every dealer gets a statement with its
 tiered rebate (R26), and the offices running a repair point its fee (R24)."""
-from datetime import timedelta
-
 from portal import auth, clock
 from portal.cli import _load_demo
 from portal.db import raw_fetch
@@ -14,7 +12,7 @@ async def test_r26_demo_month_closes_into_statements_with_rebates_and_fees():
     assert (await raw_fetch("SELECT count(*) AS n FROM rebate_policy"))[0]["n"] == 1
     finance = (await raw_fetch("SELECT id FROM portal_user WHERE username = 'hq.finance'"))[0]
     actor = await auth.load_actor(finance["id"])
-    last_month = (clock.china_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    last_month = clock.previous_month(clock.china_today())
     dealers = (await raw_fetch("SELECT count(*) AS n FROM organisation WHERE active "
                                "AND kind IN ('office', 'agent', 'store')"))[0]["n"]
     assert await close.close_period(actor=actor, period=last_month) == dealers
