@@ -8,7 +8,7 @@ from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.payments import TransferRefused
-from settlements import journal
+from settlements import journal, notices
 from settlements.tables import Payout
 
 
@@ -60,6 +60,8 @@ async def settle(payout_id: int, transfer: dict, *, actor: Actor | None,
                            action="paid", organisation_id=payout["dealer"],
                            after={"payout": payout_id, "transfer": transfer["id"],
                                   "amount_fen": payout["amount_fen"]})
+        await notices.tell_dealer(statement_id=payout["statement"], kind="statement_paid",
+                                  amount_fen=payout["amount_fen"])
     return True
 
 

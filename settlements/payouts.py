@@ -29,7 +29,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.settings import Settings
-from settlements import journal
+from settlements import journal, notices
 from settlements import payout_outcomes as outcomes
 from settlements.tables import Payout
 
@@ -202,6 +202,8 @@ async def record_bank_payment(*, actor: Actor, statement_id: int, reference: str
                            action="paid", organisation_id=statement["dealer"],
                            after={"payout": payout["id"], "bank_reference": reference,
                                   "amount_fen": payout["amount_fen"]})
+        await notices.tell_dealer(statement_id=statement_id, kind="statement_paid",
+                                  amount_fen=payout["amount_fen"])
     return payout["id"]
 
 

@@ -9,7 +9,7 @@ from portal import audit, clock, policy
 from portal.actor import Actor
 from portal.db import engine, raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
-from settlements import journal
+from settlements import journal, notices
 
 _TAKEN = {
     "second_approval": "This statement is waiting for its second approval.",
@@ -70,6 +70,8 @@ async def approve_statement(*, actor: Actor, statement_id: int) -> str:
                         "WHERE id = $1", statement_id, status, actor.user_id, clock.now())
         if status == "approved":
             await journal.post_statements([statement_id], actor=actor)
+            await notices.tell_dealer(statement_id=statement_id, kind="statement_approved",
+                                      amount_fen=statement["total_fen"])
         await audit.record(actor=actor, object_type="statement", object_id=statement_id,
                            action="approved" if status == "approved" else "first_approval",
                            organisation_id=statement["dealer"],
@@ -97,6 +99,8 @@ async def second_approve(*, actor: Actor, statement_id: int) -> None:
                         "second_approved_at = $3 WHERE id = $1", statement_id, actor.user_id,
                         clock.now())
         await journal.post_statements([statement_id], actor=actor)
+        await notices.tell_dealer(statement_id=statement_id, kind="statement_approved",
+                                  amount_fen=statement["total_fen"])
         await audit.record(actor=actor, object_type="statement", object_id=statement_id,
                            action="approved", organisation_id=statement["dealer"],
                            before={"status": "second_approval"},
