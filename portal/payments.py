@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from portal.tables import Payment, StripeEvent
 Handler = Callable[[dict, dict], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
 FINAL = {"succeeded", "canceled"}
+IN_FLIGHT = timedelta(minutes=2)  # a payment row older than this with no answer is not blocking
 
 
 class PaymentUnavailable(PortalError):
@@ -58,15 +60,7 @@ async def charge(settings: Settings, *, purpose: str, object_id: int | str, amou
         raise RuleViolation("Nothing to pay.")
     if not payment_method.startswith("pm_") or len(payment_method) > 80:
         raise RuleViolation("The card form did not complete; please try again.")
-    paid = await raw_fetch("SELECT 1 FROM payment WHERE purpose = $1 AND object_id = $2 "
-                           "AND status = 'succeeded'", purpose, str(object_id))
-    if paid:
-        raise Conflict("This has already been paid.")
-    now = clock.now()
-    payment = (await raw_fetch(
-        "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, status, "
-        "created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) RETURNING *",
-        purpose, str(object_id), amount_fen, f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
+    payment = await _new_payment(purpose, str(object_id), amount_fen)
     params = {"amount": amount_fen, "currency": "cny", "payment_method": payment_method,
               "payment_method_types": ["card"], "confirm": True,
               "metadata": {"purpose": purpose, "object_id": str(object_id),
@@ -91,6 +85,31 @@ async def charge(settings: Settings, *, purpose: str, object_id: int | str, amou
         locked = await _payment_for({"id": intent.id})
         await _apply(locked, intent.to_dict())
     return {"payment_id": payment["id"], "stripe_id": intent.id, "status": intent.status}
+
+
+async def _new_payment(purpose: str, object_id: str, amount_fen: int) -> dict:
+    """Commit the payment row and its idempotency key before Stripe is called. Two starts for
+    the same object at once would open two payable intents (two QR codes, two card charges):
+    an advisory lock per object serialises the check, and a payment still being started
+    (`created` in the last two minutes) or open (`requires_action`, which the wallet flow has
+    just cancelled unless a concurrent start made it) refuses the second one."""
+    async with Payment._meta.db.transaction():
+        await raw_fetch("SELECT pg_advisory_xact_lock(hashtext($1))", f"{purpose}:{object_id}")
+        states = {r["status"] for r in await raw_fetch(
+            "SELECT status FROM payment WHERE purpose = $1 AND object_id = $2 AND (status IN "
+            "('succeeded', 'requires_action') OR (status = 'created' AND created_at > $3))",
+            purpose, object_id, clock.now() - IN_FLIGHT)}
+        if "succeeded" in states:
+            raise Conflict("This has already been paid.")
+        if states:
+            raise Conflict("Another payment of this is being made; wait a moment and reload "
+                           "the page.")
+        now = clock.now()
+        return (await raw_fetch(
+            "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, "
+            "status, created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) "
+            "RETURNING *", purpose, object_id, amount_fen,
+            f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
 
 
 async def _apply(payment: dict, intent: dict) -> None:
@@ -196,14 +215,7 @@ async def start_wallet_payment(settings: Settings, *, purpose: str, object_id: i
         raise RuleViolation("Nothing to pay.")
     # An earlier QR code or Alipay page still open could be paid as well: cancel it first.
     await _cancel_open(settings, purpose, str(object_id))
-    if await raw_fetch("SELECT 1 FROM payment WHERE purpose = $1 AND object_id = $2 "
-                       "AND status = 'succeeded'", purpose, str(object_id)):
-        raise Conflict("This has already been paid.")
-    now = clock.now()
-    payment = (await raw_fetch(
-        "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, status, "
-        "created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) RETURNING *",
-        purpose, str(object_id), amount_fen, f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
+    payment = await _new_payment(purpose, str(object_id), amount_fen)
     params: dict[str, Any] = {
         "amount": amount_fen, "currency": "cny", "payment_method_types": [method],
         "payment_method_data": {"type": method}, "confirm": True,

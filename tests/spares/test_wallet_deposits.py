@@ -1,6 +1,7 @@
 """R28: deposits by Alipay and WeChat Pay, where the account enables them, through the official
 Stripe SDK against a real local fake server (tests/spares/fake_wallets.py: localstripe has no
 wallet PaymentIntents). Credited only from the verified webhook or a fetched PaymentIntent."""
+import asyncio
 import re
 
 import httpx
@@ -270,3 +271,20 @@ def test_r28_wallet_setting_parsed_and_typos_refused(monkeypatch):
     monkeypatch.setenv("PORTAL_STRIPE_WALLETS", "alipay,wechat")
     with pytest.raises(ValueError, match="wechat"):
         Settings.from_env(db_pool=False)
+
+
+async def test_r28_payments_started_at_the_same_instant_leave_one_payable_intent(fake):
+    """Three starts at once (a double click, two tabs): the others are refused plainly or
+    cancelled, and only one QR code / Alipay page can be paid."""
+    net = await _network()
+    point, staff = net["point"]["id"], net["actors"]["staff"]
+    settings = stripe_settings(fake.base, stripe_wallets=BOTH)
+    results = await asyncio.gather(*[
+        wallets.pay_deposit_by_wallet(settings, actor=staff, point_id=point, method=method)
+        for method in ("wechat_pay", "alipay", "wechat_pay")], return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert all(isinstance(r, Conflict) for r in refused), refused
+    payable = [i for i in fake.intents.values() if i["status"] == "requires_action"]
+    assert len(payable) == 1 and len(refused) + len(fake.intents) == 3
+    rows = await raw_fetch("SELECT stripe_id FROM payment WHERE status = 'requires_action'")
+    assert [r["stripe_id"] for r in rows] == [payable[0]["id"]]
