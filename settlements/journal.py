@@ -107,10 +107,10 @@ async def unbalanced_entries() -> list[dict]:
                            "GROUP BY entry HAVING sum(amount_fen) <> 0")
 
 
-async def unreconciled_statements(period) -> list[dict]:
-    """Approved or paid statements of the period whose journal does not match them: no live
-    entry, or a payable credit that differs from the lines (carry lines excluded, see above)."""
-    return await raw_fetch("""
+# Approved or paid statements of a month ($1) whose journal does not match them: no live
+# entry, or a payable credit ($2 the payable account) that differs from the lines (carry lines
+# excluded, see above). Also counted on finance's month totals (settlements.queries).
+UNRECONCILED = """
         SELECT s.id, s.total_fen, coalesce(p.payable, 0) AS posted,
                coalesce(c.carried, 0) AS carried
         FROM statement s
@@ -123,4 +123,8 @@ async def unreconciled_statements(period) -> list[dict]:
             WHERE l.statement = s.id AND l.kind = 'carry') c ON true
         WHERE s.period = $1 AND s.status IN ('approved', 'paid')
           AND coalesce(p.payable, 0) + coalesce(c.carried, 0) <> s.total_fen
-    """, period, PAYABLE)
+"""
+
+
+async def unreconciled_statements(period) -> list[dict]:
+    return await raw_fetch(UNRECONCILED, period, PAYABLE)

@@ -167,8 +167,8 @@ async def fee_lines_for_point(actor: Actor, point_id: int) -> tuple[dict, list[d
 
 async def period_totals(period: date) -> dict:
     """Finance's view of a month: count and sum per statement status, per line kind, and per
-    payout status — one query."""
-    rows = await raw_fetch("""
+    payout status, and how many approved statements the journal disagrees with — one query."""
+    rows = await raw_fetch(f"""
         SELECT 'status' AS grp, s.status AS key, count(*) AS n, sum(s.total_fen) AS fen
         FROM statement s WHERE s.period = $1 GROUP BY s.status
         UNION ALL
@@ -179,11 +179,14 @@ async def period_totals(period: date) -> dict:
         SELECT 'payout', p.status, count(*), sum(p.amount_fen)
         FROM payout p JOIN statement s ON s.id = p.statement
         WHERE s.period = $1 GROUP BY p.status
-    """, period.replace(day=1))
+        UNION ALL
+        SELECT 'journal', 'unreconciled', count(*), NULL FROM ({journal.UNRECONCILED}) u
+    """, period.replace(day=1), journal.PAYABLE)
     totals: dict = {"period": period.replace(day=1),
                     "status": {k: {"count": 0, "fen": 0} for k in STATUSES},
                     "kind": {k: {"count": 0, "fen": 0} for k in KINDS},
-                    "payout": {k: {"count": 0, "fen": 0} for k in PAYOUT_STATUSES}}
+                    "payout": {k: {"count": 0, "fen": 0} for k in PAYOUT_STATUSES},
+                    "journal": {"unreconciled": {"count": 0, "fen": 0}}}
     for row in rows:
         totals[row["grp"]].setdefault(row["key"], {})
         totals[row["grp"]][row["key"]] = {"count": int(row["n"]), "fen": int(row["fen"] or 0)}

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 
 from portal import clock
-from portal.db import count_queries, raw_fetch
-from settlements import queries
+from portal.db import count_queries, engine, raw_fetch
+from settlements import journal, queries, statements
 from tests.helpers import client, csrf_from, login
 from tests.settlements.statement_factory import DECEMBER, closed_month
 
@@ -123,7 +123,6 @@ async def _approved(net) -> int:
     sid = net["office_statement"]
     await raw_fetch("UPDATE statement SET fees_reviewed_by = $2 WHERE id = $1", sid,
                     net["users"]["cs"]["id"])
-    from settlements import statements
 
     await statements.approve_statement(actor=net["actors"]["finance2"], statement_id=sid)
     return sid
@@ -440,3 +439,23 @@ async def test_r1_keyset_pages_and_filters_of_the_list_stay_in_scope():
         more = await c.get(f"/statements?after={ids[1]}", headers={"HX-Request": "true"})
         assert "<html" not in more.text and f'id="statement-{ids[2]}"' in more.text
         assert f'id="statement-{ids[0]}"' not in more.text
+
+
+async def test_r26_finance_sees_whether_the_journal_agrees_with_the_months_statements():
+    net = await closed_month()
+    statement = net["office_statement"]
+    await statements.review_fees(actor=net["actors"]["cs"], statement_id=statement)
+    await statements.approve_statement(actor=net["actors"]["finance2"], statement_id=statement)
+
+    async def unreconciled() -> str:
+        async with client() as c:
+            await login(c, "finance")
+            page = (await c.get("/statements?period=2026-11")).text
+        return re.search(r'id="journal-check" data-unreconciled="(\d+)"', page).group(1)
+
+    assert await unreconciled() == "0"
+    entry = (await raw_fetch("SELECT id FROM journal_entry WHERE source_type = 'statement' "
+                             "AND source_id = $1", str(statement)))[0]["id"]
+    async with engine().transaction():  # a reversal with no new entry: the books disagree
+        await journal.reverse(entry_id=entry, memo="test", actor=None)
+    assert await unreconciled() == "1"
