@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["portal", "dealers", "spares", "settlements"]
 ERRORS = {"NotFound", "Forbidden", "Conflict", "RuleViolation", "ValidationFailed", "Throttled",
-          "PaymentUnavailable", "SignatureRejected",
+          "PaymentUnavailable", "SignatureRejected", "TransferRefused", "TransferOutcomeUnknown",
           "PortalError", "NotAuthorizedException", "PermissionDeniedException", "LineErrors"}
 # Words templates translate dynamically: roles, organisation kinds, batch statuses, queues.
 DYNAMIC = [

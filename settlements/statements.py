@@ -11,7 +11,8 @@ from portal.db import engine, raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
 from settlements import journal, notices
 
-_TAKEN = {
+_TAKEN = {  # why a statement in this status can no longer be reviewed or approved
+    None: "This statement can no longer change.",
     "second_approval": "This statement is waiting for its second approval.",
     "approved": "This statement is already approved.",
     "paid": "This statement is already paid.",
@@ -31,7 +32,7 @@ async def _locked(statement_id: int) -> dict:
 
 def _require_draft(statement: dict) -> None:
     if statement["status"] != "draft":
-        raise Conflict(_TAKEN.get(statement["status"], "This statement can no longer change."))
+        raise Conflict(_TAKEN.get(statement["status"], _TAKEN[None]))
 
 
 async def review_fees(*, actor: Actor, statement_id: int) -> None:
@@ -91,7 +92,7 @@ async def second_approve(*, actor: Actor, statement_id: int) -> None:
         if statement["status"] != "second_approval":
             if statement["status"] == "draft":
                 raise Conflict("This statement needs its first approval.")
-            raise Conflict(_TAKEN.get(statement["status"], "This statement can no longer change."))
+            raise Conflict(_TAKEN.get(statement["status"], _TAKEN[None]))
         if actor.user_id in (statement["prepared_by"], statement["approved_by"]):
             raise RuleViolation("The second approver is neither the preparer nor the first "
                                 "approver (R26).")

@@ -73,6 +73,8 @@ def parse_volumes(filename: str, content: bytes) -> list[tuple[int, str, int | N
 
 def _resolve(key: str, matches: list[dict]) -> tuple[dict | None, str | None]:
     """The organisation a key names (an id wins over a name), or the problem with it."""
+    if not key:
+        return None, "Give the dealer."
     by_id = [m for m in matches if m["by_id"]] if _ID.match(key) else []
     found = by_id or [m for m in matches if not m["by_id"]]
     if not found:
@@ -96,7 +98,7 @@ def check_rows(parsed: list[tuple[int, str, int | None]],
     good, problems, seen = [], {}, set()
     for number, key, amount in parsed:
         errors: dict[str, str] = {}
-        org, problem = _resolve(key, matches.get(key, [])) if key else (None, "Give the dealer.")
+        org, problem = _resolve(key, matches.get(key, []))
         if problem:
             errors["dealer"] = problem
         elif org["id"] in seen:
