@@ -12,6 +12,7 @@ _CHINA_DAY = "date_trunc('day', b.arrived_at AT TIME ZONE 'Asia/Shanghai')"
 RECEIVE_DUE = f"(({_CHINA_DAY} + interval '2 days') AT TIME ZONE 'Asia/Shanghai')"
 DECIDE_DUE = f"(({_CHINA_DAY} + interval '4 days') AT TIME ZONE 'Asia/Shanghai')"
 
+OPEN_DISPUTE = "SELECT 1 FROM quality_dispute d WHERE d.batch = b.id AND d.verified_at IS NULL"
 # HQ work queues (issue 3 §9). Each is a WHERE fragment over return_batch b.
 QUEUES: dict[str, str] = {
     "to_sign": "b.status = 'submitted'",
@@ -19,6 +20,8 @@ QUEUES: dict[str, str] = {
     "in_transit": "b.status = 'dispatched' AND b.arrived_at IS NULL",
     "to_receive": "b.status IN ('approved', 'dispatched') AND b.arrived_at IS NOT NULL",
     "to_decide": "b.status = 'received'",
+    # R16: a quality dispute waits for HQ tech's visit
+    "to_verify": f"EXISTS ({OPEN_DISPUTE})",
     # R12/R14: past a deadline and still not done.
     "breaching": (f"((b.arrived_at IS NOT NULL AND b.received_at IS NULL AND $1 >= {RECEIVE_DUE}) "
                   f"OR (b.status = 'received' AND $1 >= {DECIDE_DUE}))"),
@@ -80,3 +83,24 @@ async def queue_counts(*, actor: Actor, now: datetime) -> dict[str, int]:
     parts = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in QUEUES.items())
     rows = await raw_fetch(f"SELECT {parts} FROM return_batch b", now)
     return dict(rows[0])
+
+
+SPECIAL_STATUSES = ("requested", "approved", "refused")
+
+
+async def list_special_approvals(*, actor: Actor, status: str | None = None) -> list[dict]:
+    """R7 requests, newest first, scoped (R1); `status` keeps only one state (e.g. the
+    requests customer service has still to decide, linked from its home page)."""
+    where, args = ["TRUE"], []
+    if not actor.sees_everything:
+        args.append([root + "%" for root in actor.scope_roots] or ["-"])
+        where.append(f"o.path LIKE ANY(${len(args)}::text[])")
+    if status in SPECIAL_STATUSES:
+        args.append(status)
+        where.append(f"s.status = ${len(args)}")
+    return await raw_fetch(
+        "SELECT s.*, o.name AS org_name, u.display_name AS requester, "
+        "(SELECT b.id FROM return_batch b WHERE b.special_approval = s.id) AS batch_id "
+        "FROM special_approval s JOIN organisation o ON o.id = s.organisation "
+        f"JOIN portal_user u ON u.id = s.requested_by WHERE {' AND '.join(where)} "
+        "ORDER BY s.id DESC LIMIT 200", *args)

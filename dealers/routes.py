@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import calendar, queries, rules
-from portal import clock, notify
+from dealers import calendar, rules
+from portal import clock, workbench
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import integer, read_form, text
 from portal.network import DEALER_KINDS
@@ -17,25 +17,24 @@ class HomeController(Controller):
 
     @get("/")
     async def home(self, request: Request) -> Response:
+        """Each role's workbench (issue 9 §1): the queues waiting for this user, gathered from
+        every domain registered with portal.workbench, plus the return window of an office."""
         actor = current_actor(request)
+        now = clock.now()
         status = None
         if actor.organisation_kind in DEALER_KINDS:
             _, status = await calendar.window_for_organisation(actor=actor,
                                                                org_id=actor.organisation_id)
-        month_batches = await queries.list_batches(actor=actor, now=clock.now(), limit=5,
-                                                   organisation_id=actor.organisation_id) \
-            if actor.organisation_kind in DEALER_KINDS else []
-        queues = await queries.queue_counts(actor=actor, now=clock.now())
         counts = None
-        if actor.sees_everything:
+        if actor.has("hq_admin", "auditor") and actor.sees_everything:
             rows = await Organisation.raw(
                 "SELECT kind, count(*) AS n FROM organisation WHERE active GROUP BY kind")
             counts = {r["kind"]: r["n"] for r in rows}
         return render(request, "dealers/home.html", status=status, counts=counts,
-                      month_batches=month_batches, queues=queues,
-                      today=clock.china_today(),
-                      days=rules.days_until_opening(clock.china_today(), status) if status else None,
-                      unread=await notify.unread_count(actor=actor))
+                      sections=await workbench.gather(actor, now), now=now,
+                      section_labels=workbench.SECTION_LABELS, today=clock.china_today(now),
+                      days=rules.days_until_opening(clock.china_today(now), status)
+                      if status else None)
 
     @get("/network/{org_id:int}/window")
     async def window(self, request: Request, org_id: int) -> Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import special_cases
+from dealers import queries, special_cases
 from dealers.batch_routes import batch_page, on_batch_action
 from portal import network
 from portal.errors import PortalError, ValidationFailed
@@ -19,7 +19,8 @@ async def _approvals_page(request: Request, status_code: int = 200, errors: dict
     offices = [o for o in await network.list_organisations(actor=actor, limit=500)
                if o["kind"] in network.DEALER_KINDS] if actor.has("manager") else []
     return render(request, "dealers/special_approvals.html", status_code=status_code,
-                  rows=await special_cases.list_special_approvals(actor=actor), offices=offices,
+                  rows=await queries.list_special_approvals(
+                      actor=actor, status=request.query_params.get("status")), offices=offices,
                   errors=errors or {}, form=form or {})
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from dealers.api import CalendarApi
@@ -22,20 +21,25 @@ from dealers.registration_form import RegistrationFormController
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
-from portal import clock, db, notify, payments
+from dealers import workbench as dealers_workbench
+from portal import clock, db, nav, notify, payments, workbench
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
 from portal.failures import HANDLERS
+from portal.openapi import TruthfulJsonRenderPlugin
 from portal.network_routes import NetworkController, OrganisationAdminController
 from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
+from portal.validation import input_edge
 from portal.web import csrf_protect, identity_middleware
 from settlements import payouts
+from settlements import workbench as settlements_workbench
 from settlements.api import SettlementsApi, StatementApi
 from settlements.hq_routes import SettlementsController
 from settlements.routes import StatementController
 from spares import service as spares_service
+from spares import workbench as spares_workbench
 from spares.api import SparesApi
 from spares.routes import (
     BatchSparesController,
@@ -78,6 +82,10 @@ payments.on_event("payment_intent.succeeded", spares_service.on_deposit_paid)
 payments.on_event("transfer.created", payouts.on_transfer_created)
 payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
 
+# The queues each domain adds to the home pages (issue 9 §1), in the order they are shown.
+for provider in (dealers_workbench.queues, spares_workbench.queues, settlements_workbench.queues):
+    workbench.register(provider)
+
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
                extra_handlers: Sequence[Any] = ()) -> Litestar:
@@ -104,14 +112,15 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
             create_static_files_router(path="/static", directories=[STATIC], guards=[],
                                        include_in_schema=False),
         ],
-        middleware=[identity_middleware(settings)],
-        before_request=csrf_protect,
+        # identity first (request id, actor, language), then the validation edge (issue 10)
+        middleware=[identity_middleware(settings), input_edge],
+        before_request=nav.chain(csrf_protect, nav.count_unread),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         debug=settings.debug,
         openapi_config=OpenAPIConfig(
             title="After-sales portal API", version="1", path="/api/v1/schema",
-            render_plugins=[JsonRenderPlugin()],
+            render_plugins=[TruthfulJsonRenderPlugin()],
         ),
     )
     app.state.settings = settings

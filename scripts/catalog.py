@@ -23,7 +23,7 @@ DYNAMIC = [
     "hq_admin", "auditor", "hq", "office", "agent", "store", "subdistributor", "repair_point",
     "draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned",
     "closed", "refused", "withdrawn", "to_sign", "to_approve", "in_transit", "to_receive",
-    "to_decide", "breaching", "requested", "open", "proposed", "completed", "cancelled",
+    "to_decide", "to_verify", "breaching", "requested", "open", "proposed", "completed", "cancelled",
     "repaired", "promised", "exchanged", "refunded", "settled", "escalated", "ruled",
     "second_approval", "paid", "pending", "failed", "reversed", "running", "done",
     "adjustment", "charge",
@@ -50,7 +50,8 @@ def python_messages(path: Path) -> set[str]:
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             if name in ERRORS and node.args:
                 found.update(_strings(node.args[0]))
-            if name in ("notify", "_tell_office_and_cs", "tell_office", "gettext", "translate", "g"):
+            if name in ("notify", "_tell_office_and_cs", "tell_office", "gettext", "translate", "g",
+                        "Handoff"):  # Handoff: a row of portal/handoffs.py's table
                 for kw in node.keywords:
                     if kw.arg in ("subject", "body"):
                         found.update(_strings(kw.value))

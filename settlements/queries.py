@@ -17,6 +17,18 @@ PAGE_SIZE = 50
 STATUSES = ("draft", "second_approval", "approved", "paid")
 KINDS = ("rebate", "repair_fee", "credit", "freight", "charge", "adjustment", "carry")
 PAYOUT_STATUSES = ("pending", "paid", "failed", "reversed")
+_FEE_LINES = ("EXISTS (SELECT 1 FROM statement_line fl WHERE fl.statement = s.id "
+              "AND fl.kind = 'repair_fee')")
+_LIVE = "EXISTS (SELECT 1 FROM payout lp WHERE lp.statement = s.id AND lp.status {})"
+_LIVE_OR_PAID = _LIVE.format("IN ('pending', 'paid')")
+# ?waiting=… on /statements: the statements waiting for someone (the home pages link here).
+WAITING = {
+    "fee_review": f"s.status = 'draft' AND s.fees_reviewed_at IS NULL AND {_FEE_LINES}",
+    "approval": f"s.status = 'draft' AND (s.fees_reviewed_at IS NOT NULL OR NOT {_FEE_LINES})",
+    "second_approval": "s.status = 'second_approval'",
+    "payment": f"s.status = 'approved' AND NOT {_LIVE_OR_PAID}",
+    "reconciliation": _LIVE.format("= 'pending'"),
+}
 
 
 def _scope(actor: Actor, column: str, args: list) -> str:
@@ -45,7 +57,7 @@ LEFT JOIN LATERAL (SELECT id, method, status, bank_reference, amount_fen FROM pa
 
 async def list_statements(actor: Actor, period: date | None = None, status: str | None = None,
                           after_id: int | None = None, limit: int = PAGE_SIZE,
-                          dealer_id: int | None = None) -> list[dict]:
+                          dealer_id: int | None = None, waiting: str | None = None) -> list[dict]:
     """Newest first, keyset-paginated by id; one query whatever the page holds."""
     args: list = []
     where = [_scope(actor, "o.path", args)]
@@ -58,6 +70,8 @@ async def list_statements(actor: Actor, period: date | None = None, status: str 
     if dealer_id:
         args.append(dealer_id)
         where.append(f"s.dealer = ${len(args)}")
+    if waiting in WAITING:
+        where.append(WAITING[waiting])
     if after_id:
         args.append(after_id)
         where.append(f"s.id < ${len(args)}")

@@ -41,7 +41,8 @@ async def list_page(request: Request, *, status_code: int = 200, errors: dict | 
     period = parse_month(q.get("period"))
     status = q.get("status") if q.get("status") in queries.STATUSES else None
     rows = await queries.list_statements(actor, period=period, status=status,
-                                         after_id=query_int(request, "after"))
+                                         after_id=query_int(request, "after"),
+                                         waiting=q.get("waiting"))
     context = dict(rows=rows, filters={"period": period.strftime("%Y-%m") if period else "",
                                        "status": status or ""},
                    next_after=rows[-1]["id"] if len(rows) == queries.PAGE_SIZE else None,

@@ -15,22 +15,13 @@ from portal.network import get_organisation, scope_condition
 from portal.tables import Organisation
 from portal.web import (current_actor, is_htmx, login_required, public, render, roles_required,
                         see_other)
-from spares import oversight, service, wallets
+from spares import oversight, queries, service, wallets
 
 
 # The card form is Stripe's own script and frames: only this page lets them in.
 PAY_CSP = ("default-src 'self'; script-src 'self' {origin}; frame-src {origin}; "
            "connect-src 'self' {origin}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-
-
-async def _applications(actor) -> list[dict]:
-    where, args = "", []
-    if not actor.sees_everything:
-        where, args = "WHERE o.path LIKE ANY($1::text[])", [[r + "%" for r in actor.scope_roots] or ["-"]]
-    return await raw_fetch("SELECT a.*, o.name AS office_name FROM repair_point_application a "
-                           f"JOIN organisation o ON o.id = a.office {where} ORDER BY a.id DESC "
-                           "LIMIT 200", *args)
 
 
 async def _list_page(request: Request, status_code: int = 200, errors=None, form=None) -> Response:
@@ -42,7 +33,9 @@ async def _list_page(request: Request, status_code: int = 200, errors=None, form
         query = query.where(condition)
     offices = await query.order_by(Organisation.id)
     return render(request, "spares/repair_points.html", status_code=status_code,
-                  rows=await _applications(actor), offices=offices, errors=errors or {},
+                  rows=await queries.list_applications(
+                      actor, waiting=request.query_params.get("waiting")),
+                  offices=offices, errors=errors or {},
                   form=form or {})
 
 
@@ -223,11 +216,7 @@ class ExchangeController(Controller):
     @get("/repair-points/exchanges")
     async def office_exchanges(self, request: Request) -> Response:
         actor = current_actor(request)
-        rows = await raw_fetch(
-            "SELECT e.*, p.code, o.name AS point_name FROM exchange e JOIN spare_part p "
-            "ON p.id = e.spare_part JOIN organisation o ON o.id = e.repair_point "
-            "WHERE e.office = $1 OR e.repair_point = $1 ORDER BY e.id DESC LIMIT 200",
-            actor.organisation_id)
+        rows = await queries.list_exchanges(actor, status=request.query_params.get("status"))
         return render(request, "spares/exchanges.html", rows=rows,
                       stock=await service.stock_of(actor.organisation_id))
 

@@ -1,0 +1,124 @@
+"""The return-batch queues of each role's home page (issue 9 §1): one aggregate query, scoped
+to what the actor may see (R1), whatever the number of batches."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from dealers.queries import QUEUES
+from portal import clock
+from portal.actor import Actor
+from portal.db import raw_fetch
+from portal.workbench import SECTIONS, Queue, sections_of
+
+# key: (title, what appears here and why when it is empty)
+QUEUE_LABELS = {
+    "drafts": ("This month's draft batch",
+               "Start this month's batch on the return batches page; the draft waits here until "
+               "you submit it in your return week."),
+    "decided": ("Batches decided: read the receipt",
+                "When customer service has decided every line of a batch, its receipt with the "
+                "reasons appears here."),
+    "to_sign": ("Batches to sign",
+                "Batches your offices submit appear here until you sign them or send them back "
+                "for corrections."),
+    "to_approve": ("Batches to approve",
+                   "Batches signed by a manager wait here for customer service to approve or "
+                   "refuse them."),
+    "special": ("Special approvals asked for",
+                "When an office asks to return outside its week, the request waits here for your "
+                "decision."),
+    "in_transit": ("On their way to head office",
+                   "Approved batches the offices have dispatched appear here until they arrive."),
+    "to_receive": ("Arrived, to count and inspect",
+                   "Batches that arrived wait here until they are counted and inspected, by the "
+                   "end of the day after arrival."),
+    "to_decide": ("Counted, to decide line by line",
+                  "Counted batches wait here for exchange, credit or rejection of each line, "
+                  "within 3 days of arrival."),
+    "breaching": ("Past their deadline",
+                  "Batches not counted by the day after arrival, or not decided within 3 days, "
+                  "appear here. None is late."),
+    "to_verify": ("Quality disputes to verify on site",
+                  "When an office disputes a batch's quality, it waits here for a technician's "
+                  "visit, within 2 days."),
+    "no_window": ("Regions without a return week",
+                  "Regions with offices but no return week appear here; every region with "
+                  "offices has a week."),
+}
+# Which queues each section shows, in order.
+SECTION_QUEUES = {
+    "dealer_clerk": ("drafts", "decided"),
+    "manager": ("to_sign",),
+    "hq_cs": ("to_approve", "special", "to_decide", "breaching"),
+    "hq_logistics": ("in_transit", "to_receive", "breaching"),
+    "hq_tech": ("to_verify",),
+    "hq_admin": ("no_window",),
+    "auditor": ("to_sign", "to_approve", "in_transit", "to_receive", "to_decide", "breaching"),
+}
+# The oldest item of each batch queue: the instant its wait started.
+_OPEN_DISPUTE = "FROM quality_dispute d WHERE d.batch = b.id AND d.verified_at IS NULL"
+_SINCE = dict(  # SQL, not words: a dict() call keeps scripts/catalog.py from collecting it
+    to_sign="b.submitted_at", to_approve="b.signed_at",
+    in_transit="(b.dispatched_on::timestamp AT TIME ZONE 'Asia/Shanghai')",
+    to_receive="b.arrived_at", to_decide="b.arrived_at", breaching="b.arrived_at",
+    to_verify=f"(SELECT min(d.raised_at) {_OPEN_DISPUTE})",
+)
+_OWN = {
+    "drafts": ("b.status = 'draft' AND b.month = $2", "b.created_at"),
+    "decided": ("b.status = 'dispositioned'", "b.decided_at"),
+}
+_NO_WINDOW = (
+    "(SELECT count(*) FROM region r WHERE EXISTS (SELECT 1 FROM organisation ro "
+    "WHERE ro.region = r.id AND ro.kind IN ('office', 'agent') AND ro.active) AND "
+    "(SELECT a.week FROM calendar_assignment a WHERE a.region = r.id AND a.effective_from <= $2 "
+    "ORDER BY a.effective_from DESC, a.id DESC LIMIT 1) IS NULL) AS no_window_n")
+
+
+def _sql(scoped: bool) -> str:
+    """One statement: every batch queue's count and oldest instant (FILTER per queue), the
+    special approvals asked for, and the regions without a week."""
+    scope = "LIKE ANY($3::text[])" if scoped else None
+    filters = {key: sql for key, sql in QUEUES.items()}
+    filters.update({key: sql for key, (sql, _) in _OWN.items()})
+    since = {**_SINCE, **{key: s for key, (_, s) in _OWN.items()}}
+    parts = []
+    for key, sql in filters.items():
+        parts += [f"count(*) FILTER (WHERE {sql}) AS {key}_n",
+                  f"min({since[key]}) FILTER (WHERE {sql}) AS {key}_at"]
+    parts.append(f"count(*) FILTER (WHERE EXISTS (SELECT 1 {_OPEN_DISPUTE} AND d.due_at <= $1)) "
+                 "AS to_verify_late")
+    special = ("FROM special_approval s JOIN organisation so ON so.id = s.organisation "
+               f"WHERE s.status = 'requested'{f' AND so.path {scope}' if scope else ''}")
+    parts += [f"(SELECT count(*) {special}) AS special_n",
+              f"(SELECT min(s.requested_at) {special}) AS special_at", _NO_WINDOW]
+    return (f"SELECT {', '.join(parts)} FROM return_batch b "
+            "JOIN organisation o ON o.id = b.organisation"
+            f"{f' WHERE o.path {scope}' if scope else ''}")
+
+
+def _link(key: str, month: str) -> str:
+    return {"drafts": f"/batches?status=draft&month={month}",
+            "decided": "/batches?status=dispositioned",
+            "special": "/special-approvals?status=requested",
+            "no_window": "/calendar"}.get(key, f"/batches?queue={key}")
+
+
+async def queues(actor: Actor, now: datetime) -> list[Queue]:
+    mine = sections_of(actor)
+    wanted = [(section, key) for section in SECTIONS if section in mine
+              for key in SECTION_QUEUES.get(section, ())]
+    if not wanted:
+        return []
+    month = clock.china_today(now).replace(day=1)
+    args: list = [now, month]
+    if not actor.sees_everything:
+        args.append([root + "%" for root in actor.scope_roots] or ["-"])
+    row = (await raw_fetch(_sql(not actor.sees_everything), *args))[0]
+    result = []
+    for section, key in wanted:
+        title, empty = QUEUE_LABELS[key]
+        alarm = row[f"{key}_n"] > 0 if key == "breaching" else \
+            key == "to_verify" and row["to_verify_late"] > 0
+        result.append(Queue(key, title, row[f"{key}_n"], row.get(f"{key}_at"),
+                            _link(key, month.strftime("%Y-%m")), empty, section, alarm=alarm))
+    return result

@@ -1,0 +1,140 @@
+"""Navigation per role (issue 9 §2): only the pages the signed-in user can open and use, the
+current one marked, and the unread count on the inbox link.
+
+Each entry mirrors the guard of its route (a link to a page the role cannot open is a bug;
+tests/portal/test_workbench.py requests every link as every role). The unread count is one
+cheap indexed count per full page, read before the handler runs (`count_unread`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from litestar import Request
+
+from portal import notify
+from portal.actor import Actor
+from portal.web import ENV
+
+DEALERS = ("office", "agent")
+CUSTOMERS = ("office", "agent", "store", "subdistributor")
+
+
+def _office_staff(a: Actor) -> bool:
+    return a.organisation_kind in DEALERS and a.has("dealer_clerk", "manager")
+
+
+def _regional(a: Actor) -> bool:
+    return a.organisation_kind == "hq" and a.has("manager") and bool(a.covered_paths)
+
+
+def _repair_staff(a: Actor) -> bool:
+    return a.organisation_kind == "repair_point" and a.has("repair_staff")
+
+
+def _hq(*roles: str) -> Callable[[Actor], bool]:
+    return lambda a: a.organisation_kind == "hq" and a.has(*roles)
+
+
+@dataclass(frozen=True)
+class Link:
+    key: str
+    href: str  # "{own}" is the user's organisation id
+    label: str  # English msgid, translated in base.html
+    shown: Callable[[Actor], bool]
+
+
+NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
+    "home": "Home", "batches": "Return batches", "receiving": "Receiving",
+    "special": "Special approvals", "points": "Repair points",
+    "office_exchanges": "Exchanges and spare stock", "my_point": "My repair point",
+    "my_exchanges": "Exchanges and stock", "my_fees": "Repair fees", "statements": "Statements",
+    "adjustments": "Adjustments", "volumes": "Purchase volumes",
+    "payout_accounts": "Payout accounts", "rebates": "Rebate policies",
+    "credit_prices": "Credit prices", "network": "Network", "calendar": "Return calendar",
+    "catalog": "Catalogue", "users": "Users", "templates": "First-stock templates",
+    "inbox": "Inbox", "tokens": "API tokens", "menu": "Menu",
+}
+NAV = [
+    Link("home", "/", NAV_LABELS["home"], lambda a: True),
+    Link("my_point", "/repair-points/{own}", NAV_LABELS["my_point"], _repair_staff),
+    Link("my_exchanges", "/repair-points/exchanges", NAV_LABELS["my_exchanges"], _repair_staff),
+    Link("my_fees", "/settlements/repair-points/{own}/fees", NAV_LABELS["my_fees"], _repair_staff),
+    Link("batches", "/batches", NAV_LABELS["batches"],
+         lambda a: _office_staff(a) or _regional(a)
+         or _hq("hq_cs", "hq_logistics", "hq_tech", "auditor")(a)),
+    Link("receiving", "/receiving", NAV_LABELS["receiving"], _hq("hq_logistics")),
+    Link("special", "/special-approvals", NAV_LABELS["special"],
+         lambda a: _office_staff(a) or _regional(a) or _hq("hq_cs", "auditor")(a)),
+    Link("office_exchanges", "/repair-points/exchanges", NAV_LABELS["office_exchanges"],
+         _office_staff),
+    Link("points", "/repair-points", NAV_LABELS["points"],
+         lambda a: _office_staff(a) or _regional(a)
+         or _hq("hq_cs", "hq_logistics", "hq_finance", "auditor")(a)),
+    Link("statements", "/statements", NAV_LABELS["statements"],
+         lambda a: (a.organisation_kind in CUSTOMERS and a.has("dealer_clerk", "manager"))
+         or _regional(a) or _hq("hq_cs", "hq_finance", "auditor")(a)),
+    Link("adjustments", "/settlements/adjustments", NAV_LABELS["adjustments"],
+         _hq("hq_finance", "auditor")),
+    Link("volumes", "/settlements/volumes", NAV_LABELS["volumes"], _hq("hq_finance", "auditor")),
+    Link("payout_accounts", "/settlements/payout-accounts", NAV_LABELS["payout_accounts"],
+         _hq("hq_finance", "auditor")),
+    Link("rebates", "/settlements/rebate-policies", NAV_LABELS["rebates"],
+         _hq("hq_admin", "hq_finance")),
+    Link("credit_prices", "/settlements/credit-prices", NAV_LABELS["credit_prices"],
+         _hq("hq_admin")),
+    Link("network", "/network", NAV_LABELS["network"],
+         lambda a: a.organisation_kind != "repair_point"),
+    Link("calendar", "/calendar", NAV_LABELS["calendar"],
+         lambda a: _office_staff(a) or _regional(a)
+         or _hq("hq_admin", "hq_cs", "hq_logistics", "auditor")(a)),
+    Link("catalog", "/catalog", NAV_LABELS["catalog"], lambda a: True),
+    Link("users", "/admin/users", NAV_LABELS["users"], _hq("hq_admin")),
+    Link("templates", "/admin/stock-templates", NAV_LABELS["templates"], _hq("hq_admin")),
+    Link("inbox", "/inbox", NAV_LABELS["inbox"], lambda a: True),
+    Link("tokens", "/tokens", NAV_LABELS["tokens"], lambda a: True),
+]
+
+
+def nav_links(actor: Actor | None, path: str) -> list[dict]:
+    """The links `actor` sees, each {key, href, label, current}; the current one is the
+    longest link that is the page's path or a folder above it."""
+    if actor is None:
+        return []
+    links = [{"key": link.key, "href": link.href.replace("{own}", str(actor.organisation_id)),
+              "label": link.label, "current": False} for link in NAV if link.shown(actor)]
+    matches = [link for link in links if path == link["href"]
+               or (link["href"] != "/" and path.startswith(link["href"] + "/"))]
+    if matches:
+        max(matches, key=lambda link: len(link["href"]))["current"] = True
+    return links
+
+
+ENV.globals.update(nav_links=nav_links)
+
+_SKIP = ("/api/", "/static/", "/webhooks/")
+
+
+async def count_unread(request: Request) -> None:
+    """before_request: the inbox badge's count, for full pages only (one indexed count; htmx
+    fragments, the API, static files and every POST skip it)."""
+    state = request.scope.get("state", {})
+    actor = state.get("actor")
+    if actor is None or request.method != "GET" or request.headers.get("hx-request") == "true" \
+            or request.url.path.startswith(_SKIP):
+        return None
+    state["unread"] = await notify.unread_count(actor=actor)
+    return None
+
+
+def chain(*hooks):
+    """One before_request hook running several in order (Litestar takes one per layer); the
+    first that answers (returns a response) wins."""
+    async def run(request: Request):
+        for hook in hooks:
+            answer = await hook(request)
+            if answer is not None:
+                return answer
+        return None
+
+    return run
