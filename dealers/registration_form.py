@@ -39,7 +39,11 @@ class RegistrationFormController(Controller):
     @get("/batches/{batch_id:int}/form")
     async def form(self, request: Request, batch_id: int) -> Response:
         data = await form_data(actor=current_actor(request), batch_id=batch_id)
-        url = receiving_url(request.app.state.settings.base_url, data["batch"]["number"])
+        settings = request.app.state.settings
+        # PORTAL_BASE_URL when set; else the address this page was requested on (the one the
+        # dock's phones reach too), not a default that may name another port or host
+        base = settings.base_url if settings.base_url_configured else str(request.base_url)
+        url = receiving_url(base, data["batch"]["number"])
         lang = request.query_params.get("lang")
         token = i18n.current_locale.set(lang) if lang in i18n.LOCALES else None
         try:

@@ -34,20 +34,46 @@ def serve(host: str, port: int, demo: bool) -> None:
     from portal.app import create_app
     from portal.settings import Settings
 
-    app = create_app(Settings.from_env(), run_jobs=True)
+    from portal.settings import served_base_url
+
+    # Links in emails use the address served on, unless PORTAL_BASE_URL says otherwise.
+    settings = Settings.from_env()
+    if not settings.base_url_configured:
+        settings = Settings.from_env(base_url=served_base_url(host, port),
+                                     base_url_configured=False)
+    app = create_app(settings, run_jobs=True)
     print(f"Portal running on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
 
 
-async def _load_demo() -> None:
+async def _load_demo() -> bool:
+    """Load the demo once (each part skips itself when already there) and say what was done
+    and which offices may submit a regular batch today. Returns whether anything was loaded."""
     # The CLI is part of the composition root: it may load every domain's demo data.
+    from dealers.demo import load_batches_demo, open_window_offices
     from portal.demo import load_demo
     from settlements.demo import load_settlements_demo
     from spares.demo import load_spares_demo
 
-    await load_demo()
-    await load_spares_demo()
-    await load_settlements_demo()
+    from portal import db
+
+    # a few thousand short queries: one pool for the load instead of a connection per query
+    pooled = db.engine().pool is None
+    if pooled:
+        await db.engine().start_connection_pool(min_size=1, max_size=2)
+    try:
+        loaded = [await load_demo(), await load_spares_demo(), await load_batches_demo(),
+                  await load_settlements_demo()]
+    finally:
+        if pooled:
+            await db.engine().close_connection_pool()
+    print("Demo loaded." if any(loaded) else "Demo already loaded: nothing changed.", flush=True)
+    open_now = await open_window_offices()
+    print("Return windows open today: " + (", ".join(open_now) if open_now else
+          "none (days 22 to the month's end belong to no window)")
+          + ". js.clerk can submit any day through the special approval the demo granted "
+            "Jiangsu (/special-approvals).", flush=True)
+    return any(loaded)
 
 
 def createuser(username: str, organisation_id: int, roles: list[str]) -> None:

@@ -1,9 +1,18 @@
 """`portal demo`: a believable network to try the portal with. Idempotent: loads once.
 
-Every demo user's password is DEMO_PASSWORD (listed in the README with the usernames)."""
+Every demo user's password is DEMO_PASSWORD (listed in the README with the usernames).
+
+The demo tells a story that ends *today* (China time, `portal.clock`), whatever today is: the
+network exists since the first of the month before last (`epoch`), and each domain's demo
+(`dealers.demo`, `spares.demo`, `settlements.demo`) then plays its history through the real
+services with the clock set to the moment each step happened (`at`)."""
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 from portal import auth, clock
+from portal.actor import Actor
+from portal.db import raw_fetch
 from portal.tables import (
     ManagerCoverage,
     Organisation,
@@ -88,6 +97,62 @@ SPARES = [
 ]
 
 
+def china(day, hour: int = 10, minute: int = 0) -> datetime:
+    """An instant on a China date."""
+    return datetime.combine(day, time(hour, minute), clock.CHINA)
+
+
+def epoch(today=None) -> datetime:
+    """When the demo network starts: the first of the month before last, 09:00 China time."""
+    today = today or clock.china_today()
+    return china(clock.previous_month(clock.previous_month(today)), 9)
+
+
+def recent(now: datetime, fraction: float) -> datetime:
+    """An instant this month before `now`: `fraction` 0 is the month's first instant, 1 is now.
+    Steps "earlier this month" stay in this month even on its first morning."""
+    start = china(clock.china_today(now).replace(day=1), 0)
+    return start + (now - start) * fraction
+
+
+def ago(now: datetime, **delta) -> datetime:
+    return now - timedelta(**delta)
+
+
+class at:
+    """`async with at(moment):` runs the services inside with the clock at `moment` (the
+    injected clock the tests move too); nested uses restore the outer moment."""
+
+    def __init__(self, moment: datetime):
+        self._frozen = clock.frozen(moment)
+
+    async def __aenter__(self):
+        return self._frozen.__enter__()
+
+    async def __aexit__(self, *exc):
+        self._frozen.__exit__(*exc)
+
+
+async def actors() -> dict[str, Actor]:
+    """Every demo user as an Actor, by username."""
+    rows = await raw_fetch("SELECT id, username FROM portal_user")
+    return {r["username"]: await auth.load_actor(r["id"]) for r in rows}
+
+
+async def orgs() -> dict[str, int]:
+    """Demo organisations by user prefix ('js' the office, 'js.repair' its point, ...) and
+    'hq', from the organisation of each demo user."""
+    rows = await raw_fetch("SELECT u.username, u.organisation FROM portal_user u")
+    found = {"hq": next(r["organisation"] for r in rows if r["username"] == "hq.admin")}
+    for r in rows:
+        prefix, _, role = r["username"].partition(".")
+        if role == "clerk":
+            found[prefix] = r["organisation"]
+        elif role.startswith(("repair", "store")):
+            found[r["username"]] = r["organisation"]
+    return found
+
+
 async def _org(name: str, name_en: str, kind: str, parent: dict | None,
                region_id: int | None) -> dict:
     org = Organisation(name=name, name_en=name_en, kind=kind,
@@ -114,6 +179,12 @@ async def load_demo() -> bool:
         return False
     regions = {r["code"]: r["id"] for r in await Region.select(Region.id, Region.code)}
     password_hash = auth.hash_password(DEMO_PASSWORD)
+    with clock.frozen(epoch()):
+        await _load_network(regions, password_hash)
+    return True
+
+
+async def _load_network(regions: dict[str, int], password_hash: str) -> None:
     async with Organisation._meta.db.transaction():
         hq = await _org("总部营销中心", "Head office", "hq", None, None)
         for username, name, roles in HQ_USERS:
@@ -155,4 +226,3 @@ async def load_demo() -> bool:
         await SparePart.insert(*[
             SparePart(code=c, name_zh=zh, name_en=en, unit_price_fen=p) for c, zh, en, p in SPARES
         ])
-    return True

@@ -30,6 +30,18 @@ def _wallets(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.strip().lower() for m in raw.split(",") if m.strip()))
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The address `portal serve --host H --port P` is reached on, for links in emails when
+    PORTAL_BASE_URL is unset. A wildcard host (0.0.0.0, ::) names this machine by its name."""
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.getfqdn()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -44,6 +56,10 @@ class Settings:
     debug: bool
     secure_cookies: bool
     base_url: str
+    # True when PORTAL_BASE_URL (or an override) set base_url; else it is the address
+    # `portal serve` listens on, and a page may use the request's own address instead (the
+    # registration form's QR code)
+    base_url_configured: bool = False
     session_idle_seconds: int = 30 * 60
     session_absolute_seconds: int = 12 * 3600
     login_max_failures: int = 5
@@ -79,7 +95,9 @@ class Settings:
             secret_key=_secret_key(),
             debug=_flag("PORTAL_DEBUG", False),
             secure_cookies=_flag("PORTAL_SECURE_COOKIES", True),
-            base_url=os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000"),
+            base_url=os.environ.get("PORTAL_BASE_URL") or "http://127.0.0.1:8000",
+            # an explicit base_url (PORTAL_BASE_URL or an override) is the portal's address
+            base_url_configured=bool(os.environ.get("PORTAL_BASE_URL")) or "base_url" in overrides,
             smtp_host=os.environ.get("PORTAL_SMTP_HOST") or None,
             smtp_port=int(os.environ.get("PORTAL_SMTP_PORT", "25")),
             smtp_user=os.environ.get("PORTAL_SMTP_USER") or None,

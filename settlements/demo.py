@@ -1,48 +1,95 @@
-"""Demo data for statements: a tiered rebate policy, credit prices for the catalogue, last
-month's purchase volumes for every dealer and bank accounts to pay them, so `hq.finance` can
-close last month on the first visit. Idempotent (skipped once a rebate policy exists)."""
+"""Demo data for statements, played through the services with the clock set to each step's
+moment (`portal.demo.at`). Idempotent: skipped once a rebate policy exists.
+
+HQ data since the demo's first day: a tiered rebate policy from last month, credit prices for
+the catalogue, a bank account for every dealer; finance records last month's purchases. Then,
+earlier this month, `hq.finance` closed last month (one statement per dealer: rebate, repair
+fees, credits from decided returns, freight) and the statements moved on: customer service
+reviewed some fees, `hq.finance2` approved some and paid some by bank transfer. The Jiangsu
+office's statement is left prepared for the README walkthrough (review, approve, pay)."""
 from __future__ import annotations
 
-import json
-from datetime import date
+from datetime import timedelta
 
 from portal import clock
 from portal.db import raw_fetch
+from portal.demo import actors, at, epoch, orgs, recent
+from settlements import close, payouts, rules, service, statements
 from settlements.tables import RebatePolicy
 
-SINCE = date(2026, 1, 1)  # the demo's data has been in force all year
 # from ¥50,000 in a month 1 %, from ¥200,000 2 %, from ¥500,000 3 % on the whole amount
-TIERS = [{"from_fen": 0, "rate_bp": 0}, {"from_fen": 5_000_000, "rate_bp": 100},
-         {"from_fen": 20_000_000, "rate_bp": 200}, {"from_fen": 50_000_000, "rate_bp": 300}]
+TIERS = [rules.Tier(0, 0), rules.Tier(5_000_000, 100), rules.Tier(20_000_000, 200),
+         rules.Tier(50_000_000, 300)]
 # credit per unit by product category (fen)
 CREDIT_FEN = {"ceiling": 8_500, "recessed_ballast": 2_200, "tube": 1_200, "plastic": 0,
               "cfl": 900}
+# Last month's statements after the close: which office's statement reached which state.
+REVIEWED = ("gd",)  # fees reviewed by CS, waiting for finance's approval
+APPROVED = ("bj", "sh", "zj")  # approved, waiting to be paid
+PAID = ("sc", "tj", "ln", "ah", "gx", "hb")  # paid by bank transfer
+# js (fees to review), and every other dealer stay prepared (draft)
 
 
 async def load_settlements_demo() -> bool:
     if await RebatePolicy.count():
         return False
+    people, ids = await actors(), await orgs()
+    if "hq.finance" not in people:
+        return False
     now = clock.now()
-    last_month = clock.previous_month(clock.china_today())
-    async with RebatePolicy._meta.db.transaction():
-        await raw_fetch("INSERT INTO rebate_policy (effective_from, tiers, reason, created_at) "
-                        "VALUES ($1, $2::jsonb, 'demo: 2026 dealer policy', $3)",
-                        SINCE, json.dumps(TIERS), now)
-        await raw_fetch(
-            "INSERT INTO credit_price (product, price_fen, effective_from, reason, created_at) "
-            "SELECT p.id, (($1::jsonb) ->> c.code)::bigint, $2, 'demo: 2026 price list', $3 "
-            "FROM product p JOIN product_category c ON c.id = p.category", json.dumps(CREDIT_FEN),
-            SINCE, now)
+    last_month = clock.previous_month(clock.china_today(now))
+    dealers = await raw_fetch("SELECT id, kind FROM organisation "
+                              "WHERE kind IN ('office', 'agent', 'store') AND active ORDER BY id")
+    async with at(epoch() + timedelta(hours=2)):
+        await _hq_data(people, dealers, last_month)
+    async with at(recent(now, 0.05)):
         # Purchases vary by dealer so the tiers show: offices and agents buy more than stores.
-        await raw_fetch(
-            "INSERT INTO purchase_volume (period, dealer, amount_fen, imported_at) "
-            "SELECT $1, o.id, CASE WHEN o.kind IN ('office', 'agent') "
-            "THEN 18000000 + (o.id * 7919311) % 45000000 "
-            "ELSE 2000000 + (o.id * 3571429) % 6000000 END, $2 "
-            "FROM organisation o WHERE o.kind IN ('office', 'agent', 'store') AND o.active",
-            last_month, now)
-        await raw_fetch(
-            "INSERT INTO payout_account (dealer, bank_name, bank_account, created_at) "
-            "SELECT o.id, '中国工商银行', '6222 0210 ' || lpad(o.id::text, 8, '0'), $1 "
-            "FROM organisation o WHERE o.kind IN ('office', 'agent', 'store') AND o.active", now)
+        for d in dealers:
+            amount = (18_000_000 + (d["id"] * 7_919_311) % 45_000_000 if d["kind"] != "store"
+                      else 2_000_000 + (d["id"] * 3_571_429) % 6_000_000)
+            await service.record_volume(actor=people["hq.finance"], period=last_month,
+                                        dealer_id=d["id"], amount_fen=amount)
+    async with at(recent(now, 0.1)):
+        await close.close_period(actor=people["hq.finance"], period=last_month)
+    await _move_statements(people, ids, last_month, now)
     return True
+
+
+async def _hq_data(people: dict, dealers: list[dict], last_month) -> None:
+    await service.set_rebate_policy(actor=people["hq.admin"], effective_from=last_month,
+                                    tiers=TIERS, reason="经销商返利政策（演示）")
+    products = await raw_fetch("SELECT p.id, c.code FROM product p "
+                               "JOIN product_category c ON c.id = p.category ORDER BY p.id")
+    for p in products:
+        await service.set_credit_price(actor=people["hq.admin"], product_id=p["id"],
+                                       price_fen=CREDIT_FEN[p["code"]],
+                                       effective_from=clock.china_today(), reason="价格表（演示）")
+    for d in dealers:
+        await payouts.set_payout_account(actor=people["hq.finance"], dealer_id=d["id"],
+                                         bank_name="中国工商银行",
+                                         bank_account=f"6222 0210 {d['id']:08d}")
+
+
+async def _move_statements(people: dict, ids: dict, last_month, now) -> None:
+    rows = {r["dealer"]: r for r in await raw_fetch(
+        "SELECT s.id, s.dealer, s.total_fen, EXISTS (SELECT 1 FROM statement_line l "
+        "WHERE l.statement = s.id AND l.kind = 'repair_fee') AS has_fees "
+        "FROM statement s WHERE s.period = $1", last_month)}
+    steps = [(prefix, "review") for prefix in REVIEWED + APPROVED + PAID] + \
+            [(prefix, "approve") for prefix in APPROVED + PAID] + \
+            [(prefix, "pay") for prefix in PAID]
+    moments = [recent(now, 0.15 + 0.7 * i / len(steps)) for i in range(len(steps))]
+    for (prefix, step), moment in zip(steps, moments):
+        statement = rows.get(ids[prefix])
+        if statement is None:
+            continue
+        async with at(moment):
+            if step == "review" and statement["has_fees"]:
+                await statements.review_fees(actor=people["hq.cs"], statement_id=statement["id"])
+            elif step == "approve":
+                await statements.approve_statement(actor=people["hq.finance2"],
+                                                   statement_id=statement["id"])
+            elif step == "pay" and statement["total_fen"] > 0:
+                await payouts.record_bank_payment(
+                    actor=people["hq.finance2"], statement_id=statement["id"],
+                    reference=f"ICBC{last_month:%Y%m}{statement['id']:05d}")
