@@ -46,7 +46,7 @@ async def load_settlements_demo() -> bool:
         # Purchases vary by dealer so the tiers show: offices and agents buy more than stores.
         for d in dealers:
             amount = (18_000_000 + (d["id"] * 7_919_311) % 45_000_000 if d["kind"] != "store"
-                      else 2_000_000 + (d["id"] * 3_571_429) % 6_000_000)
+                      else 5_000_000 + (d["id"] * 3_571_429) % 6_000_000)
             await service.record_volume(actor=people["hq.finance"], period=last_month,
                                         dealer_id=d["id"], amount_fen=amount)
     async with at(recent(now, 0.1)):
