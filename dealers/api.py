@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from dealers import calendar
 from portal import clock
 from portal.api import api_token_required
+from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 
 
@@ -41,6 +42,7 @@ class CalendarApi(Controller):
     path = "/api/v1"
     guards = [api_token_required]
     tags = ["calendar"]
+    request_max_body_size = JSON_MAX_BYTES
 
     @get("/calendar")
     async def table(self) -> list[CalendarRow]:

@@ -10,6 +10,7 @@ from dealers import batches, queries, receiving, rules
 from portal import clock
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
+from portal.validation import BULK_JSON_BYTES, JSON_MAX_BYTES
 from portal.web import current_actor
 
 
@@ -125,6 +126,7 @@ class BatchApi(Controller):
     path = "/api/v1/batches"
     guards = [api_token_required]
     tags = ["return batches"]
+    request_max_body_size = JSON_MAX_BYTES
 
     @get("/")
     async def list_batches(self, request: Request, queue: str | None = None,
@@ -156,7 +158,7 @@ class BatchApi(Controller):
         } for l in lines]
         return out
 
-    @post("/{batch_id:int}/lines", status_code=201)
+    @post("/{batch_id:int}/lines", status_code=201, request_max_body_size=BULK_JSON_BYTES)
     async def add_lines(self, request: Request, batch_id: int, data: LinesIn) -> dict:
         lines = [_line(raw, i) for i, raw in enumerate(data.lines, start=1)]
         added = await batches.add_lines(actor=current_actor(request), batch_id=batch_id,
@@ -205,7 +207,7 @@ class BatchApi(Controller):
         return _batch_out(await receiving.arrive(actor=current_actor(request), number=data.number,
                                                  note=data.note))
 
-    @post("/{batch_id:int}/receive", status_code=200)
+    @post("/{batch_id:int}/receive", status_code=200, request_max_body_size=BULK_JSON_BYTES)
     async def receive(self, request: Request, batch_id: int, data: ReceiveIn) -> dict:
         differences = await receiving.receive_batch(
             actor=current_actor(request), batch_id=batch_id,
@@ -215,7 +217,7 @@ class BatchApi(Controller):
                     for e in data.extras])
         return {"differences": differences}
 
-    @post("/{batch_id:int}/decide", status_code=200)
+    @post("/{batch_id:int}/decide", status_code=200, request_max_body_size=BULK_JSON_BYTES)
     async def decide(self, request: Request, batch_id: int, data: DecideIn) -> dict:
         actor = current_actor(request)
         await receiving.decide_batch(actor=actor, batch_id=batch_id, decisions=[

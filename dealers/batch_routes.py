@@ -78,7 +78,9 @@ class BatchController(Controller):
     async def create(self, request: Request) -> Response:
         form = await read_form(request)
         errors: dict[str, str] = {}
-        approval = integer(form, "special_approval", errors, required=False)
+        approval = integer(form, "special_approval", errors, required=False, low=1)
+        if errors:  # a malformed approval id must not silently make a regular batch
+            raise ValidationFailed(errors)
         batch_id = await batches.create_draft(actor=current_actor(request),
                                               special_approval_id=approval)
         return see_other(f"/batches/{batch_id}")
@@ -155,11 +157,14 @@ class BatchController(Controller):
             elif action == "dispatch":
                 errors: dict[str, str] = {}
                 packages = integer(form, "packages", errors, low=1, high=10_000)
+                dispatched_on = iso_date(form, "dispatched_on", errors)
+                if errors:  # parse errors are reported, never dropped
+                    raise ValidationFailed(errors)
                 await batches.dispatch_batch(
                     actor=actor, batch_id=batch_id, carrier=text(form, "carrier", 100),
                     waybill=text(form, "waybill", 100), packages=packages,
                     freight_fen=parse_yuan(text(form, "freight", 30)),
-                    dispatched_on=iso_date(form, "dispatched_on", errors))
+                    dispatched_on=dispatched_on)
             elif action == "dispose":
                 await batches.record_disposal(actor=actor, batch_id=batch_id,
                                               evidence=text(form, "evidence", 2000))

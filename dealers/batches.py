@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import asyncpg
+
 from dealers import rules
 from dealers.calendar import week_for_region
-from dealers.tables import ReasonCode, ReturnBatch, ReturnLine, SpecialApproval
+from dealers.tables import ReasonCode, ReturnBatch, ReturnLine
 from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch
@@ -103,13 +105,25 @@ async def create_draft(*, actor: Actor, special_approval_id: int | None = None) 
     month (R6, a unique index); a special batch rides on an approved special approval (R7)."""
     if actor.organisation_kind not in DEALER_KINDS or not actor.has("dealer_clerk", "manager"):
         raise Forbidden("Only offices and logistics agents file return batches.")
+    try:
+        return await _insert_draft(actor, special_approval_id)
+    except asyncpg.exceptions.UniqueViolationError:
+        # R6/R7 race: another request inserted the same month's (or approval's) batch between
+        # our check and our insert; the unique index refused ours.
+        if special_approval_id is not None:
+            raise Conflict("A batch already uses this special approval.") from None
+        raise Conflict("This month's return batch already exists (R6): add lines to it.") from None
+
+
+async def _insert_draft(actor: Actor, special_approval_id: int | None) -> int:
     month = clock.china_today().replace(day=1)
     kind = "regular"
     async with ReturnBatch._meta.db.transaction():
         if special_approval_id is not None:
-            approval = await SpecialApproval.select().where(
-                (SpecialApproval.id == special_approval_id)
-                & (SpecialApproval.organisation == actor.organisation_id)).first()
+            # the approval's row lock serialises two drafts racing for it (R7: one batch each)
+            approval = next(iter(await raw_fetch(
+                "SELECT * FROM special_approval WHERE id = $1 AND organisation = $2 FOR UPDATE",
+                special_approval_id, actor.organisation_id)), None)
             if approval is None or approval["status"] != "approved":
                 raise RuleViolation("This special approval is not approved (R7).")
             if await ReturnBatch.exists().where(ReturnBatch.special_approval == special_approval_id):

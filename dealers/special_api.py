@@ -12,6 +12,7 @@ from litestar.params import Body
 from dealers import line_import, special_cases
 from portal import clock
 from portal.api import api_token_required
+from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 
 
@@ -63,6 +64,7 @@ class SpecialApi(Controller):
     path = "/api/v1"
     guards = [api_token_required]
     tags = ["return batches"]
+    request_max_body_size = JSON_MAX_BYTES  # the import sets its own
 
     @get("/special-approvals")
     async def approvals(self, request: Request) -> list[dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import asyncpg
+
 from dealers import rules
 from dealers.batches import _require_status, get_batch
 from dealers.calendar import week_for_region
@@ -17,6 +19,7 @@ from portal.notify import notify
 from portal.tables import User
 
 DISPUTE_DAYS = 2  # R16: HQ tech verifies within 2 days of the request
+DISPUTABLE = ("received", "dispositioned")  # R16: HQ holds the goods (counted, or decided)
 MAX_CLAIM_FEN = 10_000_000_000
 
 
@@ -154,12 +157,29 @@ async def _roll_one(draft: dict, at: datetime) -> bool:
 # --- R16 batch quality dispute ------------------------------------------------------------------------
 
 async def raise_quality_dispute(*, actor: Actor, batch_id: int, description: str) -> int:
+    """R16: the office disputes the quality of goods HQ has received, at most one open
+    (unverified) dispute per batch; HQ tech then has 2 days to verify on site."""
     if not description.strip() or len(description) > 2000:
         raise ValidationFailed({"description": "Describe the quality problem."})
+    try:
+        return await _insert_dispute(actor, batch_id, description)
+    except asyncpg.exceptions.UniqueViolationError:  # quality_dispute_one_open: a race lost
+        raise RuleViolation("A quality dispute is already open on this batch; wait for HQ's "
+                            "verification.") from None
+
+
+async def _insert_dispute(actor: Actor, batch_id: int, description: str) -> int:
     async with QualityDispute._meta.db.transaction():
         batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
         if actor.organisation_id != batch["organisation"] or not actor.has("dealer_clerk", "manager"):
             raise Forbidden("Only the office's own clerks and managers may do this.")
+        if batch["status"] not in DISPUTABLE:  # R16: only on goods that have come back
+            raise RuleViolation("A quality dispute can be raised only once the goods have come "
+                                "back to HQ; this batch is %(status)s.", status=batch["status"])
+        if await raw_fetch("SELECT 1 FROM quality_dispute WHERE batch = $1 "
+                           "AND verified_at IS NULL", batch_id):
+            raise RuleViolation("A quality dispute is already open on this batch; wait for "
+                                "HQ's verification.")
         now = clock.now()
         row = QualityDispute(batch=batch_id, description=description.strip(),
                              raised_by=actor.user_id, raised_at=now,

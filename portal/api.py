@@ -10,6 +10,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from portal import catalog, network
+from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 
 
@@ -99,6 +100,7 @@ class PortalApi(Controller):
     path = "/api/v1"
     guards = [api_token_required]
     tags = ["portal"]
+    request_max_body_size = JSON_MAX_BYTES
 
     @get("/me")
     async def me(self, request: Request) -> Me:

@@ -6,6 +6,7 @@ import logging
 import traceback
 from typing import Any
 
+import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -86,6 +87,22 @@ def http_error(request: Request, exc: HTTPException) -> Response:
     return _respond(request, status, message)
 
 
+def unique_violation(request: Request, exc: Exception) -> Response:
+    """A race lost on a unique index (two people creating the same thing at once): a 409 with
+    a message, wherever the insert was (services may catch it earlier with a better one)."""
+    log.info("unique violation answered 409: %s", exc)
+    return _respond(request, 409, gettext(
+        "This was just recorded by someone else. Reload the page to see it."))
+
+
+def data_refused(request: Request, exc: Exception) -> Response:
+    """Safety net behind portal/validation.py: a value the database refuses (out of range,
+    NUL, ...) is the sender's fault, a 422, never a 500. Logged as a warning: each one is an
+    input the validation edge should have caught (the API fuzz test fails on it)."""
+    log.warning("database refused a value (validation edge gap): %s", exc)
+    return _respond(request, 422, gettext("Some of the values sent are not valid."))
+
+
 def server_error(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "")
     log.exception("unhandled error, request id %s", request_id, exc_info=exc)
@@ -98,5 +115,17 @@ HANDLERS = {
     PortalError: portal_error,
     NotAuthorizedException: not_authorized,
     HTTPException: http_error,
+    asyncpg.exceptions.UniqueViolationError: unique_violation,
+    asyncpg.exceptions.DataError: data_refused,  # SQLSTATE class 22, raised by the server
+    asyncpg.exceptions._base.DataError: data_refused,  # raised by asyncpg encoding an argument
     Exception: server_error,
 }
+
+
+def response_for(request: Request, exc: Exception) -> Response:
+    """The response HANDLERS gives `exc` (for code that runs outside Litestar's own exception
+    handling, such as the validation middleware)."""
+    for cls in type(exc).__mro__:
+        if cls in HANDLERS:
+            return HANDLERS[cls](request, exc)  # type: ignore[operator]
+    return server_error(request, exc)

@@ -16,6 +16,7 @@ from dealers.batches import LineErrors
 from portal import clock, i18n
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
+from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 from settlements import adjustments, close, payouts, queries, rules, service, volume_import
 from settlements import statements as approval
@@ -109,6 +110,7 @@ class StatementApi(Controller):
     path = "/api/v1/statements"
     guards = [api_token_required]
     tags = ["statements"]
+    request_max_body_size = JSON_MAX_BYTES
 
     @get("/")
     async def list_statements(self, request: Request, period: date | None = None,
@@ -195,6 +197,7 @@ class SettlementsApi(Controller):
     path = "/api/v1/settlements"
     guards = [api_token_required]
     tags = ["statements"]
+    request_max_body_size = JSON_MAX_BYTES  # the volume upload sets its own
 
     @get("/adjustments")
     async def adjustments(self, request: Request, status: str | None = None,

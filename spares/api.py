@@ -10,6 +10,7 @@ from portal.api import api_token_required
 from portal.db import raw_fetch
 from portal.errors import NotFound
 from portal.tables import Organisation
+from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 from spares import oversight, service, wallets
 
@@ -105,6 +106,7 @@ class SparesApi(Controller):
     path = "/api/v1/repair-points"
     guards = [api_token_required]
     tags = ["repair points"]
+    request_max_body_size = JSON_MAX_BYTES
 
     @post("/", status_code=201)
     async def propose(self, request: Request, data: ProposalIn) -> dict:

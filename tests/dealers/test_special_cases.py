@@ -1,7 +1,9 @@
 """R7 special approvals, R5 roll-over, R16 quality disputes, R15 transit claims."""
+import asyncio
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import pytest
 
 from dealers import batches, receiving, rules, special_cases
@@ -10,7 +12,7 @@ from portal import clock
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.tables import AuditEntry, Notification
 from tests.dealers.factory import IN_WINDOW, cfl_line, network
-from tests.helpers import actor_of, client, csrf_from, login, make_user
+from tests.helpers import actor_of, api_token, client, csrf_from, login, make_user
 
 CHINA = ZoneInfo("Asia/Shanghai")
 OUTSIDE = datetime(2026, 12, 20, 10, tzinfo=CHINA)
@@ -210,3 +212,79 @@ async def test_special_approval_pages():
             token = await login(c, "gd.clerk")
             assert "整批灯管发黑-甲" not in (await c.get("/special-approvals")).text
     assert (await SpecialApproval.select().first())["status"] == "approved"
+
+
+async def test_r16_no_quality_dispute_before_the_goods_have_come_back():
+    """Issue 10 §5: a dispute is about goods HQ holds; on a draft or goods on the way it is
+    refused with a clear message and HQ is not notified."""
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id = await batches.create_draft(actor=a["clerk"])
+        await batches.add_lines(actor=a["clerk"], batch_id=batch_id, lines=[cfl_line(net, 10)])
+        with pytest.raises(RuleViolation) as refused:
+            await special_cases.raise_quality_dispute(actor=a["clerk"], batch_id=batch_id,
+                                                      description="整批不亮")
+        assert "R16" not in refused.value.message and "come back" in refused.value.message
+        await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
+        await batches.sign_batch(actor=a["manager"], batch_id=batch_id)
+        await batches.approve_batch(actor=a["cs"], batch_id=batch_id, disposition="return")
+        await batches.dispatch_batch(actor=a["clerk"], batch_id=batch_id, carrier="德邦",
+                                     waybill="W1", packages=1, freight_fen=5000,
+                                     dispatched_on=date(2026, 12, 9))
+        with pytest.raises(RuleViolation):
+            await special_cases.raise_quality_dispute(actor=a["clerk"], batch_id=batch_id,
+                                                      description="整批不亮")
+    assert await QualityDispute.count() == 0
+    assert not await Notification.exists().where(Notification.kind == "quality_dispute")
+
+
+async def test_r16_at_most_one_open_dispute_per_batch():
+    net = await network()
+    tech = await actor_of(await make_user(net["hq"], ["hq_tech"], username="tech"))
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _received(net)
+        first = await special_cases.raise_quality_dispute(actor=a["clerk"], batch_id=batch_id,
+                                                          description="整批不亮")
+        with pytest.raises(RuleViolation) as refused:
+            await special_cases.raise_quality_dispute(actor=a["manager"], batch_id=batch_id,
+                                                      description="again")
+        assert "already open" in refused.value.message
+        told = await Notification.count().where(Notification.kind == "quality_dispute")
+        await special_cases.verify_quality_dispute(actor=tech, dispute_id=first, confirmed=False,
+                                                   findings="个别问题")
+        # once verified, the office may raise a new one (e.g. after the decision)
+        await special_cases.raise_quality_dispute(actor=a["clerk"], batch_id=batch_id,
+                                                  description="决定后仍有问题")
+    assert await QualityDispute.count() == 2
+    assert await Notification.count().where(Notification.kind == "quality_dispute") == told * 2
+
+
+async def test_r16_concurrent_disputes_one_wins_the_database_refuses_a_second_open_one():
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _received(net)
+        results = await asyncio.gather(*(special_cases.raise_quality_dispute(
+            actor=a["clerk"], batch_id=batch_id, description=f"问题 {i}") for i in range(5)),
+            return_exceptions=True)
+    assert sum(isinstance(r, int) for r in results) == 1
+    assert sum(isinstance(r, RuleViolation) for r in results) == 4, results
+    # the partial unique index holds whatever the code path
+    dispute = await QualityDispute.select().first()
+    with pytest.raises(asyncpg.exceptions.UniqueViolationError):
+        await QualityDispute.insert(QualityDispute(
+            batch=batch_id, description="direct", raised_by=dispute["raised_by"],
+            raised_at=dispute["raised_at"], due_at=dispute["due_at"]))
+
+
+async def test_r16_dispute_over_the_api_answers_422_with_the_reason():
+    net = await network()
+    token = await api_token(net["users"]["clerk"])
+    with clock.frozen(IN_WINDOW):
+        batch_id = await batches.create_draft(actor=net["actors"]["clerk"])
+        async with client() as c:
+            r = await c.post(f"/api/v1/batches/{batch_id}/disputes", json={"description": "x"},
+                             headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
+    assert r.status_code == 422 and "come back" in r.json()["error"]

@@ -134,7 +134,8 @@ async def test_close_and_its_progress():
     async with client() as c:
         finance = await _headers(net, "finance")
         bad = await c.post("/api/v1/statements/close", headers=finance, json={"period": "soon"})
-        assert bad.status_code == 400 and await raw_fetch("SELECT id FROM period_close") == []
+        assert bad.status_code == 422 and "period" in bad.json()["fields"]  # issue 10: field named
+        assert await raw_fetch("SELECT id FROM period_close") == []
         future = await c.post("/api/v1/statements/close", headers=finance,
                               json={"period": "2026-12-01"})
         assert future.status_code == 422 and future.json()["error"] == \
