@@ -1,6 +1,7 @@
 """Users, passwords, sessions, login throttling and personal API tokens."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -12,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from portal import audit, clock
 from portal.actor import ALL_ROLES, Actor
+from portal.db import in_transaction, raw_fetch
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.settings import Settings
 from portal.tables import ApiToken, LoginAttempt, ManagerCoverage, Organisation, User, UserSession
@@ -63,30 +65,54 @@ async def load_actor(user_id: int) -> Actor | None:
     )
 
 
-async def _recent_failures(settings: Settings, username: str, ip: str) -> int:
-    since = clock.now() - timedelta(seconds=settings.login_window_seconds)
-    return await LoginAttempt.count().where(
-        (LoginAttempt.succeeded == False)  # noqa: E712
-        & (LoginAttempt.at >= since)
-        & ((LoginAttempt.username == username) | (LoginAttempt.ip == ip))
-    )
+# Advisory lock classes (pg_advisory_xact_lock(class, key)): one login decision at a time per
+# username and per IP. Usernames are always locked before IPs, so two attempts cannot deadlock.
+_LOCK_USERNAME, _LOCK_IP = 31, 32
+
+
+async def _admit_attempt(settings: Settings, username: str, ip: str) -> int | None:
+    """One atomic decision per attempt: under the username's and the IP's locks, count the
+    recent failures and, below the limit, record this attempt as a failure before the password
+    is even checked. Returns the attempt's id, or None when throttled. A burst of concurrent
+    guesses therefore queues on the locks and each sees the ones before it: at most
+    `login_max_failures` are ever evaluated (issue 10). The locks are held only for these two
+    short statements, not while argon2 runs. (On CockroachDB, lock a row per key instead.)"""
+    async def decide() -> int | None:
+        await raw_fetch("SELECT pg_advisory_xact_lock($1, hashtext($2)), "
+                        "pg_advisory_xact_lock($3, hashtext($4))",
+                        _LOCK_USERNAME, username, _LOCK_IP, ip)
+        # A statement of its own: its snapshot is taken after the locks are held, so it sees
+        # every attempt committed by whoever held them before.
+        now = clock.now()
+        rows = await raw_fetch(
+            "INSERT INTO login_attempt (username, ip, succeeded, at) "
+            "SELECT $1::varchar, $2::varchar, false, $3 WHERE (SELECT count(*) FROM login_attempt "
+            "WHERE NOT succeeded AND at >= $4 AND (username = $1::varchar OR ip = $2::varchar)) "
+            "< $5 RETURNING id",
+            username, ip, now, now - timedelta(seconds=settings.login_window_seconds),
+            settings.login_max_failures)
+        return rows[0]["id"] if rows else None
+
+    return await in_transaction(decide)
 
 
 async def authenticate(settings: Settings, *, username: str, password: str, ip: str) -> Actor:
-    """Check a login. The same answer whether the user exists or not; throttled per user and IP."""
-    username = username.strip().lower()[:64]
-    if await _recent_failures(settings, username, ip) >= settings.login_max_failures:
+    """Check a login. The same answer whether the user exists or not; throttled per user and IP
+    (together at most `login_max_failures` failures in `login_window_seconds`)."""
+    username, ip = username.strip().lower()[:64], ip[:64]
+    attempt_id = await _admit_attempt(settings, username, ip)
+    if attempt_id is None:
         raise Throttled(THROTTLED)
     row = await User.select(User.id, User.password_hash, User.active).where(
         User.username == username
     ).first()
-    ok = verify_password(row["password_hash"] if row else _DUMMY_HASH, password)
+    # Off the event loop: argon2 takes tens of milliseconds of CPU per guess.
+    ok = await asyncio.to_thread(verify_password, row["password_hash"] if row else _DUMMY_HASH,
+                                 password)
     actor = await load_actor(row["id"]) if ok and row and row["active"] else None
-    await LoginAttempt.insert(
-        LoginAttempt(username=username, ip=ip[:64], succeeded=actor is not None, at=clock.now())
-    )
     if actor is None:
-        raise ValidationFailed({"username": BAD_LOGIN})
+        raise ValidationFailed({"username": BAD_LOGIN})  # the attempt stays a failure
+    await LoginAttempt.update({LoginAttempt.succeeded: True}).where(LoginAttempt.id == attempt_id)
     return actor
 
 

@@ -43,7 +43,13 @@ def serve(host: str, port: int, demo: bool) -> None:
                                      base_url_configured=False)
     app = create_app(settings, run_jobs=True)
     print(f"Portal running on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+
+
+# uvicorn must not rewrite the client address from X-Forwarded-For (its default trusts
+# 127.0.0.1, i.e. any local process): `portal.proxies.client_ip` reads the header itself, and
+# only from PORTAL_TRUSTED_PROXIES. One place decides, so the throttle and the logs agree.
+UVICORN_OPTIONS = {"proxy_headers": False}
 
 
 async def _load_demo() -> bool:

@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.errors import PortalError, ValidationFailed
 from portal.i18n import gettext
+from portal.redirects import login_url
 from portal.web import is_htmx, render
 
 log = logging.getLogger("portal.errors")
@@ -69,8 +70,8 @@ def not_authorized(request: Request, exc: NotAuthorizedException) -> Response:
     if _is_api(request):
         return _respond(request, 401, gettext("A valid API token is required."))
     target = "/login"
-    if request.method == "GET":
-        target += "?next=" + request.url.path
+    if request.method == "GET":  # back to the page and its query, encoded: headers are Latin-1
+        target = login_url(request.url.path, request.scope.get("query_string", b""))
     if is_htmx(request):
         return Response(content="", status_code=401, headers={"HX-Redirect": target})
     return Response(content="", status_code=303, headers={"Location": target})

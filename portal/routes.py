@@ -8,28 +8,21 @@ from portal import audit, auth, notify
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import read_form, text
 from portal.network import get_organisation
+from portal.proxies import client_ip
+from portal.redirects import safe_next
 from portal.tables import Product, ProductCategory, SparePart, User
 
 CATALOG_TYPES = {"product_category": ProductCategory, "product": Product, "spare_part": SparePart}
 from portal.web import (
-    ANON_CSRF_COOKIE,
     LANG_COOKIE,
     SESSION_COOKIE,
+    anon_csrf_cookie,
     current_actor,
     is_htmx,
     login_required,
     public,
     render,
 )
-
-
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: "//evil.example" or "http://..." would be an open redirect, and so
-    # would "/\t/evil.example": browsers drop tabs and newlines from a URL before parsing it.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
-            and all(" " < ch != "\x7f" for ch in target):
-        return target
-    return "/"
 
 
 class AuthController(Controller):
@@ -40,14 +33,14 @@ class AuthController(Controller):
         if request.scope["state"].get("actor"):
             return Response(content="", status_code=303, headers={"Location": "/"})
         return render(request, "portal/login.html", issue_anon_csrf=True,
-                      next=_safe_next(request.query_params.get("next")))
+                      next=safe_next(request.query_params.get("next")))
 
     @post("/login", status_code=303)
     async def login(self, request: Request) -> Response:
         form = await read_form(request)
-        username, next_url = text(form, "username", 64), _safe_next(text(form, "next", 200))
+        username, next_url = text(form, "username", 64), safe_next(text(form, "next", 200))
         settings = request.app.state.settings
-        ip = request.client.host if request.client else ""
+        ip = client_ip(request)  # the socket peer, or X-Forwarded-For from a trusted proxy
         try:
             actor = await auth.authenticate(settings, username=username,
                                             password=str(form.get("password") or "")[:200], ip=ip)
@@ -63,8 +56,7 @@ class AuthController(Controller):
                         secure=settings.secure_cookies, path="/",
                         max_age=settings.session_absolute_seconds)
         return Response(content="", status_code=303, headers={"Location": next_url},
-                        cookies=[cookie, Cookie(key=ANON_CSRF_COOKIE, value="", max_age=0,
-                                                path="/")])
+                        cookies=[cookie, anon_csrf_cookie(settings, max_age=0)])
 
     @post("/lang", status_code=303)
     async def switch_language(self, request: Request) -> Response:
@@ -75,7 +67,7 @@ class AuthController(Controller):
         actor = request.scope["state"].get("actor")
         if actor:
             await auth.set_locale(actor=actor, locale=locale)
-        back = _safe_next(text(form, "next", 200))
+        back = safe_next(text(form, "next", 200))
         cookie = Cookie(key=LANG_COOKIE, value=locale, samesite="lax", path="/",
                         secure=request.app.state.settings.secure_cookies, max_age=365 * 86400)
         if is_htmx(request):

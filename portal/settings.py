@@ -1,6 +1,7 @@
 """One frozen settings object, read from the environment once."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -28,6 +29,19 @@ WALLETS = ("alipay", "wechat_pay")  # the Stripe wallet methods the portal can t
 
 def _wallets(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.strip().lower() for m in raw.split(",") if m.strip()))
+
+
+def _proxies(raw: str) -> tuple[str, ...]:
+    """PORTAL_TRUSTED_PROXIES: IPs or CIDRs whose X-Forwarded-For is believed (proxies.py).
+    A bad entry stops start-up: a typo must not silently trust, or distrust, a proxy."""
+    entries = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"PORTAL_TRUSTED_PROXIES: {entry!r} is not an IP address or "
+                             "CIDR") from None
+    return entries
 
 
 def served_base_url(host: str, port: int) -> str:
@@ -82,6 +96,8 @@ class Settings:
     # Wallet methods the Stripe account has enabled (PORTAL_STRIPE_WALLETS=alipay,wechat_pay);
     # offering one the account lacks would only fail at Stripe, so it is opt-in.
     stripe_wallets: tuple[str, ...] = ()
+    # Proxies whose X-Forwarded-For gives the client's IP (login throttle); empty = none.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.stripe_wallets) - set(WALLETS)
@@ -112,6 +128,7 @@ class Settings:
             stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
             stripe_timeout_seconds=float(os.environ.get("PORTAL_STRIPE_TIMEOUT", "20")),
             stripe_wallets=_wallets(os.environ.get("PORTAL_STRIPE_WALLETS", "")),
+            trusted_proxies=_proxies(os.environ.get("PORTAL_TRUSTED_PROXIES", "")),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
