@@ -1,10 +1,9 @@
 """Importing return lines from an XLSX or CSV file of up to 2,000 lines. Every bad row is
-reported by its spreadsheet row number and nothing is imported until the file is clean."""
+reported by its spreadsheet row number and nothing is imported until the file is clean. The file
+is read by `portal.spreadsheets` (bounded bytes, rows and columns, off the event loop)."""
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,6 +14,7 @@ from dealers.tables import ReasonCode
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import ValidationFailed
+from portal.spreadsheets import BODY_LIMIT, cell_text, csv_bytes, read_table
 from portal.web import current_actor, login_required
 
 # header (Chinese or English, lower-cased) -> field
@@ -33,39 +33,8 @@ TEMPLATE_HEADER = ["规格型号", "数量", "返厂原因", "说明", "日期�
                    "灯管变灰", "接桥发黑", "破碎"]
 
 
-def read_rows(filename: str, content: bytes) -> list[list[Any]]:
-    """Rows of cells (header first) from CSV (UTF-8, with or without BOM, or GB18030) or XLSX."""
-    if content[:2] == b"PK" or filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception:
-            raise ValidationFailed({"file": "This file cannot be read as XLSX or CSV."})
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationFailed({"file": "This file cannot be read as XLSX or CSV."})
-    return [row for row in csv.reader(io.StringIO(text))]
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, (datetime, date)):
-        return value.strftime("%Y%m%d")
-    return str(value).strip()
-
-
 def _flag(value: Any, errors: dict[str, str], field: str) -> bool:
-    text = _text(value).lower()
+    text = cell_text(value).lower()
     if text in TRUE:
         return True
     if text not in FALSE:
@@ -74,7 +43,7 @@ def _flag(value: Any, errors: dict[str, str], field: str) -> bool:
 
 
 def _int(value: Any, errors: dict[str, str], field: str, message: str) -> int | None:
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return None
     try:
@@ -85,7 +54,7 @@ def _int(value: Any, errors: dict[str, str], field: str, message: str) -> int | 
 
 
 def _date(value: Any, errors: dict[str, str], field: str, message: str) -> date | None:
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return None
     try:
@@ -96,20 +65,16 @@ def _date(value: Any, errors: dict[str, str], field: str, message: str) -> date 
 
 
 async def parse_lines_file(filename: str, content: bytes) -> tuple[list[LineInput], dict[int, dict[str, str]]]:
-    rows = [r for r in read_rows(filename, content)]
-    while rows and not any(_text(c) for c in rows[-1]):
-        rows.pop()
+    rows = await read_table(filename, content, max_rows=batches.MAX_LINES)
     if not rows:
         raise ValidationFailed({"file": "The file is empty."})
-    columns = {i: HEADERS.get(_text(h).lower()) for i, h in enumerate(rows[0])}
+    columns = {i: HEADERS.get(cell_text(h).lower()) for i, h in enumerate(rows[0])}
     missing = [f for f in REQUIRED if f not in columns.values()]
     if missing:
         raise ValidationFailed({"file": "The header row needs the columns 规格型号/model, 数量/quantity and 返厂原因/reason."})
     data = rows[1:]
-    if len(data) > batches.MAX_LINES:
-        raise ValidationFailed({"file": "At most 2,000 lines per batch."})
     records = [{columns[i]: cell for i, cell in enumerate(row) if columns.get(i)} for row in data]
-    models = {_text(r.get("model")) for r in records}
+    models = {cell_text(r.get("model")) for r in records}
     products = {r["model"]: r["id"] for r in await raw_fetch(
         "SELECT id, model FROM product WHERE active AND model = ANY($1::text[])", sorted(models))}
     reasons: dict[str, int] = {}
@@ -120,11 +85,11 @@ async def parse_lines_file(filename: str, content: bytes) -> tuple[list[LineInpu
     for number, record in enumerate(records, start=2):
         errors: dict[str, str] = {}
         line = LineInput(
-            product_id=products.get(_text(record.get("model"))),
+            product_id=products.get(cell_text(record.get("model"))),
             quantity=_int(record.get("quantity"), errors, "quantity",
                           "Quantity must be a whole number from 1 to 100,000."),
-            reason_id=reasons.get(_text(record.get("reason")).lower()),
-            reason_text=_text(record.get("details"))[:200],
+            reason_id=reasons.get(cell_text(record.get("reason")).lower()),
+            reason_text=cell_text(record.get("details"))[:200],
             date_code=_date(record.get("date_code"), errors, "date_code",
                             "Date codes look like 20250315 (year, month, day)."),
             purchase_date=_date(record.get("purchase_date"), errors, "purchase_date",
@@ -157,12 +122,9 @@ async def import_lines(*, actor: Actor, batch_id: int, filename: str, content: b
     return await batches.add_lines(actor=actor, batch_id=batch_id, lines=lines)
 
 
-def import_template() -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(TEMPLATE_HEADER)
-    writer.writerow(["CFL-13W", "12", "NO_LIGHT", "客户退回", "20250315", "", "否", "90", "否", "否", "否"])
-    return "\ufeff" + buffer.getvalue()  # BOM: Excel opens it as UTF-8
+def import_template() -> bytes:
+    return csv_bytes([TEMPLATE_HEADER, ["CFL-13W", "12", "NO_LIGHT", "客户退回", "20250315", "",
+                                        "否", "90", "否", "否", "否"]])
 
 
 class LineImportController(Controller):
@@ -170,10 +132,10 @@ class LineImportController(Controller):
 
     @get("/batches/import-template.csv")
     async def template(self) -> Response:
-        return Response(content=import_template().encode("utf-8"), media_type="text/csv",
+        return Response(content=import_template(), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="return-lines.csv"'})
 
-    @post("/batches/{batch_id:int}/import", request_max_body_size=5 * 1024 * 1024)
+    @post("/batches/{batch_id:int}/import", request_max_body_size=BODY_LIMIT)
     async def upload(self, request: Request, batch_id: int) -> Response:
         from dealers.batch_routes import batch_page
         from portal.i18n import gettext

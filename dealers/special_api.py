@@ -13,6 +13,7 @@ from dealers import line_import, special_cases
 from portal import clock
 from portal.api import api_token_required
 from portal.validation import JSON_MAX_BYTES
+from portal.spreadsheets import BODY_LIMIT
 from portal.web import current_actor
 
 
@@ -119,8 +120,7 @@ class SpecialApi(Controller):
                                                 recovered_fen=data.recovered_fen, note=data.note)
         return {"id": claim_id, "status": "closed"}
 
-    @post("/batches/{batch_id:int}/import", status_code=201,
-          request_max_body_size=5 * 1024 * 1024)
+    @post("/batches/{batch_id:int}/import", status_code=201, request_max_body_size=BODY_LIMIT)
     async def import_lines(self, request: Request, batch_id: int,
                            data: ImportIn = Body(media_type=RequestEncodingType.MULTI_PART)) -> dict:
         content = await data.file.read()

@@ -64,6 +64,32 @@ def _flag(name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class UploadLimits:
+    """Bounds on every file a user uploads (`portal/spreadsheets.py`). Read once at import, not
+    per `Settings`: Litestar fixes each upload handler's body limit when its route is declared."""
+    max_bytes: int = 5 * 1024 * 1024          # PORTAL_UPLOAD_MAX_BYTES: the file as sent
+    max_unzipped_bytes: int = 20 * 1024 * 1024  # PORTAL_UPLOAD_MAX_UNZIPPED_BYTES: XLSX inside
+    max_columns: int = 50                     # PORTAL_UPLOAD_MAX_COLUMNS: read, the rest ignored
+    volume_rows: int = 20_000                 # PORTAL_VOLUME_IMPORT_MAX_ROWS: rows per file
+
+    def __post_init__(self) -> None:
+        if min(self.max_bytes, self.max_unzipped_bytes, self.max_columns, self.volume_rows) < 1:
+            raise ValueError("PORTAL_UPLOAD_* and PORTAL_VOLUME_IMPORT_MAX_ROWS must be positive")
+
+    @classmethod
+    def from_env(cls) -> "UploadLimits":
+        names = {"max_bytes": "PORTAL_UPLOAD_MAX_BYTES",
+                 "max_unzipped_bytes": "PORTAL_UPLOAD_MAX_UNZIPPED_BYTES",
+                 "max_columns": "PORTAL_UPLOAD_MAX_COLUMNS",
+                 "volume_rows": "PORTAL_VOLUME_IMPORT_MAX_ROWS"}
+        return cls(**{field: int(os.environ[name]) for field, name in names.items()
+                      if os.environ.get(name, "").strip()})
+
+
+UPLOADS = UploadLimits.from_env()
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None
     secret_key: str

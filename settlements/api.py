@@ -16,6 +16,7 @@ from dealers.batches import LineErrors
 from portal import clock, i18n
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
+from portal.spreadsheets import BODY_LIMIT
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 from settlements import adjustments, close, payouts, queries, rules, service, volume_import
@@ -223,7 +224,7 @@ class SettlementsApi(Controller):
                                             reason=data.reason)
         return {"adjustment_id": adjustment_id, "status": "approved" if data.approve else "refused"}
 
-    @post("/volumes", status_code=201, request_max_body_size=5 * 1024 * 1024)
+    @post("/volumes", status_code=201, request_max_body_size=BODY_LIMIT)
     async def import_volumes(self, request: Request, data: Annotated[
             VolumesIn, Body(media_type=RequestEncodingType.MULTI_PART)]) -> dict:
         """An XLSX or CSV file (multipart field `file`) for `period`: every bad row is reported

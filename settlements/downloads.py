@@ -1,13 +1,15 @@
 """A statement for people to keep (issue 5 §6): what each line is in words, and the XLSX and CSV
 downloads in the reader's language (zh or en). Amounts stay integer fen until the last step:
-the CSV writes yuan with two decimals, the XLSX writes numbers (Decimal, never float)."""
+the CSV writes yuan with two decimals, the XLSX writes numbers (Decimal, never float). Every cell
+goes through `portal.spreadsheets`, which keeps text that looks like a formula (a dealer's own
+organisation or repair-point name, an adjustment reason) from ever becoming one."""
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 
 from portal import i18n
+from portal.spreadsheets import append_row, csv_bytes
 
 # line kind -> its name for people (msgid)
 KIND_LABELS = {
@@ -20,11 +22,10 @@ STATUS_LABELS = {"draft": "draft", "second_approval": "awaiting second approval"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def yuan(amount_fen: int) -> str:
-    """-1234 -> '-12.34': exact, from integer fen."""
-    sign = "-" if amount_fen < 0 else ""
-    whole, fen = divmod(abs(int(amount_fen)), 100)
-    return f"{sign}{whole}.{fen:02d}"
+def yuan(amount_fen: int) -> Decimal:
+    """-1234 -> Decimal('-12.34'): exact, from integer fen, always two decimals. A number, so
+    the writers keep it a number (a negative amount is not formula-like text)."""
+    return Decimal(int(amount_fen)).scaleb(-2)
 
 
 def kind_label(kind: str) -> str:
@@ -87,16 +88,12 @@ def in_language(locale: str, build, *args):
 
 
 def to_csv(statement: dict, lines: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for label, value in _summary(statement):
-        writer.writerow([label, value])
-    writer.writerow([])
-    writer.writerow(_header())
-    for line in lines:
-        writer.writerow([kind_label(line["kind"]), line_source(line), yuan(line["amount_fen"])])
-    writer.writerow([i18n.gettext("Total"), "", yuan(statement["total_fen"])])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens it as UTF-8
+    rows: list[list] = [[label, value] for label, value in _summary(statement)]
+    rows += [[], _header()]
+    rows += [[kind_label(line["kind"]), line_source(line), yuan(line["amount_fen"])]
+             for line in lines]
+    rows.append([i18n.gettext("Total"), "", yuan(statement["total_fen"])])
+    return csv_bytes(rows)  # with a BOM: Excel opens it as UTF-8
 
 
 def to_xlsx(statement: dict, lines: list[dict]) -> bytes:
@@ -107,16 +104,14 @@ def to_xlsx(statement: dict, lines: list[dict]) -> bytes:
     sheet = book.active
     sheet.title = "statement"
     for label, value in _summary(statement):
-        sheet.append([label, value])
-    sheet.append([])
-    sheet.append(_header())
-    for cell in sheet[sheet.max_row]:
+        append_row(sheet, [label, value])
+    append_row(sheet, [])
+    for cell in append_row(sheet, _header()):
         cell.font = Font(bold=True)
     first = sheet.max_row + 1
     for line in lines:
-        sheet.append([kind_label(line["kind"]), line_source(line),
-                      Decimal(line["amount_fen"]) / 100])
-    sheet.append([i18n.gettext("Total"), "", Decimal(statement["total_fen"]) / 100])
+        append_row(sheet, [kind_label(line["kind"]), line_source(line), yuan(line["amount_fen"])])
+    append_row(sheet, [i18n.gettext("Total"), "", yuan(statement["total_fen"])])
     for row in sheet.iter_rows(min_row=first, min_col=3, max_col=3):
         row[0].number_format = "#,##0.00"
     sheet[f"A{sheet.max_row}"].font = Font(bold=True)

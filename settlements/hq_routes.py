@@ -13,6 +13,7 @@ from portal.errors import PortalError, ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_percent, parse_signed_yuan, parse_yuan
+from portal.spreadsheets import BODY_LIMIT
 from portal.web import current_actor, login_required, render, roles_required, see_other
 from settlements import adjustments, downloads, payouts, queries, rules, service, volume_import
 from settlements.routes import last_month, parse_month
@@ -160,7 +161,7 @@ class SettlementsController(Controller):
     async def volumes(self, request: Request) -> Response:
         return await volumes_page(request)
 
-    @post("/volumes", guards=[FINANCE], request_max_body_size=5 * 1024 * 1024)
+    @post("/volumes", guards=[FINANCE], request_max_body_size=BODY_LIMIT)
     async def import_volumes(self, request: Request) -> Response:
         form = await request.form()
         fields = {"period": text(form, "period", 10)}

@@ -3,7 +3,8 @@ per dealer, the dealer given by its organisation id or its exact name, the amoun
 
 Every bad row is reported by its spreadsheet row number and nothing is imported unless the
 whole file is clean. One query checks every row (dealers, kinds, volumes already imported), one
-inserts them all. The file reader is the one return-line imports use."""
+inserts them all. The file is read by `portal.spreadsheets`, the reader of every import (bounded
+bytes, rows and columns, off the event loop)."""
 from __future__ import annotations
 
 import re
@@ -12,12 +13,12 @@ from datetime import date
 import asyncpg
 
 from dealers.batches import LineErrors
-from dealers.line_import import _text, read_rows
 from portal import audit, clock
 from portal.actor import Actor
 from portal.db import engine, raw_fetch
 from portal.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 from portal.money import parse_yuan
+from portal.spreadsheets import VOLUME_ROWS, cell_text, read_table
 from settlements.rules import DEALER_KINDS
 
 # header (Chinese or English, lower-cased) -> field
@@ -26,7 +27,7 @@ HEADERS = {
     "客户": "dealer", "amount": "amount", "金额": "amount", "进货金额": "amount",
     "采购金额": "amount",
 }
-MAX_ROWS = 20_000
+MAX_ROWS = VOLUME_ROWS  # PORTAL_VOLUME_IMPORT_MAX_ROWS, 20,000 unless set
 _ID = re.compile(r"^[0-9]{1,9}$")
 
 # Each key of the file against organisation ids and exact names (Chinese or English), with
@@ -47,22 +48,18 @@ SELECT $1, t.dealer, t.amount, $4, $5 FROM unnest($2::int[], $3::bigint[]) AS t(
 """
 
 
-def parse_volumes(filename: str, content: bytes) -> list[tuple[int, str, int | None]]:
+async def parse_volumes(filename: str, content: bytes) -> list[tuple[int, str, int | None]]:
     """(row number, dealer key, amount in fen or None when unreadable) for each non-blank row."""
-    rows = read_rows(filename, content)
-    while rows and not any(_text(c) for c in rows[-1]):
-        rows.pop()
+    rows = await read_table(filename, content, max_rows=MAX_ROWS)
     if not rows:
         raise ValidationFailed({"file": "The file is empty."})
-    columns = {i: HEADERS.get(_text(h).lower()) for i, h in enumerate(rows[0])}
+    columns = {i: HEADERS.get(cell_text(h).lower()) for i, h in enumerate(rows[0])}
     if {"dealer", "amount"} - set(columns.values()):
         raise ValidationFailed({"file": "The header row needs the columns dealer/经销商 and "
                                         "amount/金额."})
-    if len(rows) - 1 > MAX_ROWS:
-        raise ValidationFailed({"file": "At most 20,000 rows per file."})
     parsed = []
     for number, row in enumerate(rows[1:], start=2):
-        cells = {columns[i]: _text(c) for i, c in enumerate(row) if columns.get(i)}
+        cells = {columns[i]: cell_text(c) for i, c in enumerate(row) if columns.get(i)}
         if not any(cells.values()):
             continue
         parsed.append((number, cells.get("dealer", ""), parse_yuan(cells.get("amount", ""))))
@@ -124,7 +121,7 @@ async def import_volumes(*, actor: Actor, period: date, filename: str, content: 
     period = period.replace(day=1)
     if period > clock.china_today().replace(day=1):
         raise RuleViolation("Purchases are imported for this month or an earlier one.")
-    parsed = parse_volumes(filename, content)
+    parsed = await parse_volumes(filename, content)
     try:
         async with engine().transaction():
             lookup = await raw_fetch(_LOOKUP, sorted({key for _, key, _ in parsed if key}),

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from dealers import line_import
 from dealers.batches import LineErrors, create_draft
 from dealers.tables import ReturnLine
-from portal import clock
+from portal import clock, i18n, spreadsheets
 from portal.db import count_queries
 from portal.errors import NotFound, ValidationFailed
 from tests.dealers.factory import IN_WINDOW, network
@@ -85,7 +85,33 @@ async def test_2001_lines_refused_and_nothing_imported():
             await line_import.import_lines(
                 actor=net["actors"]["clerk"], batch_id=batch_id, filename="big.csv",
                 content=csv_bytes(["CEILING-1,1,NO_LIGHT,,,,"] * 2001))
-    assert caught.value.errors == {"file": "At most 2,000 lines per batch."}
+    # issue 10 §1: the reader refuses it, naming the limit, in the reader's language
+    assert caught.value.errors == {"file": i18n.gettext(
+        "At most %(limit)s rows under the header: this file has more.", limit="2,000")}
+    assert "2,000" in caught.value.errors["file"]
+    assert await ReturnLine.count() == 0
+
+
+async def test_an_upload_over_the_byte_limit_is_refused_on_the_page_and_nothing_written():
+    """issue 10 §1: a file over the limit gets its message beside the import (422); a request
+    body over the handler's limit gets the 413 page; neither reaches the database nor a 500."""
+    net = await network()
+    line = "CEILING-1,1,NO_LIGHT,,,,\n"
+    big = csv_bytes([line.strip()] * (spreadsheets.MAX_BYTES // len(line) + 1))
+    assert spreadsheets.MAX_BYTES < len(big) < spreadsheets.BODY_LIMIT - 4096
+    huge = b"x" * (spreadsheets.BODY_LIMIT + 1)
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _draft(net)
+        async with client() as c:
+            token = await login(c, "clerk")
+            over = await c.post(f"/batches/{batch_id}/import", data={"_csrf": token},
+                                files={"file": ("l.csv", big, "text/csv")})
+            assert over.status_code == 422
+            assert "文件超过 5 MB" in over.text.split('id="import-errors"')[1]  # the clerk's zh
+            too_big = await c.post(f"/batches/{batch_id}/import", data={"_csrf": token},
+                                   files={"file": ("l.csv", huge, "text/csv")})
+            assert too_big.status_code == 413
+            assert i18n.translate("The upload is too large.", "zh_CN") in too_big.text
     assert await ReturnLine.count() == 0
 
 

@@ -3,18 +3,19 @@ every bad row reported by its row number; nothing imported unless the whole file
 same few queries for any number of rows."""
 import csv
 import io
+import re
 from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
 
 from dealers.batches import LineErrors
-from portal import clock
+from portal import clock, i18n, spreadsheets
 from portal.db import count_queries, raw_fetch
 from portal.errors import Forbidden, RuleViolation, ValidationFailed
 from settlements import service, volume_import
 from settlements.tables import PurchaseVolume
-from tests.helpers import make_org
+from tests.helpers import client, login, make_org
 from tests.settlements.close_factory import CHINA, NOVEMBER, settlement_network
 
 TODAY = datetime(2026, 12, 3, 10, tzinfo=CHINA)
@@ -168,3 +169,32 @@ async def test_r26_one_volume_per_dealer_and_month_also_by_hand():
     audit = await raw_fetch("SELECT action, organisation FROM audit_entry "
                             "WHERE object_type = 'purchase_volume'")
     assert [(a["action"], a["organisation"]) for a in audit] == [("recorded", office)]
+
+
+async def test_r26_a_file_over_the_row_limit_is_refused_naming_the_limit(monkeypatch):
+    """issue 10 §1: the shared reader bounds the rows (PORTAL_VOLUME_IMPORT_MAX_ROWS); the
+    message says the limit; nothing is imported."""
+    net = await settlement_network()
+    monkeypatch.setattr(volume_import, "MAX_ROWS", 3)
+    rows = [["dealer", "amount"]] + [[str(net["office"]["id"]), "1"]] * 4
+    with pytest.raises(ValidationFailed) as bad:
+        await _import(net, "v.csv", _csv(rows))
+    assert bad.value.errors["file"] == i18n.gettext(
+        "At most %(limit)s rows under the header: this file has more.", limit="3")
+    assert "3" in bad.value.errors["file"]
+    assert await PurchaseVolume.count() == 0
+    assert volume_import.MAX_ROWS == 3 and spreadsheets.VOLUME_ROWS == 20_000  # the default
+
+
+async def test_r26_an_upload_over_the_byte_limit_gets_its_message_beside_the_file():
+    net = await settlement_network()
+    line = f"{net['office']['id']},1\n".encode()
+    big = b"dealer,amount\n" + line * (spreadsheets.MAX_BYTES // len(line) + 1)
+    with clock.frozen(TODAY):
+        async with client() as c:
+            csrf = await login(c, "finance")
+            r = await c.post("/settlements/volumes", data={"_csrf": csrf, "period": "2026-11"},
+                             files={"file": ("volumes.csv", big, "text/csv")})
+    assert r.status_code == 422
+    assert "5 MB" in re.search(r'id="error-file">(.*?)</span>', r.text, re.S).group(1)
+    assert await PurchaseVolume.count() == 0
