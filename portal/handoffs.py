@@ -1,0 +1,311 @@
+"""Who is told of what: every hand-off notifies the people who must act next (issue 9).
+
+`HANDOFFS` is the one table. A row names an event, who hears of it (audiences, below), the
+subject and body msgids (English; zh_CN in the catalog) and the page where they act. Services
+call `tell(event, ...)` inside the transaction that makes the change, so a notice exists exactly
+when the change commits; the person acting is never told of their own action.
+
+Why the table lives here, in the shell, and not in rows each domain registers: it names only
+events, audiences and words, never a domain's table or rule, so `portal` still imports no
+domain; and one literal dict is what a reader (and `tests/portal/test_handoffs.py`, which walks
+it row by row) can take in at a glance. A registry filled at import time would scatter it again.
+
+Audiences are resolved to active users with the notification rows written in ONE statement
+(`INSERT … SELECT`): one round trip per hand-off, whatever the number of recipients. It writes
+the same `notification` rows as `portal.notify.notify` (same de-duplication, same e-mail queue).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from portal import clock
+from portal.actor import Actor
+from portal.db import engine, raw_fetch
+from portal.i18n import LOCALES, translate
+
+
+@dataclass(frozen=True)
+class Handoff:
+    audience: tuple[str, ...]
+    subject: str  # msgid, %(name)s parameters
+    body: str  # msgid
+    link: str  # the page where they act, {name} parameters
+    pending: str = ""  # declared but not yet sent through `tell`: where it is still sent from
+
+
+# Audience -> condition on `u` (portal_user), `o` (its organisation) and `p` (the call: org, the
+# office or dealer concerned; point, a repair point; ids, named users).
+AUDIENCES = dict(  # SQL, not words: a dict() call, which scripts/catalog.py does not collect
+    office_managers="u.organisation = p.org AND 'manager' = ANY(u.roles)",
+    office_clerks="u.organisation = p.org AND 'dealer_clerk' = ANY(u.roles)",
+    dealer_people="u.organisation = p.org",
+    # a regional manager (HQ) covering the office, or an office above it (Actor.covered_paths)
+    covering_regional_managers=(
+        "'manager' = ANY(u.roles) AND EXISTS (SELECT 1 FROM manager_coverage mc "
+        "JOIN organisation c ON c.id = mc.organisation JOIN organisation t ON t.id = p.org "
+        "WHERE mc.\"user\" = u.id AND t.path LIKE c.path || '%')"),
+    point_staff="u.organisation = p.point AND 'repair_staff' = ANY(u.roles)",
+    hq_cs="o.kind = 'hq' AND 'hq_cs' = ANY(u.roles)",
+    hq_logistics="o.kind = 'hq' AND 'hq_logistics' = ANY(u.roles)",
+    hq_tech="o.kind = 'hq' AND 'hq_tech' = ANY(u.roles)",
+    named="u.id = ANY(p.ids)",  # the proposer, the submitter, ... passed as user_ids
+)
+
+_BATCH = "/batches/{batch_id}"
+_POINT = "/repair-points/{point_id}"
+_SPECIAL = "dealers/special_cases.py still calls notify() directly"
+
+HANDOFFS: dict[str, Handoff] = {
+    # --- return batches (dealers/batches.py, dealers/receiving.py) ------------------------------
+    "batch_submitted": Handoff(
+        audience=("office_managers", "covering_regional_managers"),
+        subject="Return batch %(number)s waits for your signature",
+        body="%(office)s submitted return batch %(number)s with %(lines)s lines. Appraise the "
+             "goods, then sign it or send it back for corrections.",
+        link=_BATCH),
+    "batch_sent_back": Handoff(
+        audience=("office_clerks", "named"),
+        subject="Return batch %(number)s was sent back for corrections",
+        body="Correct the batch and submit it again. The manager wrote: %(reason)s",
+        link=_BATCH),
+    "batch_signed": Handoff(
+        audience=("hq_cs",),
+        subject="Return batch %(number)s waits for approval",
+        body="The manager of %(office)s signed return batch %(number)s. Approve it (return to "
+             "the factory or dispose of locally) or refuse it.",
+        link=_BATCH),
+    "batch_approved": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s approved: send it to head office",
+        body="Customer service approved the return to the factory. Print the registration "
+             "form, send it with the goods and record the dispatch.",
+        link=_BATCH),
+    "batch_approved_dispose": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s approved: dispose of it locally",
+        body="Customer service approved disposing of the goods locally. Dispose of them and "
+             "record the evidence on the batch page.",
+        link=_BATCH),
+    "batch_refused": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s refused",
+        body="Customer service refused the batch. Reason: %(reason)s",
+        link=_BATCH),
+    "batch_dispatched": Handoff(
+        audience=("hq_logistics",),
+        subject="Return batch %(number)s is on its way",
+        body="%(office)s sent %(packages)s packages with %(carrier)s (waybill %(waybill)s) on "
+             "%(date)s. Scan the registration form when the goods arrive.",
+        link=_BATCH),
+    "batch_arrived": Handoff(
+        audience=("office_clerks", "office_managers", "hq_cs"),
+        subject="Return batch %(number)s arrived at head office",
+        body="The goods arrived on %(date)s. Head office counts them by the end of "
+             "%(count_by)s and decides every line by the end of %(decide_by)s.",
+        link=_BATCH),
+    "count_difference": Handoff(
+        audience=("office_clerks", "office_managers", "hq_cs"),
+        subject="Return batch %(number)s: the count differs from the form",
+        body="Head office counted return batch %(number)s: %(n)s lines differ from the form. "
+             "Head office's count applies; the batch page shows each difference.",
+        link=_BATCH),
+    "receipt_ready": Handoff(
+        audience=("office_clerks", "office_managers", "hq_cs"),
+        subject="Return batch %(number)s decided",
+        body="Exchanged %(exchanged)s, credited %(credited)s, rejected %(rejected)s. The "
+             "receipt lists the reasons.",
+        link=_BATCH),
+    # --- repair points, spares, deposits (spares/service.py) ------------------------------------
+    "repair_point_proposed": Handoff(
+        audience=("hq_cs",),
+        subject="New repair point proposed: %(name)s",
+        body="%(office)s proposes the repair point %(name)s at %(address)s, with a monthly "
+             "repair fee of %(fee)s. Approve or refuse it.",
+        link="/repair-points?waiting=proposed"),
+    "repair_point_approved": Handoff(
+        audience=("named",),
+        subject="Repair point %(name)s approved",
+        body="Customer service approved the repair point. It pays a deposit of %(deposit)s; "
+             "its first stock ships once the deposit is paid.",
+        link=_POINT),
+    "repair_point_refused": Handoff(
+        audience=("named",),
+        subject="Repair point %(name)s refused",
+        body="Customer service refused the proposed repair point. Reason: %(reason)s",
+        link="/repair-points"),
+    "deposit_credited": Handoff(
+        audience=("point_staff",),
+        subject="Deposit payment received: %(amount)s",
+        body="%(point)s: %(amount)s received. Paid so far: %(balance)s of %(required)s.",
+        link=_POINT),
+    "deposit_paid": Handoff(
+        audience=("hq_logistics",),
+        subject="Deposit of %(point)s paid: ship the first stock",
+        body="%(point)s has paid its deposit of %(required)s in full. Its first stock can ship "
+             "now.",
+        link=_POINT),
+    "exchange_requested": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="%(point)s asks for an old-for-new exchange",
+        body="%(point)s asks to exchange %(qty)s × %(part)s. Hand over good parts, take the "
+             "faulty ones back and mark the exchange completed.",
+        link="/repair-points/exchanges?status=requested"),
+    "exchange_completed": Handoff(
+        audience=("point_staff",),
+        subject="Exchange completed: %(qty)s × %(part)s",
+        body="%(office)s handed over %(qty)s good %(part)s and took the faulty ones back. Your "
+             "stock is updated.",
+        link=_POINT),
+    # --- repair fees and consumer disputes (spares/oversight.py) --------------------------------
+    "fee_proposed": Handoff(
+        audience=("hq_cs",),
+        subject="Repair fee proposed for %(point)s: %(amount)s a month",
+        body="A monthly repair fee of %(amount)s is proposed for %(point)s from %(month)s. "
+             "Approve or refuse it.",
+        link=_POINT),
+    "fee_approved": Handoff(
+        audience=("named", "point_staff"),
+        subject="Repair fee for %(point)s approved: %(amount)s a month",
+        body="Customer service approved the monthly repair fee of %(amount)s for %(point)s. It "
+             "is paid from %(month)s.",
+        link=_POINT),
+    "fee_refused": Handoff(
+        audience=("named", "point_staff"),
+        subject="Repair fee for %(point)s refused",
+        body="Customer service refused the proposed monthly fee of %(amount)s. Reason: "
+             "%(reason)s",
+        link=_POINT),
+    "dispute_recorded": Handoff(
+        audience=("office_managers", "covering_regional_managers"),
+        subject="Consumer dispute at %(point)s: please mediate",
+        body="Mediate it: settle it, or pass it to customer service for a final ruling. "
+             "%(customer)s says: %(description)s",
+        link=_POINT),
+    "dispute_settled": Handoff(
+        audience=("point_staff",),
+        subject="Consumer dispute at %(point)s settled",
+        body="The dispute with %(customer)s is settled: %(notes)s",
+        link=_POINT),
+    "dispute_escalated": Handoff(
+        audience=("hq_cs",),
+        subject="Consumer dispute at %(point)s needs your ruling",
+        body="The office could not settle the dispute with %(customer)s: give the final "
+             "ruling. The office's notes: %(notes)s",
+        link=_POINT),
+    "dispute_ruled": Handoff(
+        audience=("point_staff", "office_managers"),
+        subject="Final ruling on the dispute at %(point)s",
+        body="Customer service ruled on the dispute with %(customer)s: %(ruling)s",
+        link=_POINT),
+    # --- statements (settlements/notices.py) -----------------------------------------------------
+    "statement_approved": Handoff(
+        audience=("dealer_people",),
+        subject="Your statement for %(month)s is approved: %(amount)s",
+        body="It is frozen now; payment follows. Corrections go into a later statement.",
+        link="/statements/{statement_id}"),
+    "statement_paid": Handoff(
+        audience=("dealer_people",),
+        subject="Your statement for %(month)s is paid: %(amount)s",
+        body="HQ has paid statement %(id)s; the payment reference is on its page.",
+        link="/statements/{statement_id}"),
+    # --- declared, not yet wired: dealers/special_cases.py -------------------------------------
+    "special_requested": Handoff(
+        audience=("hq_cs",),
+        subject="Special approval requested by %(org)s",
+        body="%(org)s asks for a special approval: %(reason)s",
+        link="/special-approvals", pending=_SPECIAL),
+    "special_approved": Handoff(
+        audience=("named", "office_clerks"),
+        subject="Special approval granted to %(org)s",
+        body="Customer service granted the special approval. The office's batch for %(month)s "
+             "may now be submitted outside the return window.",
+        link="/special-approvals", pending=_SPECIAL),
+    "special_refused": Handoff(
+        audience=("named", "office_clerks"),
+        subject="Special approval refused for %(org)s",
+        body="Customer service refused the special approval. Reason: %(reason)s",
+        link="/special-approvals", pending=_SPECIAL),
+    "rolled_over": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s moved to %(month)s",
+        body="It was not submitted in this month's window, so it is not accepted this month. "
+             "Submit it in the %(month)s window.",
+        link=_BATCH, pending=_SPECIAL),
+    "rollover_blocked": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s was not submitted in time",
+        body="It could not move to %(month)s because that month already has a batch. Move its "
+             "lines there or withdraw it.",
+        link=_BATCH, pending=_SPECIAL),
+    "quality_dispute": Handoff(
+        audience=("hq_cs", "hq_tech"),
+        subject="Batch quality dispute on %(number)s",
+        body="%(office)s reports a batch quality problem. HQ tech verifies it on site by "
+             "%(due)s.",
+        link=_BATCH, pending=_SPECIAL),
+    "quality_confirmed": Handoff(
+        audience=("office_clerks", "office_managers", "hq_cs"),
+        subject="Quality problem on %(number)s confirmed",
+        body="HQ tech confirmed the quality problem: the company takes the whole batch back and "
+             "bears all freight.",
+        link=_BATCH, pending=_SPECIAL),
+    "quality_not_confirmed": Handoff(
+        audience=("office_clerks", "office_managers", "hq_cs"),
+        subject="Quality problem on %(number)s not confirmed",
+        body="HQ tech did not confirm the quality problem: %(findings)s",
+        link=_BATCH, pending=_SPECIAL),
+}
+
+def _for_locale(params: dict, locale: str) -> dict:
+    """Parameters as one reader sees them: {locale: text} values pick that locale's text."""
+    return {k: (v.get(locale) or next(iter(v.values()), "")) if isinstance(v, dict) else v
+            for k, v in params.items()}
+
+
+def names(row: dict, base: str = "name") -> dict[str, str]:
+    """An organisation's (or part's) name in each language, for a parameter."""
+    zh = row.get(f"{base}_zh") or row.get(base) or ""
+    return {"zh_CN": zh, "en": row.get(f"{base}_en") or zh}
+
+
+def china_day(at: datetime | date) -> str:
+    """A date as people in China read it (business dates are China dates, R3)."""
+    if isinstance(at, datetime):
+        at = at.astimezone(clock.CHINA).date()
+    return at.isoformat()
+
+
+def _sql(audience: tuple[str, ...]) -> str:
+    who = " OR ".join(f"({AUDIENCES[a]})" for a in audience)
+    return (
+        "WITH p AS (SELECT $4::int AS org, $5::int AS point, $6::int[] AS ids, $12::int AS actor) "
+        "INSERT INTO notification (\"user\", kind, dedupe_key, subject, body, link, created_at) "
+        "SELECT u.id, $1, $2, CASE WHEN u.locale = 'en' THEN $9 ELSE $7 END, "
+        "CASE WHEN u.locale = 'en' THEN $10 ELSE $8 END, $3, $11 "
+        "FROM portal_user u JOIN organisation o ON o.id = u.organisation CROSS JOIN p "
+        f"WHERE u.active AND o.active AND u.id IS DISTINCT FROM p.actor AND ({who}) "
+        "ON CONFLICT (\"user\", kind, dedupe_key) DO NOTHING RETURNING \"user\"")
+
+
+async def tell(event: str, *, actor: Actor | None, params: dict, dedupe_key: str,
+               org_id: int | None = None, point_id: int | None = None,
+               user_ids: list[int] | tuple[int, ...] = ()) -> list[int]:
+    """Notify the row's audiences of `event`, each in their language, in the caller's
+    transaction; never `actor`. A repeat (same event and key) tells nobody twice. Returns the
+    user ids told now."""
+    row = HANDOFFS[event]
+    if engine().current_transaction.get() is None:
+        raise RuntimeError("tell() runs inside the transaction that makes the change")
+    texts = {}  # zh_CN, the default, for every locale but en (as portal.i18n.translate does)
+    for locale in LOCALES:
+        local = _for_locale(params, locale)
+        texts[locale] = (translate(row.subject, locale, **local)[:200],
+                         translate(row.body, locale, **local))
+    link = row.link.format(**_for_locale(params, "en"))
+    rows = await raw_fetch(
+        _sql(row.audience), event, dedupe_key[:80], link[:200], org_id, point_id,
+        list(user_ids), *texts["zh_CN"], *texts["en"], clock.now(),
+        actor.user_id if actor else None)
+    return [r["user"] for r in rows]
+
