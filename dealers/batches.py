@@ -12,6 +12,7 @@ from dealers import rules
 from dealers.calendar import week_for_region
 from dealers.tables import ReasonCode, ReturnBatch, ReturnLine
 from portal import audit, clock
+from portal.handoffs import china_day, names, tell
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -96,6 +97,12 @@ async def _move(actor: Actor, batch: dict, target: str, values: dict[str, Any],
                        before={"status": batch["status"]},
                        after={k: v for k, v in columns.items() if k != "status"} | {"status": target},
                        reason=reason)
+
+
+def _about(batch: dict, **extra: Any) -> dict:
+    """Parameters of a batch's notices: its number, office (in each language) and page."""
+    return {"number": batch["number"], "batch_id": batch["id"],
+            "office": names(batch, "org_name"), **extra}
 
 
 # --- drafting -------------------------------------------------------------------------------------
@@ -322,6 +329,9 @@ async def submit_batch(*, actor: Actor, batch_id: int) -> None:
                 raise RuleViolation("Submission is only possible in your window, %(first)s to %(last)s (R5).",
                                     first=window.first.isoformat(), last=window.last.isoformat())
         await _move(actor, batch, "submitted", {"submitted_by": actor.user_id, "submitted_at": now})
+        await tell("batch_submitted", actor=actor, org_id=batch["organisation"],
+                   params=_about(batch, lines=batch["line_count"]),
+                   dedupe_key=f"{batch['number']}@{now.isoformat()}")
 
 
 async def sign_batch(*, actor: Actor, batch_id: int, note: str = "") -> None:
@@ -336,6 +346,8 @@ async def sign_batch(*, actor: Actor, batch_id: int, note: str = "") -> None:
             raise RuleViolation("Nobody signs their own submission (R8).")
         await _move(actor, batch, "signed", {"signed_by": actor.user_id,
                                              "signed_at": clock.now()}, reason=note[:500])
+        await tell("batch_signed", actor=actor, org_id=batch["organisation"],
+                   params=_about(batch), dedupe_key=batch["number"])
 
 
 async def return_to_draft(*, actor: Actor, batch_id: int, reason: str) -> None:
@@ -349,6 +361,9 @@ async def return_to_draft(*, actor: Actor, batch_id: int, reason: str) -> None:
         _require_status(batch, "submitted")
         await _move(actor, batch, "draft", {"submitted_by": None, "submitted_at": None},
                     reason=reason.strip())
+        await tell("batch_sent_back", actor=actor, org_id=batch["organisation"],
+                   user_ids=[batch["submitted_by"]], params=_about(batch, reason=reason.strip()),
+                   dedupe_key=f"{batch['number']}@{clock.now().isoformat()}")
 
 
 async def _locked_for_cs_decision(actor: Actor, batch_id: int) -> dict:
@@ -372,6 +387,9 @@ async def approve_batch(*, actor: Actor, batch_id: int, disposition: str, note: 
         await _move(actor, batch, "approved", {"approved_by": actor.user_id,
                                                "approved_at": clock.now(),
                                                "disposition": disposition}, reason=note[:500])
+        await tell("batch_approved" if disposition == "return" else "batch_approved_dispose",
+                   actor=actor, org_id=batch["organisation"], params=_about(batch),
+                   dedupe_key=batch["number"])
 
 
 async def refuse_batch(*, actor: Actor, batch_id: int, reason: str) -> None:
@@ -382,6 +400,8 @@ async def refuse_batch(*, actor: Actor, batch_id: int, reason: str) -> None:
         await _move(actor, batch, "refused", {"refused_reason": reason.strip()[:500],
                                               "approved_by": actor.user_id,
                                               "approved_at": clock.now()}, reason=reason.strip())
+        await tell("batch_refused", actor=actor, org_id=batch["organisation"],
+                   params=_about(batch, reason=reason.strip()[:500]), dedupe_key=batch["number"])
 
 
 async def withdraw_batch(*, actor: Actor, batch_id: int, reason: str = "") -> None:
@@ -418,6 +438,10 @@ async def dispatch_batch(*, actor: Actor, batch_id: int, carrier: str, waybill: 
         await _move(actor, batch, "dispatched", {
             "carrier": carrier.strip(), "waybill": waybill.strip(), "packages": packages,
             "freight_fen": freight_fen, "dispatched_on": dispatched_on})
+        await tell("batch_dispatched", actor=actor, org_id=batch["organisation"],
+                   params=_about(batch, packages=packages, carrier=carrier.strip(),
+                                 waybill=waybill.strip(), date=china_day(dispatched_on)),
+                   dedupe_key=batch["number"])
 
 
 async def record_disposal(*, actor: Actor, batch_id: int, evidence: str) -> None:

@@ -3,17 +3,17 @@ each line (R13, R14), and the receipt the office reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dealers import rules
-from dealers.batches import _move, _require_status, get_batch, get_batch_by_number, list_lines
+from dealers.batches import (_about, _move, _require_status, get_batch, get_batch_by_number,
+                             list_lines)
 from dealers.tables import DockRefusal, ReasonCode, ReturnBatch
 from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_executemany, raw_fetch
 from portal.errors import Forbidden, RuleViolation, ValidationFailed
-from portal.notify import notify
-from portal.tables import User
+from portal.handoffs import china_day, tell
 
 RECEIVABLE = ("approved", "dispatched")
 
@@ -51,6 +51,13 @@ async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
                 await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
                                    action="arrived", organisation_id=batch["organisation"],
                                    after={"arrived_at": at.isoformat()}, reason=note)
+                # the deadlines end at midnight China time: people read the day before
+                last_day = {name: china_day(deadline(at) - timedelta(seconds=1)) for name, deadline
+                            in (("count_by", rules.receive_deadline),
+                                ("decide_by", rules.decide_deadline))}
+                await tell("batch_arrived", actor=actor, org_id=batch["organisation"],
+                           params=_about(batch, date=china_day(at), **last_day),
+                           dedupe_key=batch["number"])
             return await get_batch(actor=actor, batch_id=batch["id"])
     raise RuleViolation("Refused at the dock and recorded: goods need an approved registration "
                         "form, signed by the manager and approved by customer service (R10).")
@@ -127,20 +134,10 @@ async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
             await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
                                action="count_differences", organisation_id=batch["organisation"],
                                after={"differences": differences})
-            await _tell_office_and_cs(batch, "count_difference",
-                                      "Return batch %(number)s: received count differs",
-                                      "HQ counted %(number)s; %(n)s lines differ from the form. "
-                                      "HQ's count prevails (R12).", n=len(differences))
+            # R12: the office and CS are told of the difference
+            await tell("count_difference", actor=actor, org_id=batch["organisation"],
+                       params=_about(batch, n=len(differences)), dedupe_key=batch["number"])
     return differences
-
-
-async def _tell_office_and_cs(batch: dict, kind: str, subject: str, body: str, **params) -> None:
-    office = await User.select(User.id).where(
-        (User.organisation == batch["organisation"]) & (User.active == True))  # noqa: E712
-    cs = await raw_fetch("SELECT id FROM portal_user WHERE active AND 'hq_cs' = ANY(roles)")
-    await notify(user_ids=[u["id"] for u in office] + [u["id"] for u in cs], kind=kind,
-                 dedupe_key=f"{batch['number']}", subject=subject, body=body,
-                 link=f"/batches/{batch['id']}", params={"number": batch["number"], **params})
 
 
 @dataclass(frozen=True)
@@ -207,9 +204,8 @@ async def decide_batch(*, actor: Actor, batch_id: int, decisions: list[Decision]
                   "rejected": sum(d.rejected for d in decisions)}
         await _move(actor, batch, "dispositioned", {"decided_by": actor.user_id,
                                                     "decided_at": now}, reason=str(totals))
-        await _tell_office_and_cs(batch, "receipt_ready", "Return batch %(number)s decided",
-                                  "Exchanged %(exchanged)s, credited %(credited)s, rejected "
-                                  "%(rejected)s. The receipt lists the reasons.", **totals)
+        await tell("receipt_ready", actor=actor, org_id=batch["organisation"],
+                   params=_about(batch, **totals), dedupe_key=batch["number"])
 
 
 def deadlines(batch: dict, now: datetime) -> dict:
