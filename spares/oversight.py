@@ -7,6 +7,8 @@ from portal import audit, clock, payments
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.handoffs import names, tell
+from portal.money import format_fen
 from portal.network import get_organisation
 from spares import service
 from spares.tables import Closure, ConsumerDispute, RepairFee
@@ -37,6 +39,10 @@ async def propose_fee(*, actor: Actor, point_id: int, amount_fen: int | None, re
         await audit.record(actor=actor, object_type="repair_fee", object_id=row.id,
                            action="proposed", organisation_id=point["id"],
                            after={"amount_fen": amount_fen}, reason=reason.strip())
+        await tell("fee_proposed", actor=actor, org_id=point["parent"], point_id=point_id,
+                   dedupe_key=str(row.id), params={
+                       "point": names(point), "point_id": point_id,
+                       "amount": format_fen(amount_fen), "month": f"{row.effective_from:%Y-%m}"})
     return row.id
 
 
@@ -46,17 +52,24 @@ async def decide_fee(*, actor: Actor, fee_id: int, approve: bool, reason: str = 
     if not approve and not reason.strip():
         raise ValidationFailed({"reason": "Give the reason for refusing."})
     async with RepairFee._meta.db.transaction():
-        rows = await raw_fetch("SELECT * FROM repair_fee WHERE id = $1 FOR UPDATE", fee_id)
+        rows = await raw_fetch("SELECT f.*, o.name, o.name_en FROM repair_fee f JOIN organisation o "
+                               "ON o.id = f.repair_point WHERE f.id = $1 FOR UPDATE OF f", fee_id)
         if not rows:
             raise NotFound("Not found.")
-        if rows[0]["status"] != "proposed":
+        fee = rows[0]
+        if fee["status"] != "proposed":
             raise Conflict("This request has already been decided.")
         status = "approved" if approve else "refused"
         await raw_fetch("UPDATE repair_fee SET status = $2, decided_by = $3, decided_at = $4, "
                         "decision_reason = $5 WHERE id = $1", fee_id, status, actor.user_id,
                         clock.now(), reason.strip())
         await audit.record(actor=actor, object_type="repair_fee", object_id=fee_id, action=status,
-                           organisation_id=rows[0]["repair_point"], reason=reason.strip())
+                           organisation_id=fee["repair_point"], reason=reason.strip())
+        await tell(f"fee_{status}", actor=actor, point_id=fee["repair_point"],
+                   user_ids=[fee["proposed_by"]], dedupe_key=str(fee_id), params={
+                       "point": names(fee), "point_id": fee["repair_point"],
+                       "amount": format_fen(fee["amount_fen"]), "reason": reason.strip(),
+                       "month": f"{fee['effective_from']:%Y-%m}"})
 
 
 async def fee_on(point_id: int, month: date) -> int | None:
@@ -77,7 +90,7 @@ async def fee_history(point_id: int) -> list[dict]:
 # --- R29 consumer disputes -------------------------------------------------------------------------------
 
 async def record_dispute(*, actor: Actor, point_id: int, customer: str, description: str) -> int:
-    await get_point(actor, point_id)
+    point = await get_point(actor, point_id)
     if not (actor.organisation_id == point_id or actor.has("manager", "dealer_clerk", "hq_cs")):
         raise Forbidden("Your role may not open this page.")
     if not customer.strip() or not description.strip():
@@ -89,7 +102,23 @@ async def record_dispute(*, actor: Actor, point_id: int, customer: str, descript
         await ConsumerDispute.insert(row)
         await audit.record(actor=actor, object_type="consumer_dispute", object_id=row.id,
                            action="recorded", organisation_id=point_id, reason=description.strip())
+        # R29: the office (or its regional manager) mediates
+        await tell("dispute_recorded", actor=actor, org_id=point["parent"], point_id=point_id,
+                   dedupe_key=str(row.id), params={
+                       "point": names(point), "point_id": point_id, "customer": row.customer,
+                       "description": _cut(description.strip())})
     return row.id
+
+
+def _cut(text: str, limit: int = 300) -> str:
+    """A long free text shortened for a notice; the page has it whole."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _dispute_params(dispute: dict, **extra: str) -> dict:
+    point = dispute["point"]
+    return {"point": names(point), "point_id": point["id"], "customer": dispute["customer"],
+            **{k: _cut(v) for k, v in extra.items()}}
 
 
 async def mediate_dispute(*, actor: Actor, dispute_id: int, settled: bool, notes: str) -> None:
@@ -109,6 +138,9 @@ async def mediate_dispute(*, actor: Actor, dispute_id: int, settled: bool, notes
         await audit.record(actor=actor, object_type="consumer_dispute", object_id=dispute_id,
                            action=status, organisation_id=dispute["repair_point"],
                            reason=notes.strip())
+        await tell(f"dispute_{status}", actor=actor, org_id=dispute["point"]["parent"],
+                   point_id=dispute["repair_point"], dedupe_key=str(dispute_id),
+                   params=_dispute_params(dispute, notes=notes.strip()))
 
 
 async def rule_dispute(*, actor: Actor, dispute_id: int, ruling: str) -> None:
@@ -127,14 +159,16 @@ async def rule_dispute(*, actor: Actor, dispute_id: int, ruling: str) -> None:
         await audit.record(actor=actor, object_type="consumer_dispute", object_id=dispute_id,
                            action="ruled", organisation_id=dispute["repair_point"],
                            reason=ruling.strip())
+        await tell("dispute_ruled", actor=actor, org_id=dispute["point"]["parent"],
+                   point_id=dispute["repair_point"], dedupe_key=str(dispute_id),
+                   params=_dispute_params(dispute, ruling=ruling.strip()))
 
 
 async def _dispute(actor: Actor, dispute_id: int) -> dict:
     rows = await raw_fetch("SELECT * FROM consumer_dispute WHERE id = $1 FOR UPDATE", dispute_id)
     if not rows:
         raise NotFound("Not found.")
-    await get_point(actor, rows[0]["repair_point"])
-    return rows[0]
+    return {**rows[0], "point": await get_point(actor, rows[0]["repair_point"])}
 
 
 async def disputes_of(point_id: int) -> list[dict]:

@@ -8,6 +8,8 @@ from portal import audit, clock, payments, policy
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.handoffs import names, tell
+from portal.money import format_fen
 from portal.network import DEALER_KINDS, get_organisation
 from portal.tables import Organisation, Product
 from spares import rules
@@ -53,6 +55,10 @@ async def propose_repair_point(*, actor: Actor, office_id: int, name: str, cover
                            action="proposed", organisation_id=office_id,
                            after={"name": name.strip(), "scale": sales_scale,
                                   "fee_fen": proposed_fee_fen})
+        await tell("repair_point_proposed", actor=actor, org_id=office_id,
+                   params={"name": name.strip(), "office": names(office),
+                           "address": address.strip(), "fee": format_fen(proposed_fee_fen or 0)},
+                   dedupe_key=str(row.id))
     return row.id
 
 
@@ -73,7 +79,7 @@ async def decide_repair_point(*, actor: Actor, application_id: int, approve: boo
         app = rows[0]
         if app["status"] != "proposed":
             raise Conflict("This request has already been decided.")
-        point_id = None
+        point_id, deposit_fen = None, 0
         if approve:
             point = Organisation(name=app["name"], name_en="", kind="repair_point",
                                  parent=app["office"], region=app["region"], created_at=clock.now())
@@ -81,7 +87,7 @@ async def decide_repair_point(*, actor: Actor, application_id: int, approve: boo
             point_id = point.id
             await Organisation.update({Organisation.path: f"{app['path']}{point.id}."}).where(
                 Organisation.id == point.id)
-            await _size_deposit(point_id, app["sales_scale"])
+            deposit_fen = await _size_deposit(point_id, app["sales_scale"])
         await raw_fetch("UPDATE repair_point_application SET status = $2, decided_by = $3, "
                         "decided_at = $4, decision_reason = $5, repair_point = $6 WHERE id = $1",
                         application_id, "approved" if approve else "refused", actor.user_id,
@@ -90,18 +96,24 @@ async def decide_repair_point(*, actor: Actor, application_id: int, approve: boo
                            object_id=application_id, action="approved" if approve else "refused",
                            organisation_id=app["office"], reason=reason.strip(),
                            after={"repair_point": point_id})
+        await tell("repair_point_approved" if approve else "repair_point_refused", actor=actor,
+                   user_ids=[app["proposed_by"]], dedupe_key=str(application_id),
+                   params={"name": app["name"], "point_id": point_id, "reason": reason.strip(),
+                           "deposit": format_fen(deposit_fen)})
     return point_id
 
 
-async def _size_deposit(point_id: int, scale: str) -> None:
+async def _size_deposit(point_id: int, scale: str) -> int:
+    """Size the point's deposit from its scale's template (R22); returns the amount due."""
     template = await raw_fetch(
         "SELECT t.quantity, s.unit_price_fen FROM stock_template t JOIN spare_part s "
         "ON s.id = t.spare_part WHERE t.sales_scale = $1", scale)
     value = rules.stock_value([(t["quantity"], t["unit_price_fen"]) for t in template])
     ratio = await policy.value_on("deposit_ratio_bp", clock.china_today())
+    required = rules.deposit_due(value, ratio)
     await Deposit.insert(Deposit(repair_point=point_id, stock_value_fen=value, ratio_bp=ratio,
-                                 required_fen=rules.deposit_due(value, ratio),
-                                 created_at=clock.now()))
+                                 required_fen=required, created_at=clock.now()))
+    return required
 
 
 # --- R28 deposits ------------------------------------------------------------------------------------------
@@ -121,16 +133,36 @@ async def deposit_status(point_id: int) -> dict:
 async def credit_deposit(*, point_id: int, amount_fen: int, kind: str, reference: str,
                          actor: Actor | None) -> bool:
     """R28: one movement per Stripe payment or bank reference (a unique constraint): a repeat
-    credits nothing. Returns whether it was credited now."""
-    inserted = await raw_fetch(
-        "INSERT INTO deposit_movement (repair_point, amount_fen, kind, reference, actor, at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, reference) DO NOTHING RETURNING id",
-        point_id, amount_fen, kind, reference, actor.user_id if actor else None, clock.now())
-    if inserted:
+    credits nothing. Returns whether it was credited now. A payment received tells the point;
+    the one that completes the deposit tells HQ logistics that the first stock can ship (R22)."""
+    async with Deposit._meta.db.transaction():
+        # The balance before this movement (a statement does not see its own insert) + it.
+        inserted = await raw_fetch(
+            "WITH ins AS (INSERT INTO deposit_movement (repair_point, amount_fen, kind, reference, "
+            "actor, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, reference) DO NOTHING "
+            "RETURNING id, amount_fen) "
+            "SELECT ins.id, o.name, o.name_en, d.required_fen, d.shipped_at, ins.amount_fen + "
+            "(SELECT coalesce(sum(m.amount_fen), 0) FROM deposit_movement m "
+            "WHERE m.repair_point = $1)::bigint AS balance_fen "
+            "FROM ins JOIN organisation o ON o.id = $1 LEFT JOIN deposit d ON d.repair_point = $1",
+            point_id, amount_fen, kind, reference, actor.user_id if actor else None, clock.now())
+        if not inserted:
+            return False
         await audit.record(actor=actor, object_type="deposit", object_id=point_id,
                            action=f"credit_{kind}", organisation_id=point_id,
                            after={"amount_fen": amount_fen, "reference": reference})
-    return bool(inserted)
+        row = inserted[0]
+        if amount_fen > 0 and row["required_fen"] is not None:
+            params = {"point": names(row), "point_id": point_id,
+                      "amount": format_fen(amount_fen), "balance": format_fen(row["balance_fen"]),
+                      "required": format_fen(row["required_fen"])}
+            await tell("deposit_credited", actor=actor, point_id=point_id, params=params,
+                       dedupe_key=f"{kind}-{reference}")
+            if row["shipped_at"] is None and \
+                    row["balance_fen"] >= row["required_fen"] > row["balance_fen"] - amount_fen:
+                await tell("deposit_paid", actor=actor, point_id=point_id, params=params,
+                           dedupe_key=str(point_id))
+    return True
 
 
 async def record_bank_transfer(*, actor: Actor, point_id: int, amount_fen: int | None,
@@ -237,20 +269,36 @@ async def request_exchange(*, actor: Actor, spare_part_id: int, quantity: int | 
     if quantity is None or not 1 <= quantity <= 1000:
         raise ValidationFailed({"quantity": "Quantity must be a whole number from 1 to 1,000."})
     point = await get_organisation(actor=actor, org_id=actor.organisation_id)
+    part = await raw_fetch("SELECT code, name_zh, name_en FROM spare_part WHERE id = $1",
+                           spare_part_id)
+    if not part:
+        raise ValidationFailed({"spare_part": "Choose a spare part from the list."})
     async with Exchange._meta.db.transaction():
         row = Exchange(repair_point=point["id"], office=point["parent"], spare_part=spare_part_id,
                        quantity=quantity, requested_by=actor.user_id, requested_at=clock.now())
         await Exchange.insert(row)
         await audit.record(actor=actor, object_type="exchange", object_id=row.id,
                            action="requested", after={"part": spare_part_id, "qty": quantity})
+        # R23: the office hands the good parts over: its clerks and managers are told
+        await tell("exchange_requested", actor=actor, org_id=point["parent"],
+                   point_id=point["id"], dedupe_key=str(row.id),
+                   params={"point": names(point), "qty": quantity, "part": _part_name(part[0])})
     return row.id
+
+
+def _part_name(row: dict) -> dict[str, str]:
+    """A spare part as people name it, in each language: its name and its code."""
+    return {locale: f"{name} ({row['code']})" if name != row["code"] else name
+            for locale, name in names(row).items()}
 
 
 async def complete_exchange(*, actor: Actor, exchange_id: int) -> None:
     """R23: the office hands over good parts and takes the faulty ones, in one transaction:
     good out = faulty in, and nobody's stock goes negative (also when two run at once)."""
     async with Exchange._meta.db.transaction():
-        rows = await raw_fetch("SELECT * FROM exchange WHERE id = $1 FOR UPDATE", exchange_id)
+        rows = await raw_fetch(
+            "SELECT e.*, s.code, s.name_zh, s.name_en FROM exchange e "
+            "JOIN spare_part s ON s.id = e.spare_part WHERE e.id = $1 FOR UPDATE OF e", exchange_id)
         if not rows:
             raise NotFound("Not found.")
         ex = rows[0]
@@ -268,6 +316,10 @@ async def complete_exchange(*, actor: Actor, exchange_id: int) -> None:
         await audit.record(actor=actor, object_type="exchange", object_id=exchange_id,
                            action="completed", organisation_id=ex["office"],
                            after={"part": part, "qty": q})
+        await tell("exchange_completed", actor=actor, point_id=ex["repair_point"],
+                   dedupe_key=str(exchange_id),
+                   params={"office": names(office), "qty": q, "part": _part_name(ex),
+                           "point_id": ex["repair_point"]})
 
 
 # --- R19 consumer repairs ----------------------------------------------------------------------------------------
