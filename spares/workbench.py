@@ -116,7 +116,9 @@ def _link(key: str, own: int) -> str | None:
 async def queues(actor: Actor, now: datetime) -> list[Queue]:
     mine = sections_of(actor)
     wanted = [(section, key) for section in SECTIONS if section in mine
-              for key in SECTION_QUEUES.get(section, ())]
+              for key in SECTION_QUEUES.get(section, ())
+              # exchanges are handed over at an office, not by a regional manager
+              if key != "exchanges" or actor.organisation_kind in ("office", "agent")]
     if not wanted:
         return []
     args: list = [clock.china_today(now), actor.organisation_id]
