@@ -276,3 +276,49 @@ class i18n_locale:
 
     def __exit__(self, *exc):
         i18n.current_locale.reset(self.token)
+
+
+def with_shared_strings(content: bytes, entries: str) -> bytes:
+    """The workbook with a shared-string table (openpyxl writes none) wired in as Excel does."""
+    table = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats'
+             f'.org/spreadsheetml/2006/main">{entries}</sst>')
+    rel = ('<Relationship Id="rIdSST" Target="sharedStrings.xml" Type="http://schemas.'
+           'openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/>')
+    kind = ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>')
+    content = rewrite(content, "xl/_rels/workbook.xml.rels",
+                      lambda x: x.replace("</Relationships>", rel + "</Relationships>"))
+    content = rewrite(content, "[Content_Types].xml",
+                      lambda x: x.replace("</Types>", kind + "</Types>"))
+    out = io.BytesIO(content)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", table)
+    return out.getvalue()
+
+
+async def test_a_shared_string_table_longer_than_the_cells_read_is_refused_before_openpyxl(
+        monkeypatch):
+    """openpyxl loads every shared string before the first row: 200,000 unused entries in a
+    workbook of two rows would hold a worker for seconds. They are counted first, streaming."""
+    many = "".join(f"<si><t>s{i}</t></si>" for i in range(200_000))
+    content = with_shared_strings(xlsx([["dealer", "amount"], ["one", "2"]]), many)
+    assert len(content) < spreadsheets.MAX_BYTES
+    monkeypatch.setattr(openpyxl, "load_workbook",
+                        lambda *a, **k: pytest.fail("openpyxl was asked to load it"))
+    with i18n_locale("en"), pytest.raises(ValidationFailed) as refused:
+        await read_table("lines.xlsx", content, max_rows=2_000, max_cols=11)
+    assert refused.value.errors["file"] == (
+        "At most 2,000 rows under the header: this file has more.")
+    # the same workbook with a table of an ordinary size still reads
+    monkeypatch.undo()
+    fine = with_shared_strings(xlsx([["dealer", "amount"], ["one", "2"]]),
+                               "<si><t>unused</t></si>")
+    assert await read_table("lines.xlsx", fine, max_rows=2_000, max_cols=11) == [
+        ["dealer", "amount"], ["one", "2"]]
+
+
+async def test_shared_strings_split_across_reads_are_counted_once():
+    body = b"".join(b"<si><t>x</t></si>" for _ in range(50_000))  # 850,000 bytes, 4 reads
+    assert spreadsheets._count_shared_strings(io.BytesIO(body), 10**9) == 50_000
+    prefixed = body.replace(b"<si>", b"<x:si>")
+    assert spreadsheets._count_shared_strings(io.BytesIO(prefixed), 10**9) == 50_000
