@@ -35,7 +35,7 @@ QUEUE_LABELS = {
     "to_decide": ("Counted, to decide line by line",
                   "Counted batches wait here for exchange, credit or rejection of each line, "
                   "within 3 days of arrival."),
-    "breaching": ("Past their deadline",
+    "breaching": ("Batches past their deadline",
                   "Batches not counted by the day after arrival, or not decided within 3 days, "
                   "appear here. None is late."),
     "to_verify": ("Quality disputes to verify on site",

@@ -107,15 +107,26 @@ def sections_of(actor: Actor) -> set[str]:
 QUEUE_LABELS = {
     "users": ("Active users",
               "Everyone who can sign in appears here; add people on the users page."),
+    "policies": ("Business policies (fee rate, deposit ratio, approval limit)",
+                 "The policies HQ sets appear here; each is changed from a date on."),
+    "scheduled": ("Policy changes not yet in force",
+                  "A policy change set for a later date appears here until it applies."),
 }
 
 
 async def portal_queues(actor: Actor, now: datetime) -> list[Queue]:
+    """The HQ administrator's: people and policies (one query)."""
     if "hq_admin" not in sections_of(actor):
         return []
-    row = (await raw_fetch("SELECT count(*) AS n FROM portal_user WHERE active"))[0]
-    title, empty = QUEUE_LABELS["users"]
-    return [Queue("users", title, row["n"], None, "/admin/users", empty, "hq_admin")]
+    row = (await raw_fetch(
+        "SELECT (SELECT count(*) FROM portal_user WHERE active) AS users_n, "
+        "(SELECT count(DISTINCT key) FROM policy_value) AS policies_n, "
+        "(SELECT count(*) FROM policy_value WHERE effective_from > $1) AS scheduled_n, "
+        "(SELECT min(created_at) FROM policy_value WHERE effective_from > $1) AS scheduled_at",
+        now.astimezone(CHINA).date()))[0]
+    links = {"users": "/admin/users", "policies": "/catalog", "scheduled": "/catalog"}
+    return [Queue(key, QUEUE_LABELS[key][0], row[f"{key}_n"], row.get(f"{key}_at"), links[key],
+                  QUEUE_LABELS[key][1], "hq_admin") for key in QUEUE_LABELS]
 
 
 register(portal_queues)
