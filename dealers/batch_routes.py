@@ -1,16 +1,14 @@
 """Return batch pages. Handlers parse, call a service, render; the rules live in the services."""
 from __future__ import annotations
 
-from datetime import date
-
 from litestar import Controller, Request, Response, get, post
 
 from dealers import batches, queries, receiving, special_cases
 from dealers.forms import parse_condition, parse_line
-from portal import audit, clock
+from portal import audit, clock, listing
 from portal.errors import NotFound, PortalError, ValidationFailed
-from portal.forms import integer, iso_date, query_int, read_form, text
-from portal.i18n import gettext
+from portal.forms import integer, iso_date, read_form, text
+from portal.i18n import gettext, local_name
 from portal.money import parse_yuan
 from portal.web import current_actor, is_htmx, login_required, render, see_other
 
@@ -48,31 +46,104 @@ async def on_batch_action(request: Request, batch_id: int, action, form=None) ->
     return see_other(f"/batches/{batch_id}")
 
 
+def batch_filters(query) -> tuple[dict, dict, dict]:
+    """The list's filters from the query string: (arguments for queries.list_batches, the raw
+    values to show in the form and carry in links, errors by field). `month` and `org` (an
+    organisation's number) are the links home pages build; people type the others."""
+    errors: dict[str, str] = {}
+    raw = {k: (query.get(k) or "").strip() for k in (
+        "queue", "status", "month", "month_from", "month_to", "submitted_from", "submitted_to",
+        "number", "org_name", "org", "product")}
+    raw["queue"] = raw["queue"] if raw["queue"] in queries.QUEUES else ""
+    month_from = listing.month_param(query, "month_from", errors)
+    month_to = listing.month_param(query, "month_to", errors)
+    listing.check_order(errors, month_from, month_to, "month_to")
+    day_from = listing.date_param(query, "submitted_from", errors)
+    day_to = listing.date_param(query, "submitted_to", errors)
+    listing.check_order(errors, day_from, day_to, "submitted_to")
+    submitted_from, submitted_to = listing.china_day_range(day_from, day_to)
+    month = listing.month_param(query, "month", errors)
+    if month and not (month_from or month_to):  # a home page's link: shown as a range of one
+        month_from = month_to = month
+        raw["month_from"] = raw["month_to"] = month.strftime("%Y-%m")
+    raw["month"] = ""
+    filters = dict(
+        queue=raw["queue"] or None,
+        status=listing.choice_param(query, "status", queries.STATUSES, errors),
+        month_from=month_from, month_to=month_to,
+        submitted_from=submitted_from, submitted_to=submitted_to,
+        number=listing.text_param(query, "number", errors, limit=40) or None,
+        org_name=listing.text_param(query, "org_name", errors, limit=120) or None,
+        organisation_id=listing.int_param(query, "org", errors),
+        product_id=listing.int_param(query, "product", errors))
+    return filters, raw, errors
+
+
+# The export's columns: what the list shows, one row per batch.
+EXPORT_COLUMNS = [
+    listing.Column("Number", lambda b: b["number"]),
+    listing.Column("Organisation", lambda b: local_name(
+        {"name": b["org_name"], "name_en": b["org_name_en"]})),
+    listing.Column("Month", lambda b: b["month"].strftime("%Y-%m")),
+    listing.Column("Kind", lambda b: gettext("special") if b["kind"] == "special"
+                   else gettext("regular")),
+    listing.Column("Status", lambda b: gettext(b["status"])),
+    listing.Column("Submitted on", lambda b: listing.china_date(b["submitted_at"]), "date"),
+    listing.Column("Lines", lambda b: b["lines"], "int"),
+    listing.Column("Filed", lambda b: b["filed"], "int"),
+    listing.Column("Received", lambda b: b["received"], "int"),
+    listing.Column("Decided on", lambda b: listing.china_date(b["decided_at"]), "date"),
+    listing.Column("Deadline breached", lambda b: gettext("yes") if b["breaching"] else ""),
+]
+
+
 class BatchController(Controller):
     path = "/batches"
     guards = [login_required]
 
     @get("/")
     async def list_page(self, request: Request) -> Response:
+        """The list with its search (number, organisation name, months, submission days),
+        keyset-paginated; a bad filter answers 422 with the message beside its field."""
         actor = current_actor(request)
-        q = request.query_params
-        month = None
-        if q.get("month"):
-            try:
-                month = date.fromisoformat(q["month"][:7] + "-01")
-            except ValueError:
-                month = None
-        queue = q.get("queue") if q.get("queue") in queries.QUEUES else None
         now = clock.now()
-        rows = await queries.list_batches(
-            actor=actor, now=now, queue=queue, status=q.get("status") or None, month=month,
-            organisation_id=query_int(request, "org"), product_id=query_int(request, "product"),
-            after_id=query_int(request, "after"))
-        return render(request, "dealers/batches.html", block="rows" if is_htmx(request) else None,
-                      rows=rows, queue=queue or "", counts=await queries.queue_counts(actor=actor, now=now),
-                      filters={k: q.get(k, "") for k in ("status", "month", "org", "product")},
-                      next_after=rows[-1]["id"] if len(rows) == queries.PAGE_SIZE else None,
-                      queues=list(queries.QUEUES))
+        filters, raw, errors = batch_filters(request.query_params)
+        after = listing.int_param(request.query_params, "after", errors)
+        rows = [] if errors else await queries.list_batches(actor=actor, now=now, after_id=after,
+                                                            **filters)
+        more = None
+        if len(rows) == queries.PAGE_SIZE:
+            more = "/batches?" + listing.query_string(raw, after=rows[-1]["id"])
+        return render(request, "dealers/batches.html",
+                      block="rows" if is_htmx(request) and not errors else None,
+                      status_code=422 if errors else 200, errors=errors,
+                      rows=rows, queue=raw["queue"],
+                      counts=await queries.queue_counts(actor=actor, now=now),
+                      filters=raw, statuses=queries.STATUSES, more_url=more,
+                      export_query=listing.query_string(raw),
+                      all_orgs_query=listing.query_string({**raw, "org": ""}),
+                      export_limit=listing.EXPORT_LIMIT, queues=list(queries.QUEUES))
+
+    @get("/export")
+    async def export(self, request: Request) -> Response:
+        """Every batch the list's filter shows (not only the page), as CSV or XLSX in the
+        reader's language; at most EXPORT_LIMIT rows, else the list says to narrow it."""
+        actor = current_actor(request)
+        filters, raw, errors = batch_filters(request.query_params)
+        kind = listing.choice_param(request.query_params, "format", ("csv", "xlsx"), errors)
+        rows = [] if errors else await queries.list_batches(
+            actor=actor, now=clock.now(), limit=listing.EXPORT_LIMIT + 1, **filters)
+        if len(rows) > listing.EXPORT_LIMIT:
+            errors["export"] = gettext(listing.MESSAGES["too_many"],
+                                       n=f"{listing.EXPORT_LIMIT:,}")
+        if errors:
+            return render(request, "dealers/batches.html", status_code=422, errors=errors,
+                          rows=[], queue=raw["queue"], counts={}, filters=raw,
+                          statuses=queries.STATUSES, more_url=None,
+                          export_query=listing.query_string(raw),
+                          all_orgs_query=listing.query_string({**raw, "org": ""}),
+                          export_limit=listing.EXPORT_LIMIT, queues=list(queries.QUEUES))
+        return await listing.export_response(kind or "csv", EXPORT_COLUMNS, rows, "batches")
 
     @post("/")
     async def create(self, request: Request) -> Response:

@@ -2,8 +2,10 @@
 queries per page whatever the number of batches or lines."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
+from dealers.tables import ReturnBatch
 from portal.actor import Actor
 from portal.db import raw_fetch
 
@@ -28,11 +30,45 @@ QUEUES: dict[str, str] = {
 }
 
 
+STATUSES = tuple(s.value for s in ReturnBatch.Status)
+_DIGITS = re.compile(r"(?:RB)?(\d+)")
+
+
+def number_search(text: str) -> list[tuple[str, str]]:
+    """A typed batch number (whole, or its start) -> (operator, value) comparisons on
+    b.number. Numbers are RB + digits: a start becomes the range [RB2026, RB2027), which the
+    unique index on number serves in any collation (upper-case letters and digits sort the same
+    in all of them), besides the LIKE that states the intent."""
+    compact = re.sub(r"\s+", "", text).upper()
+    match = _DIGITS.fullmatch(compact)
+    if not match:
+        return [("LIKE", like_prefix(compact))]
+    digits = match.group(1)
+    if len(digits) == 12:
+        return [("=", "RB" + digits)]
+    comparisons = [(">=", "RB" + digits), ("LIKE", like_prefix("RB" + digits))]
+    following = str(int(digits) + 1).zfill(len(digits))
+    if len(following) == len(digits):  # not all nines
+        comparisons.append(("<", "RB" + following))
+    return comparisons
+
+
+def like_prefix(text: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
 async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
                        status: str | None = None, month: date | None = None,
                        organisation_id: int | None = None, product_id: int | None = None,
-                       after_id: int | None = None, limit: int = PAGE_SIZE) -> list[dict]:
-    """Newest first. Two queries: the page of batches, then their line totals."""
+                       after_id: int | None = None, limit: int = PAGE_SIZE,
+                       number: str | None = None, org_name: str | None = None,
+                       month_from: date | None = None, month_to: date | None = None,
+                       submitted_from: datetime | None = None,
+                       submitted_to: datetime | None = None) -> list[dict]:
+    """Newest first. Two queries: the page of batches, then their line totals. `number` is a
+    batch number or its start; `org_name` part of the organisation's name (zh or en, any
+    case), matched against the organisations first (a few thousand rows), then by id;
+    `submitted_from`/`_to` are instants (China days turned into [start, end))."""
     where, args = ["TRUE"], [now]
 
     def arg(value) -> str:
@@ -53,6 +89,21 @@ async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
     if product_id:
         where.append(f"EXISTS (SELECT 1 FROM return_line l WHERE l.batch = b.id "
                      f"AND l.product = {arg(product_id)})")
+    if number:
+        for op, value in number_search(number):
+            where.append(f"b.number {op} {arg(value)}" + (" ESCAPE '\\'" if op == "LIKE" else ""))
+    if org_name:
+        pattern = arg("%" + like_prefix(org_name)[:-1] + "%")
+        where.append("b.organisation IN (SELECT n.id FROM organisation n WHERE "
+                     f"n.name ILIKE {pattern} ESCAPE '\\' OR n.name_en ILIKE {pattern} ESCAPE '\\')")
+    if month_from:
+        where.append(f"b.month >= {arg(month_from.replace(day=1))}")
+    if month_to:
+        where.append(f"b.month <= {arg(month_to.replace(day=1))}")
+    if submitted_from:
+        where.append(f"b.submitted_at >= {arg(submitted_from)}")
+    if submitted_to:
+        where.append(f"b.submitted_at < {arg(submitted_to)}")
     if after_id:
         where.append(f"b.id < {arg(after_id)}")
     batches = await raw_fetch(
