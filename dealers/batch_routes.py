@@ -10,7 +10,19 @@ from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.forms import integer, iso_date, read_form, text
 from portal.i18n import gettext, local_name
 from portal.money import parse_yuan
-from portal.web import current_actor, is_htmx, login_required, render, see_other
+from portal.web import current_actor, done, is_htmx, login_required, render
+
+# What each lifecycle button says once it worked (issue 9 §4): what happened, who was told.
+DONE = {
+    "submit": "Batch %(number)s submitted; the office manager has been told.",
+    "sign": "Batch %(number)s signed; head office customer service has been told.",
+    "return": "Batch %(number)s sent back for corrections; the clerk has been told.",
+    "approve": "Batch %(number)s approved; the office has been told.",
+    "refuse": "Batch %(number)s refused; the office has been told why.",
+    "withdraw": "Batch %(number)s withdrawn.",
+    "dispatch": "Dispatch of batch %(number)s recorded; head office logistics has been told.",
+    "dispose": "Local disposal of batch %(number)s recorded; the batch is closed.",
+}
 
 
 async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
@@ -18,20 +30,41 @@ async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
                      block: str | None = None) -> Response:
     actor = current_actor(request)
     batch = await batches.get_batch(actor=actor, batch_id=batch_id)
-    return render(
-        request, "dealers/batch.html", status_code=status_code, block=block, batch=batch,
+    now = clock.now()
+    # issue 9 §4: each button the person sees, disabled with the reason a rule would give
+    actions = {name: gettext(refusal.message, **refusal.kwargs) if refusal else None
+               for name, refusal in (await batches.actions_for(actor, batch, now)).items()}
+    is_staff = batches._is_staff_of(actor, batch)
+    approvals = await special_cases.usable_approvals(batch["organisation"]) \
+        if is_staff and batch["status"] == "draft" and batch["kind"] == "regular" else []
+    context = dict(
+        batch=batch, actions=actions, approvals=approvals,
         lines=await batches.lines_with_verdicts(batch_id),
         products=await batches.list_products() if batch["status"] == "draft" else [],
         defect_reasons=await batches.reason_codes("defect"),
-        deadlines=receiving.deadlines(batch, clock.now()),
-        disputes=await special_cases.disputes_for(batch_id, clock.now()),
+        deadlines=receiving.deadlines(batch, now),
+        disputes=await special_cases.disputes_for(batch_id, now),
         claims=await special_cases.claims_for(batch_id),
-        is_staff=batches._is_staff_of(actor, batch), errors=errors or {}, form=form or {})
+        is_staff=is_staff, errors=errors or {}, form=form or {})
+    response = render(request, "dealers/batch.html", status_code=status_code, block=block,
+                      **context)
+    if block == "lines":  # the buttons follow the lines (submit needs one), out of band
+        actions_html = render(request, "dealers/batch.html", block="actions", actions_oob=True,
+                              **context).content
+        response.content = response.content + actions_html
+    return response
 
 
-async def on_batch_action(request: Request, batch_id: int, action, form=None) -> Response:
-    """Run a service action about a batch: back to the batch page when it worked, or the page
-    again with the message beside the action when a rule refused it."""
+async def done_with_batch(request: Request, batch_id: int, success: str, **params) -> Response:
+    """Back to the batch page, which says what worked (`success`, with the batch's number)."""
+    batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
+    return done(request, success, f"/batches/{batch_id}", number=batch["number"], **params)
+
+
+async def on_batch_action(request: Request, batch_id: int, action, form=None, *,
+                          success: str) -> Response:
+    """Run a service action about a batch: back to the batch page, saying `success`, when it
+    worked, or the page again with the message beside the action when a rule refused it."""
     try:
         await action
     except ValidationFailed as exc:
@@ -43,7 +76,7 @@ async def on_batch_action(request: Request, batch_id: int, action, form=None) ->
         return await batch_page(request, batch_id, status_code=exc.status_code,
                                 errors={"action": gettext(exc.message, **exc.params)},
                                 form=dict(form or {}))
-    return see_other(f"/batches/{batch_id}")
+    return await done_with_batch(request, batch_id, success)
 
 
 def batch_filters(query) -> tuple[dict, dict, dict]:
@@ -154,7 +187,8 @@ class BatchController(Controller):
             raise ValidationFailed(errors)
         batch_id = await batches.create_draft(actor=current_actor(request),
                                               special_approval_id=approval)
-        return see_other(f"/batches/{batch_id}")
+        return await done_with_batch(
+            request, batch_id, success="Batch %(number)s started: add its lines, then submit it.")
 
     @get("/{batch_id:int}")
     async def detail(self, request: Request, batch_id: int) -> Response:
@@ -185,8 +219,9 @@ class BatchController(Controller):
             return await batch_page(request, batch_id, status_code=422, block=block,
                                     errors=exc.errors, form=dict(form))
         if block:
-            return await batch_page(request, batch_id, block=block)
-        return see_other(f"/batches/{batch_id}")
+            return done(request, "Line added.",
+                        fragment=await batch_page(request, batch_id, block=block))
+        return done(request, "Line added.", f"/batches/{batch_id}")
 
     @post("/{batch_id:int}/lines/preview")
     async def preview(self, request: Request, batch_id: int) -> Response:
@@ -201,8 +236,23 @@ class BatchController(Controller):
     async def remove_line(self, request: Request, batch_id: int, line_id: int) -> Response:
         await batches.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
         if is_htmx(request):
-            return await batch_page(request, batch_id, block="lines")
-        return see_other(f"/batches/{batch_id}")
+            return done(request, "Line removed.",
+                        fragment=await batch_page(request, batch_id, block="lines"))
+        return done(request, "Line removed.", f"/batches/{batch_id}")
+
+    @post("/{batch_id:int}/special-approval")
+    async def use_special_approval(self, request: Request, batch_id: int) -> Response:
+        """R7, issue 9 §7: this draft uses the office's granted special approval; lines kept."""
+        form = await read_form(request)
+        errors: dict[str, str] = {}
+        approval = integer(form, "special_approval", errors, low=1)
+        if errors:
+            raise ValidationFailed(errors)
+        return await on_batch_action(
+            request, batch_id, form=form, action=batches.use_special_approval(
+                actor=current_actor(request), batch_id=batch_id, approval_id=approval or 0),
+            success="Batch %(number)s now uses the special approval: submit it when it is "
+                    "ready, on any day.")
 
     @post("/{batch_id:int}/{action:str}")
     async def act(self, request: Request, batch_id: int, action: str) -> Response:
@@ -250,4 +300,4 @@ class BatchController(Controller):
             return await batch_page(request, batch_id, status_code=exc.status_code,
                                     errors={"action": gettext(exc.message, **exc.params)},
                                     form=dict(form))
-        return see_other(f"/batches/{batch_id}")
+        return await done_with_batch(request, batch_id, DONE[action])

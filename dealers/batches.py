@@ -3,7 +3,7 @@ approve or refuse (R9), dispatch (R11). Each write is one transaction with its a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -99,6 +99,26 @@ async def _move(actor: Actor, batch: dict, target: str, values: dict[str, Any],
                        reason=reason)
 
 
+async def actions_for(actor: Actor, batch: dict, now: datetime) -> dict:
+    """What `actor` may do with `batch` now (rules.allowed_actions): the batch page shows it,
+    the services enforce it through `_enforce`."""
+    week = None
+    if batch["status"] == "draft" and batch["kind"] == "regular" and batch["org_region"]:
+        week = await week_for_region(batch["org_region"], clock.china_today(now))
+    return rules.allowed_actions(
+        status=batch["status"], kind=batch["kind"], month=batch["month"],
+        line_count=batch["line_count"], is_staff=_is_staff_of(actor, batch),
+        is_manager=actor.has("manager"), is_cs=actor.has("hq_cs"),
+        is_submitter=batch["submitted_by"] == actor.user_id,
+        is_signer=batch["signed_by"] == actor.user_id, now=now, week=week)
+
+
+def _enforce(actions: dict, action: str) -> None:
+    refusal = actions.get(action)
+    if refusal is not None:
+        raise RuleViolation(refusal.message, **refusal.kwargs)
+
+
 def _about(batch: dict, **extra: Any) -> dict:
     """Parameters of a batch's notices: its number, office (in each language) and page."""
     return {"number": batch["number"], "batch_id": batch["id"],
@@ -127,14 +147,7 @@ async def _insert_draft(actor: Actor, special_approval_id: int | None) -> int:
     kind = "regular"
     async with ReturnBatch._meta.db.transaction():
         if special_approval_id is not None:
-            # the approval's row lock serialises two drafts racing for it (R7: one batch each)
-            approval = next(iter(await raw_fetch(
-                "SELECT * FROM special_approval WHERE id = $1 AND organisation = $2 FOR UPDATE",
-                special_approval_id, actor.organisation_id)), None)
-            if approval is None or approval["status"] != "approved":
-                raise RuleViolation("This special approval is not approved (R7).")
-            if await ReturnBatch.exists().where(ReturnBatch.special_approval == special_approval_id):
-                raise Conflict("A batch already uses this special approval.")
+            approval = await _usable_approval(special_approval_id, actor.organisation_id)
             kind, month = "special", approval["month"]
         elif await ReturnBatch.exists().where(
             (ReturnBatch.organisation == actor.organisation_id) & (ReturnBatch.month == month)
@@ -150,6 +163,42 @@ async def _insert_draft(actor: Actor, special_approval_id: int | None) -> int:
                            action="draft", after={"number": batch.number, "kind": kind,
                                                   "month": month.isoformat()})
     return batch.id
+
+
+async def _usable_approval(approval_id: int, organisation_id: int) -> dict:
+    """R7: the office's approved special approval that no batch uses yet, row-locked: the lock
+    serialises two requests racing for it (one batch per approval)."""
+    approval = next(iter(await raw_fetch(
+        "SELECT * FROM special_approval WHERE id = $1 AND organisation = $2 FOR UPDATE",
+        approval_id, organisation_id)), None)
+    if approval is None or approval["status"] != "approved":
+        raise RuleViolation("This special approval is not granted.")
+    if await ReturnBatch.exists().where(ReturnBatch.special_approval == approval_id):
+        raise Conflict("A batch already uses this special approval.")
+    return approval
+
+
+async def use_special_approval(*, actor: Actor, batch_id: int, approval_id: int) -> dict:
+    """R7, issue 9 §7: the office's existing regular draft uses a special approval granted
+    after it was started. Its lines stay; it becomes the special batch of the approval's month,
+    so it may be submitted outside the window and no longer counts as the month's one regular
+    batch (R6: the office may start another). Returns the batch as it is now."""
+    async with ReturnBatch._meta.db.transaction():
+        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+        _require_staff(actor, batch)
+        _require_status(batch, "draft")
+        if batch["kind"] != "regular":
+            raise Conflict("This batch already uses a special approval.")
+        approval = await _usable_approval(approval_id, batch["organisation"])
+        await raw_fetch("UPDATE return_batch SET kind = 'special', special_approval = $2, "
+                        "month = $3 WHERE id = $1", batch_id, approval_id, approval["month"])
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="special_approval_used", organisation_id=batch["organisation"],
+                           before={"kind": "regular", "month": batch["month"].isoformat()},
+                           after={"kind": "special", "special_approval": approval_id,
+                                  "month": approval["month"].isoformat()})
+    return {**batch, "kind": "special", "special_approval": approval_id,
+            "month": approval["month"]}
 
 
 async def category_terms(product_ids: list[int]) -> dict[int, tuple[str, rules.CategoryTerms]]:
@@ -313,21 +362,8 @@ async def submit_batch(*, actor: Actor, batch_id: int) -> None:
         batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
         _require_staff(actor, batch)
         _require_status(batch, "draft")
-        if not await ReturnLine.exists().where(ReturnLine.batch == batch_id):
-            raise RuleViolation("Add at least one line before submitting.")
         now = clock.now()
-        if batch["kind"] == "regular":
-            today = clock.china_today(now)
-            if batch["month"] != today.replace(day=1):
-                raise RuleViolation("This batch belongs to %(month)s; submit it in that month's window (R5).",
-                                    month=batch["month"].strftime("%Y-%m"))
-            week = await week_for_region(batch["org_region"], today) if batch["org_region"] else None
-            if week is None:
-                raise RuleViolation("Your region has no return window: ask for a special approval (R4, R7).")
-            if not rules.may_submit_regular(now, week):
-                window = rules.window_in_month(today, week)
-                raise RuleViolation("Submission is only possible in your window, %(first)s to %(last)s (R5).",
-                                    first=window.first.isoformat(), last=window.last.isoformat())
+        _enforce(await actions_for(actor, batch, now), "submit")  # R5, R7: the page's own words
         await _move(actor, batch, "submitted", {"submitted_by": actor.user_id, "submitted_at": now})
         await tell("batch_submitted", actor=actor, org_id=batch["organisation"],
                    params=_about(batch, lines=batch["line_count"]),
@@ -342,8 +378,7 @@ async def sign_batch(*, actor: Actor, batch_id: int, note: str = "") -> None:
         if not actor.has("manager"):
             raise Forbidden("Only the office manager or the regional manager may sign.")
         _require_status(batch, "submitted")
-        if batch["submitted_by"] == actor.user_id:
-            raise RuleViolation("Nobody signs their own submission (R8).")
+        _enforce(await actions_for(actor, batch, clock.now()), "sign")  # R8
         await _move(actor, batch, "signed", {"signed_by": actor.user_id,
                                              "signed_at": clock.now()}, reason=note[:500])
         await tell("batch_signed", actor=actor, org_id=batch["organisation"],
@@ -372,8 +407,7 @@ async def _locked_for_cs_decision(actor: Actor, batch_id: int) -> dict:
     if not actor.has("hq_cs"):
         raise Forbidden("Only HQ customer service may approve.")
     _require_status(batch, "signed")
-    if actor.user_id in (batch["submitted_by"], batch["signed_by"]):
-        raise RuleViolation("Nobody approves their own submission (R9).")
+    _enforce(await actions_for(actor, batch, clock.now()), "approve")  # R9
     return batch
 
 

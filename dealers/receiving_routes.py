@@ -7,7 +7,7 @@ from dealers import batches, receiving
 from dealers.forms import parse_condition
 from portal.errors import RuleViolation, ValidationFailed
 from portal.forms import integer, read_form, text
-from portal.web import current_actor, render, roles_required, see_other
+from portal.web import current_actor, done, render, roles_required
 
 
 class DockController(Controller):
@@ -29,7 +29,9 @@ class DockController(Controller):
         except (RuleViolation, ValidationFailed) as exc:
             return render(request, "dealers/receiving.html", status_code=exc.status_code,
                           number=number, refused=exc.message)
-        return see_other(f"/batches/{batch['id']}/receive")
+        return done(request, "Batch %(number)s arrived; the office and customer service have been "
+                             "told. Count it now.", f"/batches/{batch['id']}/receive",
+                    number=batch["number"])
 
 
 class CountController(Controller):
@@ -64,7 +66,8 @@ class CountController(Controller):
             return await _count_page(request, batch_id, status_code=exc.status_code,
                                      errors=getattr(exc, "errors", {"action": exc.message}),
                                      form=dict(form))
-        return see_other(f"/batches/{batch_id}")
+        return done(request, "Count of batch %(number)s recorded; customer service can decide "
+                             "it now.", f"/batches/{batch_id}", number=await _number(request, batch_id))
 
     @get("/decide", guards=[roles_required("hq_cs")])
     async def decide_page(self, request: Request, batch_id: int) -> Response:
@@ -93,7 +96,12 @@ class CountController(Controller):
             return await _decide_page(request, batch_id, status_code=exc.status_code,
                                       errors=getattr(exc, "errors", {"action": exc.message}),
                                       form=dict(form))
-        return see_other(f"/batches/{batch_id}")
+        return done(request, "Decisions on batch %(number)s recorded; the office can read the "
+                             "receipt.", f"/batches/{batch_id}", number=await _number(request, batch_id))
+
+
+async def _number(request: Request, batch_id: int) -> str:
+    return (await batches.get_batch(actor=current_actor(request), batch_id=batch_id))["number"]
 
 
 async def _count_page(request: Request, batch_id: int, status_code: int = 200,

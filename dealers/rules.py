@@ -227,3 +227,68 @@ TRANSITIONS: dict[str, set[str]] = {
 
 def can_move(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, set())
+
+
+# --- What a person may do with a batch now (issue 9 §4) ------------------------------------------
+# One home per rule: the batch page shows each action, disabled with its reason when a rule would
+# refuse it, and the services call the same function to refuse it with the same words.
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action is refused now: a msgid (plain words, no rule ids) and its parameters."""
+
+    message: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+def submit_refusal(*, kind: str, month: date, line_count: int, now: datetime,
+                   week: int | None) -> Refusal | None:
+    """R5: a regular batch is submitted in its office's window of its own month (China time);
+    R4: a region without a window needs a special approval; R7: a special batch at any time."""
+    if line_count < 1:
+        return Refusal("Add at least one line before submitting.")
+    if kind == "special":
+        return None
+    today = now.astimezone(CHINA).date()
+    if month != today.replace(day=1):  # R5: e.g. a draft rolled over to next month
+        return Refusal("This batch belongs to %(month)s: submit it in that month's window, or "
+                       "use a special approval.", (("month", month.strftime("%Y-%m")),))
+    if week is None:  # R4
+        return Refusal("Your region has no return window: the office manager can ask head "
+                       "office for a special approval.")
+    window = window_in_month(today, week)
+    if window is None or not window.contains(now):  # R5
+        return Refusal("Submission is only possible in your window, %(first)s to %(last)s. "
+                       "Outside it, the office manager can ask head office for a special "
+                       "approval.", (("first", window.first.isoformat() if window else ""),
+                                     ("last", window.last.isoformat() if window else "")))
+    return None
+
+
+def allowed_actions(*, status: str, kind: str, month: date, line_count: int, is_staff: bool,
+                    is_manager: bool, is_cs: bool, is_submitter: bool, is_signer: bool,
+                    now: datetime, week: int | None) -> dict[str, Refusal | None]:
+    """The lifecycle actions this person sees on a batch in `status`: action -> None when it
+    is possible, or the Refusal a rule gives. Actions of other roles or states are absent."""
+    actions: dict[str, Refusal | None] = {}
+    if status == "draft" and is_staff:
+        actions["submit"] = submit_refusal(kind=kind, month=month, line_count=line_count,
+                                           now=now, week=week)
+        actions["withdraw"] = None
+    elif status == "submitted" and is_manager:
+        # R8: nobody signs their own submission
+        actions["sign"] = Refusal("Nobody signs their own submission: another manager of the "
+                                  "office or the regional manager signs it.") \
+            if is_submitter else None
+        actions["return"] = None
+    elif status == "signed" and is_cs:
+        # R9: nobody approves (or refuses) what they submitted or signed
+        own = Refusal("Nobody approves their own submission: another customer service "
+                      "colleague decides it.") if is_submitter or is_signer else None
+        actions["approve"] = own
+        actions["refuse"] = own
+    return actions

@@ -14,6 +14,7 @@ from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.handoffs import names, tell
 from portal.network import DEALER_KINDS, get_organisation
 from portal.notify import notify
 from portal.tables import User
@@ -51,10 +52,8 @@ async def request_special_approval(*, actor: Actor, organisation_id: int, reason
         await audit.record(actor=actor, object_type="special_approval", object_id=row.id,
                            action="requested", organisation_id=organisation_id,
                            after={"quality_problem": quality_problem}, reason=reason.strip())
-        await notify(user_ids=await _role_users("hq_cs"), kind="special_requested",
-                     dedupe_key=str(row.id), subject="Special approval requested",
-                     body="%(org)s asks for a special approval: %(reason)s",
-                     link="/special-approvals", params={"org": org["name"], "reason": reason[:200]})
+        await tell("special_requested", actor=actor, dedupe_key=str(row.id),
+                   params={"org": names(org), "reason": reason.strip()[:200]})
     return row.id
 
 
@@ -66,7 +65,10 @@ async def decide_special_approval(*, actor: Actor, approval_id: int, approve: bo
     if not approve and not reason.strip():
         raise ValidationFailed({"reason": "Give the reason for refusing."})
     async with SpecialApproval._meta.db.transaction():
-        rows = await raw_fetch("SELECT * FROM special_approval WHERE id = $1 FOR UPDATE", approval_id)
+        rows = await raw_fetch(
+            "SELECT s.*, o.name AS org_name, o.name_en AS org_name_en FROM special_approval s "
+            "JOIN organisation o ON o.id = s.organisation WHERE s.id = $1 FOR UPDATE OF s",
+            approval_id)
         if not rows:
             raise NotFound("Not found.")
         row = rows[0]
@@ -82,10 +84,12 @@ async def decide_special_approval(*, actor: Actor, approval_id: int, approve: bo
                            action=status, organisation_id=row["organisation"],
                            before={"status": "requested"}, after={"status": status},
                            reason=reason.strip())
-        await notify(user_ids=[row["requested_by"]], kind="special_decided",
-                     dedupe_key=str(approval_id), subject="Special approval %(status)s",
-                     body="%(reason)s", link="/special-approvals",
-                     params={"status": status, "reason": reason.strip() or "—"})
+        # issue 9 §7: the requester and the office's clerks are told; a granted approval can
+        # then be used by the office's existing draft (batches.use_special_approval)
+        await tell(f"special_{status}", actor=actor, org_id=row["organisation"],
+                   user_ids=[row["requested_by"]], dedupe_key=str(approval_id),
+                   params={"org": names(row, "org_name"), "month": row["month"].strftime("%Y-%m"),
+                           "reason": reason.strip() or "—"})
 
 
 async def list_special_approvals(*, actor: Actor) -> list[dict]:
@@ -98,6 +102,23 @@ async def list_special_approvals(*, actor: Actor) -> list[dict]:
         "(SELECT b.id FROM return_batch b WHERE b.special_approval = s.id) AS batch_id "
         "FROM special_approval s JOIN organisation o ON o.id = s.organisation "
         f"JOIN portal_user u ON u.id = s.requested_by {where} ORDER BY s.id DESC LIMIT 200", *args)
+
+
+async def usable_approvals(organisation_id: int) -> list[dict]:
+    """R7: the office's granted special approvals no batch uses yet (newest first)."""
+    return await raw_fetch(
+        "SELECT s.id, s.month, s.quality_problem FROM special_approval s "
+        "WHERE s.organisation = $1 AND s.status = 'approved' AND NOT EXISTS "
+        "(SELECT 1 FROM return_batch b WHERE b.special_approval = s.id) ORDER BY s.id DESC",
+        organisation_id)
+
+
+async def regular_drafts(organisation_id: int) -> list[dict]:
+    """The office's regular drafts, which a granted special approval can be used for."""
+    return await raw_fetch(
+        "SELECT b.id, b.number, b.month, (SELECT count(*) FROM return_line l "
+        "WHERE l.batch = b.id) AS line_count FROM return_batch b WHERE b.organisation = $1 "
+        "AND b.status = 'draft' AND b.kind = 'regular' ORDER BY b.id", organisation_id)
 
 
 # --- R5 roll-over -----------------------------------------------------------------------------------

@@ -5,10 +5,13 @@ Identity comes from the server-side session cookie for pages and from a bearer t
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import re
 import secrets
+import time
 import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -17,6 +20,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from litestar import Request, Response
+from markupsafe import Markup
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -35,6 +39,8 @@ SESSION_COOKIE = "portal_session"
 ANON_CSRF_COOKIE = "portal_csrf"
 ANON_CSRF_COOKIE_SECURE = "__Host-portal_csrf"
 LANG_COOKIE = "portal_lang"
+FLASH_COOKIE = "portal_flash"
+FLASH_SECONDS = 120  # a success message waits this long for the page that shows it
 STRIPE_WEBHOOK = "/webhooks/stripe"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # What the read-only auditor may still do: their own session, language, inbox and API tokens.
@@ -259,15 +265,92 @@ def make_environment() -> jinja2.Environment:
     return env
 
 
+def flash_region(message: str = "", oob: bool = False) -> Markup:
+    """The one status region of every page (base.html) where success messages appear; with
+    `oob` the same element as an htmx out-of-band swap that fills the page's region."""
+    swap = ' hx-swap-oob="innerHTML"' if oob else ""
+    inner = Markup('<p class="flash-message">{}</p>').format(message) if message else ""
+    return Markup('<div id="flash" class="flash" role="status" aria-live="polite"{}>{}</div>'
+                  ).format(Markup(swap), inner)
+
+
 ENV = make_environment()
+ENV.globals["flash_region"] = flash_region
 # Form macros as globals, so a block rendered alone (an htmx fragment) still has them.
 _FORM_MACROS = ENV.get_template("_partials/_forms.html").module
 ENV.globals.update(error=_FORM_MACROS.error, csrf=_FORM_MACROS.csrf)  # type: ignore[attr-defined]
 
 
-def see_other(url: str) -> Response:
+def see_other(url: str, cookies: list[Cookie] | None = None) -> Response:
     """The answer to a plain POST that worked: go and GET the result."""
-    return Response(content="", status_code=303, headers={"Location": url})
+    return Response(content="", status_code=303, headers={"Location": url}, cookies=cookies)
+
+
+# --- success messages (issue 9 §4) ----------------------------------------------------------------
+# After an action works the next page says so, once. The message travels in a short-lived cookie
+# signed under the secret key and bound to the session (a flash cannot be forged or carried into
+# another session); the next full page shows it in base.html's status region and deletes it. An
+# htmx answer carries it instead as an out-of-band swap into the same region.
+
+def _flash_mac(settings: Settings, session_key: str, payload: str) -> str:
+    return hmac.new(settings.secret_key.encode(), f"flash:{session_key}:{payload}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def _session_key(request: Request) -> str:
+    session = request.scope.get("state", {}).get("session")
+    return getattr(session, "csrf_token", "") or ""
+
+
+def flash_cookie(request: Request, message: str, max_age: int | None = FLASH_SECONDS) -> Cookie:
+    """The cookie carrying `message` (already in the reader's language) to the next page;
+    `message=""` with `max_age=0` deletes it."""
+    settings: Settings = request.app.state.settings
+    value = ""
+    if message:
+        payload = base64.urlsafe_b64encode(json.dumps(
+            {"m": message[:500], "t": int(time.time()) + FLASH_SECONDS}).encode()).decode()
+        value = f"{payload}.{_flash_mac(settings, _session_key(request), payload)}"
+    return Cookie(key=FLASH_COOKIE, value=value, httponly=True, samesite="lax",
+                  secure=settings.secure_cookies, path="/", max_age=max_age)
+
+
+def read_flash(request: Request) -> str | None:
+    """The waiting message, if its cookie is genuine, of this session and not stale."""
+    raw = request.scope.get("state", {}).get("cookies", {}).get(FLASH_COOKIE)
+    if not raw or "." not in raw:
+        return None
+    payload, mac = raw.rsplit(".", 1)
+    expected = _flash_mac(request.app.state.settings, _session_key(request), payload)
+    if not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or int(data.get("t", 0)) < time.time():
+        return None
+    return str(data.get("m", "")) or None
+
+
+def done(request: Request, message: str, location: str | None = None, *,
+         fragment: Response | None = None, **params: Any) -> Response:
+    """The answer to an action that worked, with its success message in the reader's language:
+    a 303 to `location` whose page shows the message, or, for htmx, `fragment` with the message
+    swapped out of band into the page's status region."""
+    text = i18n.gettext(message, **params)
+    if fragment is not None:
+        return with_flash(fragment, text)
+    if location is None:
+        raise ValueError("done() needs a location or a fragment")
+    return see_other(location, cookies=[flash_cookie(request, text)])
+
+
+def with_flash(response: Response, text: str) -> Response:
+    """An htmx fragment with `text` swapped into the status region (out of band)."""
+    body = response.content if isinstance(response.content, str) else ""
+    response.content = body + str(flash_region(text, oob=True))
+    return response
 
 
 def is_htmx(request: Request) -> bool:
@@ -302,10 +385,15 @@ def render(request: Request, template: str, *, status_code: int = 200, block: st
            **context: Any) -> Response:
     """Render a page, or one named block of it (an htmx fragment)."""
     ctx, cookie = _context(request, context, issue_anon_csrf)
+    cookies = [cookie] if cookie else []
     tmpl = ENV.get_template(template)
     if block:
         html = "".join(tmpl.blocks[block](tmpl.new_context(ctx)))
     else:
+        # A full page shows the success message waiting for it, once (issue 9 §4).
+        ctx.setdefault("flash", read_flash(request))
+        if FLASH_COOKIE in request.scope.get("state", {}).get("cookies", {}):
+            cookies.append(flash_cookie(request, "", max_age=0))
         html = tmpl.render(ctx)
     return Response(content=html, media_type="text/html", status_code=status_code,
-                    cookies=[cookie] if cookie else None, headers=headers)
+                    cookies=cookies or None, headers=headers)

@@ -50,6 +50,13 @@ def python_messages(path: Path) -> set[str]:
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             if name in ERRORS and node.args:
                 found.update(_strings(node.args[0]))
+            if name == "Refusal" and node.args:  # why an action is refused (allowed_actions)
+                found.update(_strings(node.args[0]))
+            if name == "done" and len(node.args) > 1:  # portal.web.done: a success message
+                found.update(_strings(node.args[1]))
+            for kw in node.keywords:  # success="…": a success message handed to a helper
+                if kw.arg == "success":
+                    found.update(_strings(kw.value))
             if name in ("notify", "_tell_office_and_cs", "tell_office", "gettext", "translate", "g",
                         "Handoff"):  # Handoff: a row of portal/handoffs.py's table
                 for kw in node.keywords:

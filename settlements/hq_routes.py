@@ -14,7 +14,7 @@ from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_percent, parse_signed_yuan, parse_yuan
 from portal.spreadsheets import BODY_LIMIT
-from portal.web import current_actor, login_required, render, roles_required, see_other
+from portal.web import current_actor, done, login_required, render, roles_required
 from settlements import adjustments, downloads, payouts, queries, rules, service, volume_import
 from settlements.routes import last_month, parse_month
 
@@ -30,9 +30,10 @@ def _message(exc: PortalError) -> str:
 
 
 async def _submit(request: Request, page, form, errors: dict[str, str], action,
-                  done: str) -> Response:
+                  location: str, *, success: str) -> Response:
     """Run a form's action: field errors (the form's or the service's) answer 422 with the form
-    again, a refused action its status with the reason; an unknown record is a 404 page."""
+    again, a refused action its status with the reason; an unknown record is a 404 page; when
+    it worked, back to `location`, which says `success`."""
     try:
         if errors:
             raise ValidationFailed(errors)
@@ -43,7 +44,7 @@ async def _submit(request: Request, page, form, errors: dict[str, str], action,
         if exc.status_code == 404:
             raise
         return await page(request, exc.status_code, {"action": _message(exc)}, dict(form))
-    return see_other(done)
+    return done(request, success, location)
 
 
 async def adjustments_page(request: Request, status_code: int = 200, errors=None,
@@ -145,7 +146,8 @@ class SettlementsController(Controller):
                 actor=current_actor(request), dealer_id=dealer or 0,
                 kind=text(form, "kind", 12), amount_fen=amount or 0,
                 reason=text(form, "reason", 500), corrects_statement_id=corrects)),
-            "/settlements/adjustments")
+            "/settlements/adjustments",
+            success="Adjustment requested; another finance colleague decides it.")
 
     @post("/adjustments/{adjustment_id:int}/decide", guards=[FINANCE])
     async def decide_adjustment(self, request: Request, adjustment_id: int) -> Response:
@@ -155,7 +157,9 @@ class SettlementsController(Controller):
                 actor=current_actor(request), adjustment_id=adjustment_id,
                 approve=text(form, "decision", 10) == "approve",
                 reason=text(form, "reason", 500))),
-            "/settlements/adjustments")
+            "/settlements/adjustments",
+            success="Adjustment approved: it goes into the dealer's next statement."
+            if text(form, "decision", 10) == "approve" else "Adjustment refused.")
 
     @get("/volumes", guards=[FINANCE_READ])
     async def volumes(self, request: Request) -> Response:
@@ -181,7 +185,9 @@ class SettlementsController(Controller):
             return await volumes_page(request, 422, exc.errors, fields)
         except PortalError as exc:
             return await volumes_page(request, exc.status_code, {"action": _message(exc)}, fields)
-        return see_other(f"/settlements/volumes?period={period:%Y-%m}&imported={count}")
+        return done(request, "%(n)s purchase volumes for %(month)s imported.",
+                    f"/settlements/volumes?period={period:%Y-%m}&imported={count}",
+                    n=count, month=f"{period:%Y-%m}")
 
     @get("/credit-prices", guards=[ADMIN_READ])
     async def credit_prices(self, request: Request) -> Response:
@@ -200,7 +206,7 @@ class SettlementsController(Controller):
             service.set_credit_price(actor=current_actor(request), product_id=product or 0,
                                      price_fen=price or 0, effective_from=effective_from,
                                      reason=text(form, "reason", 500))),
-            "/settlements/credit-prices")
+            "/settlements/credit-prices", success="Credit price saved.")
 
     @get("/rebate-policies", guards=[POLICY_READ])
     async def rebate_policies(self, request: Request) -> Response:
@@ -219,7 +225,7 @@ class SettlementsController(Controller):
             service.set_rebate_policy(actor=current_actor(request),
                                       effective_from=effective_from, tiers=tiers,
                                       reason=text(form, "reason", 500))),
-            "/settlements/rebate-policies")
+            "/settlements/rebate-policies", success="Rebate policy saved.")
 
     @get("/payout-accounts", guards=[FINANCE_READ])
     async def payout_accounts(self, request: Request) -> Response:
@@ -237,7 +243,7 @@ class SettlementsController(Controller):
                 stripe_account=text(form, "stripe_account", 40),
                 bank_name=text(form, "bank_name", 80), bank_account=text(form, "bank_account", 40),
                 settings=request.app.state.settings)),
-            "/settlements/payout-accounts")
+            "/settlements/payout-accounts", success="Payout account saved.")
 
     @get("/repair-points/{point_id:int}/fees")
     async def fee_lines(self, request: Request, point_id: int) -> Response:

@@ -13,9 +13,24 @@ from portal.i18n import gettext
 from portal.money import parse_yuan
 from portal.network import get_organisation, scope_condition
 from portal.tables import Organisation
-from portal.web import (current_actor, is_htmx, login_required, public, render, roles_required,
-                        see_other)
+from portal.web import (current_actor, done, is_htmx, login_required, public, render,
+                        roles_required, see_other)
 from spares import oversight, queries, service, wallets
+
+# What a repair point's page says once an action worked (issue 9 §4).
+DONE = {
+    "bank-transfer": "Bank transfer recorded against the deposit.",
+    "card": "Card payment sent; the deposit shows it as soon as Stripe confirms it.",
+    "ship": "First stock shipped to the repair point.",
+    "exchange": "Exchange requested; the office has been told.",
+    "repair": "Repair recorded.",
+    "repair-outcome": "Repair outcome recorded.",
+    "fee": "Repair fee proposed; head office customer service has been told.",
+    "fee-decision": "Repair fee decided; the repair point and the proposer have been told.",
+    "dispute": "Dispute recorded; the office manager has been asked to mediate.",
+    "mediation": "Mediation recorded; the people concerned have been told.",
+    "ruling": "Final ruling recorded; the repair point and the office have been told.",
+}
 
 
 # The card form is Stripe's own script and frames: only this page lets them in.
@@ -62,7 +77,8 @@ class RepairPointController(Controller):
                 proposed_fee_fen=parse_yuan(text(form, "proposed_fee", 20)))
         except ValidationFailed as exc:
             return await _list_page(request, 422, exc.errors, dict(form))
-        return see_other("/repair-points")
+        return done(request, "Repair point proposed; head office customer service has been told.",
+                    "/repair-points")
 
     @post("/applications/{application_id:int}/decide", guards=[roles_required("hq_cs")])
     async def decide(self, request: Request, application_id: int) -> Response:
@@ -73,7 +89,11 @@ class RepairPointController(Controller):
                 approve=text(form, "decision", 10) == "approve", reason=text(form, "reason", 500))
         except ValidationFailed as exc:
             return await _list_page(request, 422, exc.errors, dict(form))
-        return see_other(f"/repair-points/{point}" if point else "/repair-points")
+        if point:
+            return done(request, "Repair point approved; the proposer has been told and its "
+                                 "deposit is set.", f"/repair-points/{point}")
+        return done(request, "Repair point refused; the proposer has been told why.",
+                    "/repair-points")
 
     @get("/{point_id:int}")
     async def file(self, request: Request, point_id: int) -> Response:
@@ -155,7 +175,7 @@ class RepairPointController(Controller):
                 raise
             return await point_page(request, point_id, exc.status_code,
                                     {"action": gettext(exc.message, **exc.params)}, dict(form))
-        return see_other(f"/repair-points/{point_id}")
+        return done(request, DONE[action], f"/repair-points/{point_id}")
 
     @get("/{point_id:int}/deposit/return")
     async def payment_return(self, request: Request, point_id: int) -> Response:
@@ -211,7 +231,8 @@ class ExchangeController(Controller):
             return render(request, "errors/error.html", status_code=exc.status_code,
                           status=exc.status_code, message=gettext(exc.message, **exc.params),
                           field_errors={}, debug_text="")
-        return see_other("/repair-points/exchanges")
+        return done(request, "Exchange completed; the repair point's stock is updated and it "
+                             "has been told.", "/repair-points/exchanges")
 
     @get("/repair-points/exchanges")
     async def office_exchanges(self, request: Request) -> Response:
@@ -229,13 +250,15 @@ class BatchSparesController(Controller):
     @post("/batches/{batch_id:int}/spare-lines")
     async def spare_lines(self, request: Request, batch_id: int) -> Response:
         return await on_batch_action(request, batch_id, action=service.send_faulty_to_batch(
-            actor=current_actor(request), batch_id=batch_id))
+            actor=current_actor(request), batch_id=batch_id),
+            success="The office's faulty spare parts were added to batch %(number)s.")
 
     @post("/batches/{batch_id:int}/replenish", guards=[roles_required("hq_logistics", "hq_cs")])
     async def replenish(self, request: Request, batch_id: int) -> Response:
         hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
         return await on_batch_action(request, batch_id, action=service.ship_replacements(
-            actor=current_actor(request), batch_id=batch_id, hq_id=hq["id"]))
+            actor=current_actor(request), batch_id=batch_id, hq_id=hq["id"]),
+            success="Replacement spare parts for batch %(number)s shipped to the office.")
 
 
 class StockTemplateController(Controller):
@@ -263,7 +286,7 @@ class StockTemplateController(Controller):
                                        reason=text(form, "reason", 500))
         except ValidationFailed as exc:
             return await _templates_page(request, 422, exc.errors, dict(form))
-        return see_other("/admin/stock-templates")
+        return done(request, "Stock template saved.", "/admin/stock-templates")
 
 
 async def _templates_page(request: Request, status_code: int = 200, errors=None, form=None):

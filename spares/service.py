@@ -9,6 +9,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
+from portal.i18n import current_locale
 from portal.money import format_fen
 from portal.network import DEALER_KINDS, get_organisation
 from portal.tables import Organisation, Product
@@ -308,6 +309,7 @@ async def complete_exchange(*, actor: Actor, exchange_id: int) -> None:
         if ex["status"] != "requested":
             raise Conflict("This exchange is already %(status)s.", status=ex["status"])
         q, part = ex["quantity"], ex["spare_part"]
+        await _check_exchange_stock(ex)  # a refusal that says what to do (issue 9 §4)
         await move_stock([(ex["office"], part, "good", -q), (ex["repair_point"], part, "good", q),
                           (ex["repair_point"], part, "faulty", -q), (ex["office"], part, "faulty", q)],
                          kind="exchange", reference=f"exchange-{exchange_id}", actor=actor)
@@ -320,6 +322,25 @@ async def complete_exchange(*, actor: Actor, exchange_id: int) -> None:
                    dedupe_key=str(exchange_id),
                    params={"office": names(office), "qty": q, "part": _part_name(ex),
                            "point_id": ex["repair_point"]})
+
+
+async def _check_exchange_stock(ex: dict) -> None:
+    """R23: name the part, what is on hand and what is needed when the office lacks good parts
+    or the point the faulty ones (the balance trigger still refuses any race after this)."""
+    held = {(r["location"], r["condition"]): r["quantity"] for r in await raw_fetch(
+        "SELECT location, condition, quantity FROM stock_balance WHERE spare_part = $1 "
+        "AND location = ANY($2::int[])", ex["spare_part"], [ex["office"], ex["repair_point"]])}
+    part = _part_name(ex).get(current_locale.get()) or ex["code"]
+    good, faulty = held.get((ex["office"], "good"), 0), held.get((ex["repair_point"], "faulty"), 0)
+    if good < ex["quantity"]:
+        raise RuleViolation("Not enough good %(part)s at the office: %(have)s on hand, %(need)s "
+                            "needed. Receive parts from head office first, or hand over what "
+                            "you have after the repair point asks for fewer.",
+                            part=part, have=good, need=ex["quantity"])
+    if faulty < ex["quantity"]:
+        raise RuleViolation("The repair point holds %(have)s faulty %(part)s, fewer than the "
+                            "%(need)s to exchange: it must hand back one faulty part for each "
+                            "good one.", part=part, have=faulty, need=ex["quantity"])
 
 
 # --- R19 consumer repairs ----------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """R7 special approvals, R5 roll-over, R16 quality disputes, R15 transit claims."""
 import asyncio
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,7 @@ async def test_r7_special_batch_outside_window_does_not_use_up_the_month():
     rows = {r["id"]: r for r in await ReturnBatch.select()}
     assert rows[special]["kind"] == "special" and rows[special]["status"] == "submitted"
     assert rows[regular]["kind"] == "regular" and rows[regular]["status"] == "draft"
-    assert await Notification.exists().where(Notification.kind == "special_decided")
+    assert await Notification.exists().where(Notification.kind == "special_approved")
 
 
 async def test_r7_who_may_ask_and_decide():
@@ -288,3 +289,85 @@ async def test_r16_dispute_over_the_api_answers_422_with_the_reason():
             r = await c.post(f"/api/v1/batches/{batch_id}/disputes", json={"description": "x"},
                              headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"})
     assert r.status_code == 422 and "come back" in r.json()["error"]
+
+
+async def test_r7_existing_draft_uses_the_special_approval_and_keeps_its_lines():
+    """Issue 9 §7, through the services: the office drafted its regular batch, missed the
+    window, the manager asked, CS granted; the clerks are told, the draft uses the approval with
+    its lines, is submitted outside the window, and the month's regular slot is free again."""
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        draft = await batches.create_draft(actor=a["clerk"])
+        await batches.add_lines(actor=a["clerk"], batch_id=draft,
+                                lines=[cfl_line(net, 7), cfl_line(net, 5)])
+    with clock.frozen(OUTSIDE):
+        with pytest.raises(RuleViolation, match="only possible in your window"):
+            await batches.submit_batch(actor=a["clerk"], batch_id=draft)
+        approval = await special_cases.request_special_approval(
+            actor=a["manager"], organisation_id=net["office"]["id"], reason="错过返厂周",
+            quality_problem=False)
+        with pytest.raises(RuleViolation, match="not granted"):
+            await batches.use_special_approval(actor=a["clerk"], batch_id=draft,
+                                               approval_id=approval)
+        await special_cases.decide_special_approval(actor=a["cs"], approval_id=approval,
+                                                    approve=True, reason="")
+        told = await Notification.select(Notification.user, Notification.link).where(
+            Notification.kind == "special_approved")
+        assert {n["user"] for n in told} == {net["users"]["clerk"]["id"],
+                                            net["users"]["manager"]["id"]}
+        assert (await special_cases.usable_approvals(net["office"]["id"]))[0]["id"] == approval
+        with pytest.raises(NotFound):  # another office's clerk cannot touch the draft
+            await batches.use_special_approval(actor=a["other_clerk"], batch_id=draft,
+                                               approval_id=approval)
+        await batches.use_special_approval(actor=a["clerk"], batch_id=draft, approval_id=approval)
+        with pytest.raises(Conflict):  # once
+            await batches.use_special_approval(actor=a["clerk"], batch_id=draft,
+                                               approval_id=approval)
+        assert await special_cases.usable_approvals(net["office"]["id"]) == []
+        await batches.submit_batch(actor=a["clerk"], batch_id=draft)  # outside the window
+        regular = await batches.create_draft(actor=a["clerk"])  # R6: the slot is free again
+    row = await batches.get_batch(actor=a["clerk"], batch_id=draft)
+    assert (row["kind"], row["special_approval"], row["status"], row["line_count"]) == (
+        "special", approval, "submitted", 2)
+    assert row["month"] == date(2026, 12, 1) and regular != draft
+    assert await AuditEntry.exists().where((AuditEntry.action == "special_approval_used")
+                                           & (AuditEntry.object_id == str(draft)))
+
+
+async def test_r7_the_pages_offer_the_granted_approval_to_the_draft():
+    """Issue 9 §7, through the pages: the draft shows submit disabled and the approval to use;
+    one click keeps the lines and the submit button works on any day, with a message each."""
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        draft = await batches.create_draft(actor=a["clerk"])
+        await batches.add_lines(actor=a["clerk"], batch_id=draft, lines=[cfl_line(net, 4)])
+    with clock.frozen(OUTSIDE):
+        approval = await special_cases.request_special_approval(
+            actor=a["manager"], organisation_id=net["office"]["id"], reason="错过返厂周",
+            quality_problem=False)
+        async with client() as c:
+            token = await login(c, "clerk")
+            assert 'id="use-special"' not in (await c.get(f"/batches/{draft}")).text
+        await special_cases.decide_special_approval(actor=a["cs"], approval_id=approval,
+                                                    approve=True, reason="")
+        async with client() as c:
+            token = await login(c, "clerk")
+            inbox = (await c.get("/inbox")).text
+            assert "特批" in inbox
+            listing = (await c.get("/special-approvals")).text
+            assert f'action="/batches/{draft}/special-approval"' in listing
+            page = (await c.get(f"/batches/{draft}")).text
+            assert re.search(r'id="submit-batch" disabled', page)
+            assert 'id="use-special"' in page
+            r = await c.post(f"/batches/{draft}/special-approval",
+                             data={"_csrf": token, "special_approval": str(approval)})
+            assert r.status_code == 303
+            page = (await c.get(f"/batches/{draft}")).text
+            assert "现已使用特批" in page and 'id="line-1"' in page
+            assert re.search(r'id="submit-batch">', page), "enabled now"
+            r = await c.post(f"/batches/{draft}/submit", data={"_csrf": token})
+            assert r.status_code == 303
+            assert "已通知办事处经理" in (await c.get(f"/batches/{draft}")).text
+    assert (await batches.get_batch(actor=a["clerk"], batch_id=draft))["status"] == "submitted"

@@ -1,0 +1,155 @@
+"""Feedback and safety (issue 9 §4): a success message after every action, shown once, in the
+reader's language, on the next page (plain POST) or swapped into the page (htmx); actions a rule
+would refuse are shown disabled with the reason, and the service refuses with the same words;
+destructive actions ask first."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from dealers import batches
+from portal import clock
+from portal.clock import CHINA
+from portal.web import FLASH_COOKIE
+from tests.dealers.factory import IN_WINDOW, cfl_line, network
+from tests.helpers import client, csrf_from, login
+
+AFTER_WINDOW = datetime(2026, 12, 16, 10, 0, tzinfo=CHINA)  # week 2 (days 8-14) is over
+
+
+def _status_region(html: str) -> str:
+    match = re.search(r'<div id="flash" class="flash" role="status"[^>]*>(.*?)</div>', html, re.S)
+    assert match, "every page has the status region"
+    return match.group(1)
+
+
+async def _draft_with_line(net) -> int:
+    batch_id = await batches.create_draft(actor=net["actors"]["clerk"])
+    await batches.add_lines(actor=net["actors"]["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
+    return batch_id
+
+
+async def test_submit_says_what_happened_once_in_the_readers_language():
+    net = await network()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _draft_with_line(net)
+        number = (await batches.get_batch(actor=net["actors"]["clerk"], batch_id=batch_id))["number"]
+        async with client() as c:
+            token = await login(c, "clerk")
+            r = await c.post(f"/batches/{batch_id}/submit", data={"_csrf": token})
+            assert r.status_code == 303 and r.headers["location"] == f"/batches/{batch_id}"
+            assert FLASH_COOKIE in r.headers.get("set-cookie", "")
+            page = await c.get(f"/batches/{batch_id}")
+            assert _status_region(page.text).strip() == (
+                f'<p class="flash-message">批次 {number} 已提交；已通知办事处经理。</p>')
+            again = await c.get(f"/batches/{batch_id}")
+            assert _status_region(again.text) == "", "shown once"
+        async with client() as c:  # in English for an English reader
+            token = await login(c, "manager")
+            await c.post("/lang", data={"_csrf": token, "locale": "en", "next": "/"})
+            token = csrf_from((await c.get("/")).text)
+            r = await c.post(f"/batches/{batch_id}/sign", data={"_csrf": token})
+            assert r.status_code == 303
+            page = await c.get(f"/batches/{batch_id}")
+            assert (f"Batch {number} signed; head office customer service has been told."
+                    in _status_region(page.text))
+
+
+async def test_htmx_actions_swap_the_message_into_the_status_region():
+    net = await network()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _draft_with_line(net)
+        async with client() as c:
+            token = await login(c, "clerk")
+            data = {"_csrf": token, "product": str(net["products"]["cfl"]), "quantity": "3",
+                    "reason": str(net["reason"]), "date_code": "20260301", "cap_percent": "90"}
+            r = await c.post(f"/batches/{batch_id}/lines", data=data,
+                             headers={"HX-Request": "true"})
+            assert r.status_code == 200 and r.text.lstrip().startswith('<section id="lines">')
+            assert ('<div id="flash" class="flash" role="status" aria-live="polite" '
+                    'hx-swap-oob="innerHTML"><p class="flash-message">明细已添加。</p></div>') in r.text
+            assert FLASH_COOKIE not in r.headers.get("set-cookie", ""), "not shown twice"
+            line = (await batches.list_lines(batch_id))[0]
+            page = await c.get(f"/batches/{batch_id}")
+            assert 'hx-confirm="确定删除第 1 行？"' in page.text  # asks before removing
+            r = await c.post(f"/batches/{batch_id}/lines/{line['id']}/delete",
+                             data={"_csrf": token}, headers={"HX-Request": "true"})
+            assert "明细已删除。" in r.text
+
+
+async def test_a_flash_cookie_from_elsewhere_is_not_shown():
+    net = await network()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _draft_with_line(net)
+        async with client() as c:
+            token = await login(c, "clerk")
+            r = await c.post(f"/batches/{batch_id}/withdraw", data={"_csrf": token})
+            planted = r.cookies.get(FLASH_COOKIE) or re.search(
+                FLASH_COOKIE + r"=([^;]+)", r.headers["set-cookie"]).group(1)
+        async with client() as other:  # another session: the signature binds it to the first
+            await login(other, "clerk")
+            other.cookies.set(FLASH_COOKIE, planted, domain="portal.test")
+            assert _status_region((await other.get("/batches")).text) == ""
+            other.cookies.set(FLASH_COOKIE, "eyJtIjogIkhpIn0.forged", domain="portal.test")
+            assert _status_region((await other.get("/batches")).text) == ""
+
+
+async def test_r5_submit_outside_the_window_is_disabled_with_the_reason_the_service_gives():
+    net = await network()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _draft_with_line(net)
+    with clock.frozen(AFTER_WINDOW):
+        async with client() as c:
+            token = await login(c, "clerk")
+            await c.post("/lang", data={"_csrf": token, "locale": "en", "next": "/"})
+            token = csrf_from((await c.get("/")).text)
+            page = await c.get(f"/batches/{batch_id}")
+            button = re.search(r'<button class="primary" id="submit-batch"[^>]*>', page.text)
+            assert button and "disabled" in button.group(0)
+            reason = re.search(r'<span class="action-reason" id="submit-batch-why">([^<]+)</span>',
+                               page.text).group(1)
+            assert "2026-12-08 to 2026-12-14" in reason and "special approval" in reason
+            assert "R5" not in reason
+            r = await c.post(f"/batches/{batch_id}/submit", data={"_csrf": token})
+            assert r.status_code == 422
+            assert f'<p class="alert" id="action-error">{reason}</p>' in r.text
+    assert (await batches.get_batch(actor=net["actors"]["clerk"],
+                                    batch_id=batch_id))["status"] == "draft"
+
+
+async def test_r8_nobody_signs_their_own_submission_shown_before_the_click():
+    net = await network()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await batches.create_draft(actor=net["actors"]["manager"])
+        await batches.add_lines(actor=net["actors"]["manager"], batch_id=batch_id,
+                                lines=[cfl_line(net)])
+        await batches.submit_batch(actor=net["actors"]["manager"], batch_id=batch_id)
+        async with client() as c:
+            token = await login(c, "manager")
+            page = await c.get(f"/batches/{batch_id}")
+            assert re.search(r'id="sign-batch" disabled', page.text)
+            reason = re.search(r'id="sign-batch-why">([^<]+)<', page.text).group(1)
+            assert reason.startswith("任何人不得为自己提交的申请签字")
+            r = await c.post(f"/batches/{batch_id}/sign", data={"_csrf": token})
+            assert r.status_code == 422 and f'id="action-error">{reason}<' in r.text
+
+
+async def test_withdraw_and_refuse_ask_first_without_inline_script():
+    net = await network()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _draft_with_line(net)
+        async with client() as c:
+            await login(c, "clerk")
+            page = await c.get(f"/batches/{batch_id}")
+            form = re.search(r'<form [^>]*action="/batches/\d+/withdraw"[^>]*>', page.text).group(0)
+            assert 'data-confirm="确定撤回批次' in form and 'data-confirm-yes="撤回"' in form
+            assert '<script src="/static/confirm.js" defer></script>' in page.text
+            assert "<script>" not in page.text
+            script = await c.get("/static/confirm.js")
+            assert script.status_code == 200 and "htmx:confirm" in script.text
+        await batches.submit_batch(actor=net["actors"]["clerk"], batch_id=batch_id)
+        await batches.sign_batch(actor=net["actors"]["manager"], batch_id=batch_id)
+        async with client() as c:
+            await login(c, "cs")
+            page = await c.get(f"/batches/{batch_id}")
+            assert re.search(r'action="/batches/\d+/refuse" class="inline" data-confirm="', page.text)
