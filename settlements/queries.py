@@ -5,12 +5,13 @@ the offices they cover. A fixed number of queries per page, whatever the number 
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import NotFound
-from settlements import journal
+from settlements import journal, rules
 from spares import oversight
 
 PAGE_SIZE = 50
@@ -55,31 +56,79 @@ LEFT JOIN LATERAL (SELECT id, method, status, bank_reference, amount_fen FROM pa
 """
 
 
+def with_number(row: dict) -> dict:
+    """The statement's number for people (ST-202611-00042), computed in one place."""
+    row["number"] = rules.statement_number(row["period"], row["dealer"])
+    return row
+
+
+def _number_condition(text: str, args: list) -> str:
+    """Statements whose number is `text` or starts with it: the periods it names (indexed,
+    statement_period_status), then the dealer's number. Not a number at all: none."""
+    found = rules.parse_statement_search(text)
+    if found is None:
+        return "FALSE"
+    args.extend([found.first, found.last])
+    where = f"s.period BETWEEN ${len(args) - 1} AND ${len(args)}"
+    if found.dealer_id is not None:
+        args.append(found.dealer_id)
+        where += f" AND s.dealer = ${len(args)}"
+    elif found.dealer_prefix:
+        args.append(found.dealer_prefix + "%")
+        where += (" AND (CASE WHEN s.dealer < 100000 THEN lpad(s.dealer::text, 5, '0') "
+                  f"ELSE s.dealer::text END) LIKE ${len(args)}")
+    return where
+
+
+def _contains(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
 async def list_statements(actor: Actor, period: date | None = None, status: str | None = None,
                           after_id: int | None = None, limit: int = PAGE_SIZE,
-                          dealer_id: int | None = None, waiting: str | None = None) -> list[dict]:
-    """Newest first, keyset-paginated by id; one query whatever the page holds."""
+                          dealer_id: int | None = None, waiting: str | None = None,
+                          number: str | None = None, org_name: str | None = None,
+                          period_from: date | None = None,
+                          period_to: date | None = None) -> list[dict]:
+    """Newest first, keyset-paginated by id; one query whatever the page holds. `number` is a
+    statement number or its start (ST-202611, ST-202611-00042); `org_name` part of the
+    dealer's name, zh or en, any case (matched against the organisations first, a few
+    thousand rows, then by id); `period_from`/`_to` months, inclusive."""
     args: list = []
     where = [_scope(actor, "o.path", args)]
     if period:
         args.append(period.replace(day=1))
         where.append(f"s.period = ${len(args)}")
+    if period_from:
+        args.append(period_from.replace(day=1))
+        where.append(f"s.period >= ${len(args)}")
+    if period_to:
+        args.append(period_to.replace(day=1))
+        where.append(f"s.period <= ${len(args)}")
     if status in STATUSES:
         args.append(status)
         where.append(f"s.status = ${len(args)}")
     if dealer_id:
         args.append(dealer_id)
         where.append(f"s.dealer = ${len(args)}")
+    if number:
+        where.append(_number_condition(number, args))
+    if org_name:
+        args.append(_contains(org_name))
+        where.append("s.dealer IN (SELECT n.id FROM organisation n WHERE "
+                     f"n.name ILIKE ${len(args)} ESCAPE '\\' "
+                     f"OR n.name_en ILIKE ${len(args)} ESCAPE '\\')")
     if waiting in WAITING:
         where.append(WAITING[waiting])
     if after_id:
         args.append(after_id)
         where.append(f"s.id < ${len(args)}")
-    return await raw_fetch(
+    rows = await raw_fetch(
         f"SELECT {_STATEMENT_COLUMNS}, "
         "(SELECT count(*) FROM statement_line l WHERE l.statement = s.id) AS line_count "
         f"FROM statement s JOIN organisation o ON o.id = s.dealer {_LIVE_PAYOUT} "
         f"WHERE {' AND '.join(where)} ORDER BY s.id DESC LIMIT {int(limit)}", *args)
+    return [with_number(r) for r in rows]
 
 
 async def get_statement(actor: Actor, statement_id: int) -> dict:
@@ -103,7 +152,7 @@ async def get_statement(actor: Actor, statement_id: int) -> dict:
         "WHERE s.id = $1", statement_id)
     if not rows or not actor.can_see_path(rows[0]["dealer_path"]):
         raise NotFound("Not found.")
-    statement = rows[0]
+    statement = with_number(rows[0])
     statement["payouts"] = json.loads(statement["payouts"]) if statement["payouts"] else []
     return statement
 

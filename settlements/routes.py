@@ -8,13 +8,13 @@ from datetime import date
 
 from litestar import Controller, Request, Response, get, post
 
-from portal import clock, i18n
+from portal import clock, i18n, listing
 from portal.errors import NotFound, PortalError, ValidationFailed
-from portal.forms import query_int, read_form, text
+from portal.forms import int_list, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_signed_yuan
 from portal.web import current_actor, is_htmx, login_required, render, roles_required, see_other
-from settlements import adjustments, close, downloads, payouts, queries
+from settlements import adjustments, bulk, close, downloads, payouts, queries, rules
 from settlements import statements as approval
 
 FINANCE = roles_required("hq_finance")
@@ -34,31 +34,88 @@ def last_month() -> date:
     return clock.previous_month(clock.china_today())
 
 
+def statement_filters(query) -> tuple[dict, dict, dict]:
+    """The list's filters: (arguments for queries.list_statements, the raw values for the form
+    and links, errors by field). `period`, `status`, `waiting` and `org` (a dealer's number)
+    are what home pages and other pages link with; people type the number, the name and the
+    months."""
+    errors: dict[str, str] = {}
+    raw = {k: (query.get(k) or "").strip() for k in (
+        "period", "period_from", "period_to", "status", "waiting", "number", "org_name", "org")}
+    period_from = listing.month_param(query, "period_from", errors)
+    period_to = listing.month_param(query, "period_to", errors)
+    listing.check_order(errors, period_from, period_to, "period_to")
+    period = listing.month_param(query, "period", errors)
+    if "period" in errors:  # shown beside the month fields ("period" is the close form's)
+        errors["period_from"] = errors.pop("period")
+    if period and not (period_from or period_to):  # a link's one month: shown as a range
+        period_from = period_to = period
+        raw["period_from"] = raw["period_to"] = period.strftime("%Y-%m")
+    raw["period"] = ""
+    raw["waiting"] = raw["waiting"] if raw["waiting"] in queries.WAITING else ""
+    number = listing.text_param(query, "number", errors, limit=40)
+    if number and rules.parse_statement_search(number) is None:
+        errors["number"] = NUMBER_HINT
+    filters = dict(
+        period_from=period_from, period_to=period_to,
+        status=listing.choice_param(query, "status", queries.STATUSES, errors),
+        waiting=raw["waiting"] or None, number=number or None,
+        org_name=listing.text_param(query, "org_name", errors, limit=120) or None,
+        dealer_id=listing.int_param(query, "org", errors))
+    return filters, raw, errors
+
+
+NUMBER_HINT = "A statement number looks like ST-202611-00042; its start (ST-202611) finds a month."
+
+
 async def list_page(request: Request, *, status_code: int = 200, errors: dict | None = None,
-                    form: dict | None = None, run_id: int | None = None) -> Response:
+                    form: dict | None = None, run_id: int | None = None,
+                    bulk_results: list | None = None) -> Response:
     actor = current_actor(request)
     q = request.query_params
-    period = parse_month(q.get("period"))
-    status = q.get("status") if q.get("status") in queries.STATUSES else None
-    rows = await queries.list_statements(actor, period=period, status=status,
-                                         after_id=query_int(request, "after"),
-                                         waiting=q.get("waiting"))
-    context = dict(rows=rows, filters={"period": period.strftime("%Y-%m") if period else "",
-                                       "status": status or ""},
-                   next_after=rows[-1]["id"] if len(rows) == queries.PAGE_SIZE else None,
-                   statuses=queries.STATUSES, status_label=downloads.status_label)
+    filters, raw, filter_errors = statement_filters(q)
+    after = listing.int_param(q, "after", filter_errors)
+    rows = [] if filter_errors else await queries.list_statements(actor, after_id=after,
+                                                                   **filters)
+    more = None
+    if len(rows) == queries.PAGE_SIZE:
+        more = "/statements?" + listing.query_string(raw, after=rows[-1]["id"])
+    errors = {**filter_errors, **(errors or {})}
+    status_code = 422 if filter_errors else status_code
+    context = dict(rows=rows, filters=raw, more_url=more, statuses=queries.STATUSES,
+                   status_label=downloads.status_label, errors=errors,
+                   can_bulk=actor.has("hq_finance"),
+                   stripe_enabled=bool(request.app.state.settings.stripe_secret_key))
     if is_htmx(request) and not errors and q.get("after"):
         return render(request, "settlements/statements.html", block="rows", **context)
     totals = progress = None
     if actor.has("hq_finance", "auditor"):
-        totals = await queries.period_totals(period or last_month())
-    run_id = run_id or query_int(request, "run")
+        totals = await queries.period_totals(filters["period_to"] or last_month())
+    run_id = run_id or listing.int_param(q, "run", errors)
     if run_id and actor.has("hq_finance"):
         progress = await close.close_progress(run_id)
     return render(request, "settlements/statements.html", status_code=status_code, totals=totals,
                   progress=progress, run_id=run_id, kind_label=downloads.kind_label,
                   default_close=(form or {}).get("period") or last_month().strftime("%Y-%m"),
-                  errors=errors or {}, form=form or {}, **context)
+                  form=form or {}, export_query=listing.query_string(raw),
+                  all_orgs_query=listing.query_string({**raw, "org": ""}),
+                  export_limit=listing.EXPORT_LIMIT, bulk_results=bulk_results,
+                  bulk_max=bulk.MAX_SELECTION, **context)
+
+
+# The export's columns: what the list shows, one row per statement.
+EXPORT_COLUMNS = [
+    listing.Column("Statement", lambda s: s["number"]),
+    listing.Column("Organisation", lambda s: downloads.dealer_name(s)),
+    listing.Column("Month", lambda s: s["period"].strftime("%Y-%m")),
+    listing.Column("Status", lambda s: downloads.status_label(s["status"])),
+    listing.Column("Lines", lambda s: s["line_count"], "int"),
+    listing.Column("Total (¥)", lambda s: s["total_fen"], "money"),
+    listing.Column("Approved on", lambda s: listing.china_date(
+        s["second_approved_at"] or s["approved_at"]), "date"),
+    listing.Column("Payout", lambda s: gettext(s["payout_status"]) if s["payout_status"] else ""),
+    listing.Column("Bank reference", lambda s: s["payout_reference"] or ""),
+]
 
 
 async def statement_page(request: Request, statement_id: int, *, status_code: int = 200,
@@ -117,6 +174,37 @@ class StatementController(Controller):
     async def _progress(self, request: Request, run_id: int) -> Response:
         progress = await close.close_progress(run_id)  # NotFound for an unknown run
         return render(request, "settlements/_progress.html", progress=progress, run_id=run_id)
+
+    @get("/export")
+    async def export(self, request: Request) -> Response:
+        """Every statement the list's filter shows (not only the page), CSV or XLSX, in the
+        reader's language; at most EXPORT_LIMIT rows, else the list says to narrow it."""
+        filters, raw, errors = statement_filters(request.query_params)
+        kind = listing.choice_param(request.query_params, "format", ("csv", "xlsx"), errors)
+        rows = [] if errors else await queries.list_statements(
+            current_actor(request), limit=listing.EXPORT_LIMIT + 1, **filters)
+        if len(rows) > listing.EXPORT_LIMIT:
+            errors["export"] = gettext(listing.MESSAGES["too_many"],
+                                       n=f"{listing.EXPORT_LIMIT:,}")
+        if errors:
+            return await list_page(request, status_code=422, errors=errors)
+        return await listing.export_response(kind or "csv", EXPORT_COLUMNS, rows, "statements")
+
+    @post("/bulk", guards=[FINANCE])
+    async def bulk_action(self, request: Request) -> Response:
+        """Finance approves or pays the checked statements, each under every rule of its own
+        page, each in its own transaction; the list comes back with a result per statement.
+        The list's filters travel in the query string, so the same list is shown again."""
+        form = await read_form(request)
+        try:
+            results = await bulk.act_on_selection(
+                actor=current_actor(request), settings=request.app.state.settings,
+                action=text(form, "action", 20), ids=int_list(form, "ids"),
+                reference=text(form, "reference", 60, multiline=False))
+        except ValidationFailed as exc:
+            return await list_page(request, status_code=422, form=dict(form),
+                                   errors={f"bulk_{k}": v for k, v in exc.errors.items()})
+        return await list_page(request, bulk_results=results)
 
     @get("/{statement_id:int}")
     async def detail(self, request: Request, statement_id: int) -> Response:

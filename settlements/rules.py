@@ -5,7 +5,9 @@ total is rounded once, half up, and the lines share that rounded total by larges
 the rounded lines always add up to the rounded total."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
 
 # R26: the dealer customers that receive statements (not HQ, not repair points: a point's fee
@@ -57,3 +59,48 @@ def check_tiers(tiers: list[Tier]) -> dict[str, str]:
     if any(t.from_fen < 0 or not 0 <= t.rate_bp <= 5_000 for t in tiers):
         return {"tiers": "Tiers start at 0 or more and pay between 0 % and 50 %."}
     return {}
+
+
+# --- statement numbers ---------------------------------------------------------------------------
+# R26 allows one statement per dealer per period (unique constraint statement_once), so the period
+# and the dealer's organisation number make a number that is unique by construction: no column,
+# no sequence. ST-202611-00042 is dealer 42's statement of November 2026.
+
+def statement_number(period: date, dealer_id: int) -> str:
+    return f"ST-{period:%Y%m}-{dealer_id:05d}"
+
+
+_SEARCH = re.compile(r"(?:ST)?-?(\d{4})(\d{0,2})(?:-?(\d{1,12}))?")
+
+
+@dataclass(frozen=True)
+class NumberSearch:
+    """What a typed statement number (whole or its start) matches: periods from `first` to
+    `last` (firsts of months), and the dealer: exactly `dealer_id`, or a dealer whose five-digit
+    number starts with `dealer_prefix`."""
+    first: date
+    last: date
+    dealer_id: int | None = None
+    dealer_prefix: str | None = None
+
+
+def parse_statement_search(text: str) -> NumberSearch | None:
+    """'ST-202611-00042', 'st202611', '2026-1', 'ST-202611-0004' -> what they match; None when
+    the text is not (the start of) a statement number."""
+    compact = re.sub(r"\s+", "", text).upper()
+    compact = re.sub(r"^((?:ST-?)?\d{4})-(\d{2})$", r"\1\2", compact)  # '2026-11' as a month
+    match = _SEARCH.fullmatch(compact)
+    if not match:
+        return None
+    year, month_digits, dealer = int(match.group(1)), match.group(2), match.group(3)
+    months = [m for m in range(1, 13) if f"{m:02d}".startswith(month_digits)]
+    if not months or not 2000 <= year <= 9999 or (dealer and len(month_digits) != 2):
+        return None
+    first, last = date(year, months[0], 1), date(year, months[-1], 1)
+    if dealer is None:
+        return NumberSearch(first, last)
+    if len(dealer) >= 5:  # a whole number: exactly this dealer, if the text is its number
+        dealer_id = int(dealer)
+        exact = statement_number(first, dealer_id) == f"ST-{first:%Y%m}-{dealer}"
+        return NumberSearch(first, last, dealer_id=dealer_id if exact else -1)
+    return NumberSearch(first, last, dealer_prefix=dealer)

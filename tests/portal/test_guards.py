@@ -243,9 +243,20 @@ async def test_r1_tenant_matrix(user):
                     if (r.status_code, a.status_code) != (404, 404):
                         failures.append(f"{user} statement of {target} {action}: "
                                         f"{r.status_code}/{a.status_code} != 404")
-        # lists: a sibling's names never appear (a parent's name may: "belongs to")
+            # a selection (issue 9 §5) is finance's alone; nobody here acts on one
+            r = await c.post("/statements/bulk", data={"_csrf": csrf, "action": "approve",
+                                                      "ids": [str(statement_id)]})
+            if r.status_code != 403:
+                failures.append(f"{user} bulk approve of {target}'s statement: {r.status_code}")
+        # lists, their searches and exports: a sibling's names never appear (a parent's name
+        # may: "belongs to"), not even when searched for by name or number
         for url, headers in (("/network", {}), ("/network?kind=store", {"HX-Request": "true"}),
                              ("/batches", {}), ("/statements", {}),
+                             ("/batches?org_name=%E5%8A%9E%E4%BA%8B%E5%A4%84", {}),
+                             ("/batches/export?format=csv", {}),
+                             ("/statements?number=ST-2026", {}),
+                             ("/statements?org_name=%E5%8A%9E%E4%BA%8B%E5%A4%84", {}),
+                             ("/statements/export?format=csv", {}),
                              ("/api/v1/statements", {"Authorization": f"Bearer {token}"}),
                              ("/api/v1/organisations", {"Authorization": f"Bearer {token}"})):
             text = (await c.get(url, headers=headers)).text
