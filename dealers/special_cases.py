@@ -16,22 +16,10 @@ from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
 from portal.network import DEALER_KINDS, get_organisation
-from portal.notify import notify
-from portal.tables import User
 
 DISPUTE_DAYS = 2  # R16: HQ tech verifies within 2 days of the request
 DISPUTABLE = ("received", "dispositioned")  # R16: HQ holds the goods (counted, or decided)
 MAX_CLAIM_FEN = 10_000_000_000
-
-
-async def _office_users(org_id: int) -> list[int]:
-    rows = await User.select(User.id).where((User.organisation == org_id) & (User.active == True))  # noqa: E712
-    return [r["id"] for r in rows]
-
-
-async def _role_users(role: str) -> list[int]:
-    return [r["id"] for r in await raw_fetch(
-        "SELECT id FROM portal_user WHERE active AND $1 = ANY(roles)", role)]
 
 
 # --- R7 special approval ------------------------------------------------------------------------
@@ -75,7 +63,8 @@ async def decide_special_approval(*, actor: Actor, approval_id: int, approve: bo
         if row["status"] != "requested":
             raise Conflict("This request has already been decided.")
         if row["requested_by"] == actor.user_id:
-            raise RuleViolation("Nobody approves their own submission (R9).")
+            raise RuleViolation("Nobody approves their own submission: another customer service "
+                                "colleague decides it.")  # R9
         status = "approved" if approve else "refused"
         await raw_fetch("UPDATE special_approval SET status = $2, decided_by = $3, decided_at = $4, "
                         "decision_reason = $5 WHERE id = $1", approval_id, status, actor.user_id,
@@ -145,18 +134,15 @@ async def _roll_one(draft: dict, at: datetime) -> bool:
     target = clock.next_month(draft["month"])
     while target < clock.china_today(at).replace(day=1):
         target = clock.next_month(target)
-    users = await _office_users(draft["organisation"])
     async with ReturnBatch._meta.db.transaction():
         taken = await raw_fetch(
             "SELECT 1 FROM return_batch WHERE organisation = $1 AND month = $2 AND kind = 'regular' "
             "AND status <> 'withdrawn' AND id <> $3", draft["organisation"], target, draft["id"])
         if taken:
-            await notify(user_ids=users, kind="rollover_blocked", dedupe_key=draft["number"],
-                         subject="Return batch %(number)s was not submitted in time",
-                         body="It could not move to %(month)s because that month already has a "
-                              "batch. Move its lines there or withdraw it.",
-                         link=f"/batches/{draft['id']}",
-                         params={"number": draft["number"], "month": target.strftime("%Y-%m")})
+            await tell("rollover_blocked", actor=None, org_id=draft["organisation"],
+                       dedupe_key=draft["number"],
+                       params={"number": draft["number"], "batch_id": draft["id"],
+                               "month": target.strftime("%Y-%m")})
             return False
         await raw_fetch("UPDATE return_batch SET month = $2 WHERE id = $1 AND status = 'draft'",
                         draft["id"], target)
@@ -165,13 +151,10 @@ async def _roll_one(draft: dict, at: datetime) -> bool:
                            before={"month": draft["month"].isoformat()},
                            after={"month": target.isoformat()},
                            reason="not submitted in its window (R5)")
-        await notify(user_ids=users, kind="rolled_over",
-                     dedupe_key=f"{draft['number']}-{target:%Y%m}",
-                     subject="Return batch %(number)s moved to %(month)s",
-                     body="It was not submitted in this month's window, so it is not accepted "
-                          "this month (R5). Submit it in the %(month)s window.",
-                     link=f"/batches/{draft['id']}",
-                     params={"number": draft["number"], "month": target.strftime("%Y-%m")})
+        await tell("rolled_over", actor=None, org_id=draft["organisation"],
+                   dedupe_key=f"{draft['number']}-{target:%Y%m}",
+                   params={"number": draft["number"], "batch_id": draft["id"],
+                           "month": target.strftime("%Y-%m")})
     return True
 
 
@@ -209,13 +192,10 @@ async def _insert_dispute(actor: Actor, batch_id: int, description: str) -> int:
         await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
                            action="quality_dispute", organisation_id=batch["organisation"],
                            reason=description.strip())
-        await notify(user_ids=await _role_users("hq_cs") + await _role_users("hq_tech"),
-                     kind="quality_dispute", dedupe_key=str(row.id),
-                     subject="Batch quality dispute on %(number)s",
-                     body="HQ tech must verify on site by %(due)s (R16).",
-                     link=f"/batches/{batch_id}",
-                     params={"number": batch["number"], "due": row.due_at.astimezone(clock.CHINA)
-                             .strftime("%Y-%m-%d %H:%M")})
+        await tell("quality_dispute", actor=actor, dedupe_key=str(row.id),
+                   params={"number": batch["number"], "batch_id": batch_id,
+                           "office": names(batch, "org_name"),
+                           "due": row.due_at.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M")})
     return row.id
 
 
@@ -245,14 +225,10 @@ async def verify_quality_dispute(*, actor: Actor, dispute_id: int, confirmed: bo
                            action="quality_confirmed" if confirmed else "quality_not_confirmed",
                            organisation_id=batch["organisation"], reason=findings.strip(),
                            after={"whole_batch_back_freight_by_company": confirmed})
-        await notify(user_ids=await _office_users(batch["organisation"]) + await _role_users("hq_cs"),
-                     kind="quality_verified", dedupe_key=str(dispute_id),
-                     subject="Quality dispute on %(number)s verified",
-                     body="Confirmed: the company takes the whole batch back and bears all freight "
-                          "(R16)." if confirmed else "Not confirmed: %(findings)s",
-                     link=f"/batches/{batch['id']}",
-                     params={"number": batch["number"], "findings": findings.strip()[:200]})
-
+        await tell("quality_confirmed" if confirmed else "quality_not_confirmed", actor=actor,
+                   org_id=batch["organisation"], dedupe_key=str(dispute_id),
+                   params={"number": batch["number"], "batch_id": batch["id"],
+                           "findings": findings.strip()[:200]})
 
 async def disputes_for(batch_id: int, now: datetime) -> list[dict]:
     rows = await raw_fetch("SELECT d.*, u.display_name AS raised_by_name FROM quality_dispute d "

@@ -54,7 +54,6 @@ AUDIENCES = dict(  # SQL, not words: a dict() call, which scripts/catalog.py doe
 
 _BATCH = "/batches/{batch_id}"
 _POINT = "/repair-points/{point_id}"
-_SPECIAL = "dealers/special_cases.py still calls notify() directly"
 
 HANDOFFS: dict[str, Handoff] = {
     # --- return batches (dealers/batches.py, dealers/receiving.py) ------------------------------
@@ -209,52 +208,52 @@ HANDOFFS: dict[str, Handoff] = {
         subject="Your statement for %(month)s is paid: %(amount)s",
         body="HQ has paid statement %(id)s; the payment reference is on its page.",
         link="/statements/{statement_id}"),
-    # --- declared, not yet wired: dealers/special_cases.py -------------------------------------
+    # --- special approvals, roll-over, batch quality disputes (dealers/special_cases.py) ---------
     "special_requested": Handoff(
         audience=("hq_cs",),
         subject="Special approval requested by %(org)s",
         body="%(org)s asks for a special approval: %(reason)s",
-        link="/special-approvals", pending=_SPECIAL),
+        link="/special-approvals"),
     "special_approved": Handoff(
         audience=("named", "office_clerks"),
         subject="Special approval granted to %(org)s",
         body="Customer service granted the special approval. The office's batch for %(month)s "
              "may now be submitted outside the return window.",
-        link="/special-approvals", pending=_SPECIAL),
+        link="/special-approvals"),
     "special_refused": Handoff(
         audience=("named", "office_clerks"),
         subject="Special approval refused for %(org)s",
         body="Customer service refused the special approval. Reason: %(reason)s",
-        link="/special-approvals", pending=_SPECIAL),
+        link="/special-approvals"),
     "rolled_over": Handoff(
         audience=("office_clerks", "office_managers"),
         subject="Return batch %(number)s moved to %(month)s",
         body="It was not submitted in this month's window, so it is not accepted this month. "
              "Submit it in the %(month)s window.",
-        link=_BATCH, pending=_SPECIAL),
+        link=_BATCH),
     "rollover_blocked": Handoff(
         audience=("office_clerks", "office_managers"),
         subject="Return batch %(number)s was not submitted in time",
         body="It could not move to %(month)s because that month already has a batch. Move its "
              "lines there or withdraw it.",
-        link=_BATCH, pending=_SPECIAL),
+        link=_BATCH),
     "quality_dispute": Handoff(
         audience=("hq_cs", "hq_tech"),
         subject="Batch quality dispute on %(number)s",
         body="%(office)s reports a batch quality problem. HQ tech verifies it on site by "
              "%(due)s.",
-        link=_BATCH, pending=_SPECIAL),
+        link=_BATCH),
     "quality_confirmed": Handoff(
         audience=("office_clerks", "office_managers", "hq_cs"),
         subject="Quality problem on %(number)s confirmed",
         body="HQ tech confirmed the quality problem: the company takes the whole batch back and "
              "bears all freight.",
-        link=_BATCH, pending=_SPECIAL),
+        link=_BATCH),
     "quality_not_confirmed": Handoff(
         audience=("office_clerks", "office_managers", "hq_cs"),
         subject="Quality problem on %(number)s not confirmed",
         body="HQ tech did not confirm the quality problem: %(findings)s",
-        link=_BATCH, pending=_SPECIAL),
+        link=_BATCH),
 }
 
 def _for_locale(params: dict, locale: str) -> dict:

@@ -14,7 +14,7 @@ from typing import Awaitable, Callable
 
 import pytest
 
-from dealers import batches, receiving, rules
+from dealers import batches, receiving, rules, special_cases
 from portal import clock, handoffs, notify
 from portal.db import count_queries, engine, raw_fetch
 from portal.errors import PortalError, RuleViolation
@@ -29,8 +29,7 @@ from tests.portal.test_notify import _zh_catalog, smtp  # noqa: F401  (smtp: aio
 from tests.settlements.statement_factory import DECEMBER, closed_month
 
 # Rows declared in the table but still sent from their module (see Handoff.pending).
-PENDING = {"special_requested", "special_approved", "special_refused", "rolled_over",
-           "rollover_blocked", "quality_dispute", "quality_confirmed", "quality_not_confirmed"}
+PENDING: set[str] = set()
 RULE_ID = re.compile(r"\bR\d{1,2}\b")
 
 
@@ -493,6 +492,82 @@ async def _dispute_ruled(event: str):
     await rule()
     return Told(w.ids("staff", "staff2", "manager"), w.users["cs"]["id"],
                 f"/repair-points/{w.orgs['point']['id']}", again=rule)
+
+
+# --- special approvals, roll-over, batch quality disputes (dealers/special_cases.py) -------------
+
+@walk("special_requested")
+async def _special_requested(event: str):
+    w = await world()
+    await special_cases.request_special_approval(
+        actor=w.actors["manager"], organisation_id=w.orgs["office"]["id"],
+        reason="灯管批量发黑，需要本月额外返厂。", quality_problem=True)
+    return Told(w.ids("cs", "cs2"), w.users["manager"]["id"], "/special-approvals")
+
+
+@walk("special_approved", "special_refused")
+async def _special_decided(event: str):
+    w = await world()
+    approval = await special_cases.request_special_approval(
+        actor=w.actors["manager"], organisation_id=w.orgs["office"]["id"],
+        reason="灯管批量发黑。", quality_problem=True)
+    decide = lambda: special_cases.decide_special_approval(  # noqa: E731
+        actor=w.actors["cs"], approval_id=approval, approve=event == "special_approved",
+        reason="" if event == "special_approved" else "下月窗口内返厂即可。")
+    await decide()
+    # the requester (named) and the office's clerks
+    return Told(w.ids("clerk", "clerk2", "manager"), w.users["cs"]["id"], "/special-approvals",
+                again=decide)
+
+
+@walk("rolled_over")
+async def _rolled_over(event: str):
+    w = await world()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await batches.create_draft(actor=w.actors["clerk"])
+    after_window = IN_WINDOW.replace(day=15)  # week 2 closed at the end of the 14th (R5)
+    assert await special_cases.roll_over_unsubmitted(after_window) == 1
+    assert await special_cases.roll_over_unsubmitted(after_window) == 0  # told once
+    return Told(w.ids("clerk", "clerk2", "manager"), 0, f"/batches/{batch_id}")
+
+
+@walk("rollover_blocked")
+async def _rollover_blocked(event: str):
+    w = await world()
+    with clock.frozen(IN_WINDOW):
+        batch_id = await batches.create_draft(actor=w.actors["clerk"])
+    january = IN_WINDOW.replace(year=2027, month=1, day=3)
+    with clock.frozen(january):
+        await batches.create_draft(actor=w.actors["clerk2"])  # January's batch exists already
+        assert await special_cases.roll_over_unsubmitted(january) == 0
+    return Told(w.ids("clerk", "clerk2", "manager"), 0, f"/batches/{batch_id}")
+
+
+@walk("quality_dispute")
+@_in_window
+async def _quality_dispute(event: str):
+    w = await world()
+    batch = await _batch(w, "dispositioned")  # counted: the goods are back at HQ
+    raise_it = lambda: special_cases.raise_quality_dispute(  # noqa: E731
+        actor=w.actors["clerk"], batch_id=batch["id"], description="整批灯管发黑。")
+    await raise_it()
+    return Told(w.ids("cs", "cs2", "tech"), w.users["clerk"]["id"], batch["link"],
+                again=raise_it)  # one open dispute per batch
+
+
+@walk("quality_confirmed", "quality_not_confirmed")
+@_in_window
+async def _quality_verified(event: str):
+    w = await world()
+    batch = await _batch(w, "dispositioned")
+    dispute = await special_cases.raise_quality_dispute(
+        actor=w.actors["clerk"], batch_id=batch["id"], description="整批灯管发黑。")
+    verify = lambda: special_cases.verify_quality_dispute(  # noqa: E731
+        actor=w.actors["tech"], dispute_id=dispute, confirmed=event == "quality_confirmed",
+        findings="抽检20只，14只发黑。")
+    await verify()
+    return Told(w.ids("clerk", "clerk2", "manager", "cs", "cs2"), w.users["tech"]["id"],
+                batch["link"], again=verify)
 
 
 # --- statements -----------------------------------------------------------------------------------
