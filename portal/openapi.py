@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from portal.failures import GENERIC
@@ -37,10 +38,20 @@ _EXTRA = dict([
     (404, "Not found, not visible to you, or an id out of range."),
     (413, "The body is larger than this operation accepts."),
     (415, "The body is not JSON (send Content-Type: application/json)."),
+    (503, "The payment service is not configured or did not answer."),
     (422, "A field is missing, of the wrong JSON type, out of range or holds control "
           "characters (see `fields`), or a business rule refuses the action."),
 ])
 _DONE = "x-portal-errors"
+
+# Handlers that call Stripe declare `responses=PAYMENT_RESPONSES`: Stripe not configured, or
+# not answering, is a 503 with the usual error body.
+PAYMENT_RESPONSES = {503: ResponseSpec(data_container=None, description=_EXTRA[503])}
+# Operations that answer a file instead of JSON: path -> media types.
+FILES = {
+    "/api/v1/statements/{statement_id}/download": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv"),
+}
 
 
 def _error_response(status: int) -> dict:
@@ -75,17 +86,26 @@ def describe_errors(doc: dict) -> dict:
     if doc.get(_DONE):
         return doc
     doc.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for path_item in doc.get("paths", {}).values():
+    # the pages (HTML, cookies and CSRF) and the Stripe webhook are not this API
+    doc["paths"] = {path: item for path, item in doc.get("paths", {}).items()
+                    if path.startswith("/api/")}
+    for path_item in doc["paths"].values():
         for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            declared = [int(s) for s in responses if s.startswith("5")]  # PAYMENT_RESPONSES
             for status in [s for s in responses if s.startswith(("4", "5"))]:
                 del responses[status]  # Litestar's {status_code, detail} description
-            for status in statuses_for(method, operation):
+            for status in statuses_for(method, operation) + declared:
                 responses[str(status)] = _error_response(status)
             for parameter in operation.get("parameters", []):
                 _bound(parameter.get("schema", {}), parameter["name"])
+    for path, media_types in FILES.items():
+        ok = doc["paths"].get(path, {}).get("get", {}).get("responses", {}).get("200")
+        if ok is not None:
+            ok["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
+                             for media in media_types}
     for schema in doc["components"]["schemas"].values():
         for name, prop in (schema.get("properties") or {}).items():
             _bound(prop, name)

@@ -17,6 +17,7 @@ from portal import clock, i18n
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.spreadsheets import BODY_LIMIT
+from portal.openapi import PAYMENT_RESPONSES
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 from settlements import adjustments, close, payouts, queries, rules, service, volume_import
@@ -176,7 +177,7 @@ class StatementApi(Controller):
         await approval.second_approve(actor=current_actor(request), statement_id=statement_id)
         return await self._after(request, statement_id)
 
-    @post("/{statement_id:int}/pay", status_code=200)
+    @post("/{statement_id:int}/pay", status_code=200, responses=PAYMENT_RESPONSES)
     async def pay(self, request: Request, statement_id: int) -> dict:
         """R27: a Stripe Connect transfer; `pending` means the answer is being reconciled."""
         await queries.get_statement(current_actor(request), statement_id)

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from portal.api import api_token_required
 from portal.db import raw_fetch
 from portal.errors import NotFound
+from portal.openapi import PAYMENT_RESPONSES
 from portal.tables import Organisation
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
@@ -138,13 +139,13 @@ class SparesApi(Controller):
                                                "charge_fen", "status", "promised_by", "overdue")}
                             for r in await service.list_repairs(actor=actor, point_id=point_id)]}
 
-    @post("/{point_id:int}/deposit/card", status_code=200)
+    @post("/{point_id:int}/deposit/card", status_code=200, responses=PAYMENT_RESPONSES)
     async def pay(self, request: Request, point_id: int, data: CardIn) -> dict:
         return await service.pay_deposit_by_card(request.app.state.settings,
                                                  actor=current_actor(request), point_id=point_id,
                                                  payment_method=data.payment_method)
 
-    @post("/{point_id:int}/deposit/wallet", status_code=200)
+    @post("/{point_id:int}/deposit/wallet", status_code=200, responses=PAYMENT_RESPONSES)
     async def pay_wallet(self, request: Request, point_id: int, data: WalletIn) -> dict:
         """R28: start an Alipay (follow `redirect_url`) or WeChat Pay (show `qr_image`)
         payment; the deposit is credited only once Stripe confirms it."""
@@ -152,7 +153,7 @@ class SparesApi(Controller):
                                                    actor=current_actor(request),
                                                    point_id=point_id, method=data.method)
 
-    @get("/{point_id:int}/deposit/payments/{payment_id:int}")
+    @get("/{point_id:int}/deposit/payments/{payment_id:int}", responses=PAYMENT_RESPONSES)
     async def deposit_payment(self, request: Request, point_id: int, payment_id: int) -> dict:
         """R28: where a deposit payment stands, fetched from Stripe (credits it if paid)."""
         return await wallets.deposit_payment(request.app.state.settings,
@@ -223,7 +224,7 @@ class SparesApi(Controller):
                                      ruling=data.ruling)
         return {"dispute_id": dispute_id, "status": "ruled"}
 
-    @post("/{point_id:int}/closure", status_code=200)
+    @post("/{point_id:int}/closure", status_code=200, responses=PAYMENT_RESPONSES)
     async def close(self, request: Request, point_id: int, data: ClosureIn) -> dict:
         return await oversight.close_point(
             request.app.state.settings, actor=current_actor(request), point_id=point_id,

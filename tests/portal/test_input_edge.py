@@ -5,6 +5,7 @@ import asyncio
 import json
 
 import asyncpg
+import httpx
 import pytest
 from litestar import get
 
@@ -12,6 +13,7 @@ from dealers import batches
 from dealers.tables import ReturnBatch, SpecialApproval
 from portal import clock
 from portal.errors import Conflict
+from tests.browser.live import live_portal
 from tests.dealers.factory import IN_WINDOW, network
 from tests.helpers import api_token, client, login
 
@@ -168,6 +170,19 @@ async def test_r6_ten_concurrent_drafts_give_one_batch_and_nine_conflicts():
     created = [r for r in results if isinstance(r, int)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(created) == 1 and len(conflicts) == 9, results
+    assert await ReturnBatch.count() == 1
+
+
+async def test_r6_ten_concurrent_drafts_over_the_api_one_201_nine_409():
+    net = await network()
+    t = await _tokens(net, "clerk")
+    with clock.frozen(IN_WINDOW):  # a real server, so the ten requests really overlap
+        async with live_portal(db_pool=True) as base, httpx.AsyncClient(base_url=base) as c:
+            answers = await asyncio.gather(*(c.post("/api/v1/batches", headers=_h(t["clerk"]))
+                                             for _ in range(10)))
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 9, \
+        [(r.status_code, r.text[:100]) for r in answers]
+    assert all(r.json()["error"] for r in answers if r.status_code == 409)
     assert await ReturnBatch.count() == 1
 
 
