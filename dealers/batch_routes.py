@@ -112,21 +112,27 @@ def batch_filters(query) -> tuple[dict, dict, dict]:
     return filters, raw, errors
 
 
-# The export's columns: what the list shows, one row per batch.
+# The export's columns: what the list shows, one row per batch (headers are msgids).
+COLUMN_LABELS = {
+    "number": "Number", "organisation": "Organisation", "month": "Month", "kind": "Kind",
+    "status": "Status", "submitted": "Submitted on", "lines": "Lines", "filed": "Filed",
+    "received": "Received", "decided": "Decided on", "breached": "Deadline breached",
+}
+_H = COLUMN_LABELS
 EXPORT_COLUMNS = [
-    listing.Column("Number", lambda b: b["number"]),
-    listing.Column("Organisation", lambda b: local_name(
+    listing.Column(_H["number"], lambda b: b["number"]),
+    listing.Column(_H["organisation"], lambda b: local_name(
         {"name": b["org_name"], "name_en": b["org_name_en"]})),
-    listing.Column("Month", lambda b: b["month"].strftime("%Y-%m")),
-    listing.Column("Kind", lambda b: gettext("special") if b["kind"] == "special"
+    listing.Column(_H["month"], lambda b: b["month"].strftime("%Y-%m")),
+    listing.Column(_H["kind"], lambda b: gettext("special") if b["kind"] == "special"
                    else gettext("regular")),
-    listing.Column("Status", lambda b: gettext(b["status"])),
-    listing.Column("Submitted on", lambda b: listing.china_date(b["submitted_at"]), "date"),
-    listing.Column("Lines", lambda b: b["lines"], "int"),
-    listing.Column("Filed", lambda b: b["filed"], "int"),
-    listing.Column("Received", lambda b: b["received"], "int"),
-    listing.Column("Decided on", lambda b: listing.china_date(b["decided_at"]), "date"),
-    listing.Column("Deadline breached", lambda b: gettext("yes") if b["breaching"] else ""),
+    listing.Column(_H["status"], lambda b: gettext(b["status"])),
+    listing.Column(_H["submitted"], lambda b: listing.china_date(b["submitted_at"]), "date"),
+    listing.Column(_H["lines"], lambda b: b["lines"], "int"),
+    listing.Column(_H["filed"], lambda b: b["filed"], "int"),
+    listing.Column(_H["received"], lambda b: b["received"], "int"),
+    listing.Column(_H["decided"], lambda b: listing.china_date(b["decided_at"]), "date"),
+    listing.Column(_H["breached"], lambda b: gettext("yes") if b["breaching"] else ""),
 ]
 
 

@@ -20,7 +20,7 @@ from settlements import statements as approval
 MAX_SELECTION = 200
 ACTIONS = ("approve", "bank-payment", "pay")
 # outcome -> what the result table says (msgids)
-OUTCOMES = {
+OUTCOME_LABELS = {
     "approved": "Approved",
     "second_approval": "Approved; a second finance user approves it too (above the HQ amount)",
     "paid": "Paid",
@@ -42,7 +42,7 @@ class Outcome:
     number: str
     dealer: str
     total_fen: int | None
-    result: str           # a key of OUTCOMES
+    result: str           # a key of OUTCOME_LABELS
     reason: str = ""      # why not, in the reader's language
 
     @property
@@ -51,7 +51,7 @@ class Outcome:
 
     @property
     def label(self) -> str:
-        return i18n.gettext(OUTCOMES[self.result])
+        return i18n.gettext(OUTCOME_LABELS[self.result])
 
 
 def plain(message: str) -> str:

@@ -55,7 +55,8 @@ def statement_filters(query) -> tuple[dict, dict, dict]:
     raw["waiting"] = raw["waiting"] if raw["waiting"] in queries.WAITING else ""
     number = listing.text_param(query, "number", errors, limit=40)
     if number and rules.parse_statement_search(number) is None:
-        errors["number"] = NUMBER_HINT
+        errors["number"] = ("A statement number looks like ST-202611-00042; its start "
+                            "(ST-202611) finds a month.")
     filters = dict(
         period_from=period_from, period_to=period_to,
         status=listing.choice_param(query, "status", queries.STATUSES, errors),
@@ -63,9 +64,6 @@ def statement_filters(query) -> tuple[dict, dict, dict]:
         org_name=listing.text_param(query, "org_name", errors, limit=120) or None,
         dealer_id=listing.int_param(query, "org", errors))
     return filters, raw, errors
-
-
-NUMBER_HINT = "A statement number looks like ST-202611-00042; its start (ST-202611) finds a month."
 
 
 async def list_page(request: Request, *, status_code: int = 200, errors: dict | None = None,
@@ -103,18 +101,25 @@ async def list_page(request: Request, *, status_code: int = 200, errors: dict | 
                   bulk_max=bulk.MAX_SELECTION, **context)
 
 
-# The export's columns: what the list shows, one row per statement.
+# The export's columns: what the list shows, one row per statement (headers are msgids).
+COLUMN_LABELS = {
+    "number": "Statement", "organisation": "Organisation", "month": "Month", "status": "Status",
+    "lines": "Lines", "total": "Total (¥)", "approved": "Approved on", "payout": "Payout",
+    "reference": "Bank reference",
+}
+_H = COLUMN_LABELS
 EXPORT_COLUMNS = [
-    listing.Column("Statement", lambda s: s["number"]),
-    listing.Column("Organisation", lambda s: downloads.dealer_name(s)),
-    listing.Column("Month", lambda s: s["period"].strftime("%Y-%m")),
-    listing.Column("Status", lambda s: downloads.status_label(s["status"])),
-    listing.Column("Lines", lambda s: s["line_count"], "int"),
-    listing.Column("Total (¥)", lambda s: s["total_fen"], "money"),
-    listing.Column("Approved on", lambda s: listing.china_date(
+    listing.Column(_H["number"], lambda s: s["number"]),
+    listing.Column(_H["organisation"], lambda s: downloads.dealer_name(s)),
+    listing.Column(_H["month"], lambda s: s["period"].strftime("%Y-%m")),
+    listing.Column(_H["status"], lambda s: downloads.status_label(s["status"])),
+    listing.Column(_H["lines"], lambda s: s["line_count"], "int"),
+    listing.Column(_H["total"], lambda s: s["total_fen"], "money"),
+    listing.Column(_H["approved"], lambda s: listing.china_date(
         s["second_approved_at"] or s["approved_at"]), "date"),
-    listing.Column("Payout", lambda s: gettext(s["payout_status"]) if s["payout_status"] else ""),
-    listing.Column("Bank reference", lambda s: s["payout_reference"] or ""),
+    listing.Column(_H["payout"], lambda s: gettext(s["payout_status"]) if s["payout_status"]
+                   else ""),
+    listing.Column(_H["reference"], lambda s: s["payout_reference"] or ""),
 ]
 
 
