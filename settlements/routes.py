@@ -13,9 +13,10 @@ from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.forms import int_list, read_form, text
 from portal.i18n import gettext
 from portal.money import parse_signed_yuan
-from portal.web import current_actor, is_htmx, login_required, render, roles_required, see_other
+from portal.web import current_actor, done, is_htmx, login_required, render, roles_required
 from settlements import adjustments, bulk, close, downloads, payouts, queries, rules
 from settlements import statements as approval
+from settlements.rules import statement_number
 
 FINANCE = roles_required("hq_finance")
 
@@ -127,8 +128,12 @@ async def statement_page(request: Request, statement_id: int, *, status_code: in
                          errors: dict | None = None, form: dict | None = None) -> Response:
     actor = current_actor(request)
     statement, lines = await queries.statement_with_lines(actor, statement_id)
+    # issue 9 §4: the actions this person sees, disabled with the reason a rule would give
+    actions = {name: gettext(refusal.message, **refusal.kwargs) if refusal else None
+               for name, refusal in approval.actions_for(
+                   actor, {**statement, "has_fees": statement["fee_lines"]}).items()}
     return render(request, "settlements/statement.html", status_code=status_code,
-                  statement=statement, lines=lines,
+                  statement=statement, lines=lines, actions=actions,
                   balance=await queries.dealer_balance(actor, statement["dealer"],
                                                        statement["dealer_path"]),
                   kind_label=downloads.kind_label, status_label=downloads.status_label,
@@ -167,9 +172,10 @@ class StatementController(Controller):
                               status_code=exc.status_code, message=message)
             return await list_page(request, status_code=exc.status_code, form=dict(form),
                                    errors={"period": message})
-        if is_htmx(request):
-            return await self._progress(request, run_id)
-        return see_other(f"/statements?run={run_id}")
+        fragment = await self._progress(request, run_id) if is_htmx(request) else None
+        return done(request, "Closing %(month)s started; its statements appear when the bar is "
+                             "full.", None if fragment else f"/statements?run={run_id}",
+                    fragment=fragment, month=period.strftime("%Y-%m"))
 
     @get("/close/{run_id:int}", guards=[FINANCE])
     async def progress(self, request: Request, run_id: int) -> Response:
@@ -223,7 +229,7 @@ class StatementController(Controller):
         form = await read_form(request)
         statement = await queries.get_statement(actor, statement_id)  # scope first (R1)
         try:
-            await _run_action(request, actor, statement, action, form)
+            success = await _run_action(request, actor, statement, action, form)
         except NotFound:
             raise
         except ValidationFailed as exc:
@@ -233,7 +239,8 @@ class StatementController(Controller):
             return await statement_page(request, statement_id, status_code=exc.status_code,
                                         errors={"action": gettext(exc.message, **exc.params)},
                                         form=dict(form))
-        return see_other(f"/statements/{statement_id}")
+        return done(request, success, f"/statements/{statement_id}",
+                    number=statement_number(statement["period"], statement["dealer"]))
 
     @get("/{statement_id:int}/print")
     async def print_view(self, request: Request, statement_id: int) -> Response:
@@ -270,20 +277,29 @@ def download_response(statement: dict, lines: list[dict], kind: str, locale: str
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-async def _run_action(request: Request, actor, statement: dict, action: str, form) -> None:
+async def _run_action(request: Request, actor, statement: dict, action: str, form) -> str:
+    """Run one action of the statement page; returns what the page then says (issue 9 §4)."""
     statement_id = statement["id"]
     if action == "review":
         await approval.review_fees(actor=actor, statement_id=statement_id)
+        return "Repair fees of statement %(number)s reviewed; finance can approve it now."
     elif action == "approve":
-        await approval.approve_statement(actor=actor, statement_id=statement_id)
+        if await approval.approve_statement(actor=actor, statement_id=statement_id) \
+                == "second_approval":
+            return "Statement %(number)s approved once; above the limit, a second finance " \
+                   "colleague approves it too."
+        return "Statement %(number)s approved; the dealer has been told."
     elif action == "second-approval":
         await approval.second_approve(actor=actor, statement_id=statement_id)
+        return "Statement %(number)s approved; the dealer has been told."
     elif action == "pay":
         await payouts.pay_statement(request.app.state.settings, actor=actor,
                                     statement_id=statement_id)
+        return "Payment of statement %(number)s sent; its status is shown below."
     elif action == "bank-payment":
         await payouts.record_bank_payment(actor=actor, statement_id=statement_id,
                                           reference=text(form, "reference", 80))
+        return "Bank payment of statement %(number)s recorded; the dealer has been told."
     elif action == "adjustment":
         amount = parse_signed_yuan(text(form, "amount", 20))
         if amount is None:
@@ -292,5 +308,7 @@ async def _run_action(request: Request, actor, statement: dict, action: str, for
             actor=actor, dealer_id=statement["dealer"], kind=text(form, "kind", 12) or "adjustment",
             amount_fen=amount, reason=text(form, "reason", 500),
             corrects_statement_id=statement_id)
+        return "Adjustment for statement %(number)s requested; another finance colleague " \
+               "decides it."
     else:
         raise NotFound("Not found.")

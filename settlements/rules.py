@@ -104,3 +104,31 @@ def parse_statement_search(text: str) -> NumberSearch | None:
         exact = statement_number(first, dealer_id) == f"ST-{first:%Y%m}-{dealer}"
         return NumberSearch(first, last, dealer_id=dealer_id if exact else -1)
     return NumberSearch(first, last, dealer_prefix=dealer)
+
+
+# --- What a person may do with a statement now (issue 9 §4) ---------------------------------------
+# The statement page shows each action, disabled with its reason when a rule would refuse it; the
+# services (settlements/statements.py) call the same function, so the words are the same. (The
+# messages keep their rule ids until the plain-words pass of issue 9 §6 rewords them with tests.)
+
+def statement_actions(*, status: str, has_fees: bool, fees_reviewed: bool, is_preparer: bool,
+                      is_first_approver: bool, is_cs: bool,
+                      is_finance: bool) -> dict[str, "Refusal | None"]:
+    """action -> None (possible) or the Refusal (R24, R26); other roles' actions are absent."""
+    from dealers.rules import Refusal  # the one shape of a refusal, shared by every domain
+
+    actions: dict[str, Refusal | None] = {}
+    if status == "draft" and is_cs and has_fees and not fees_reviewed:
+        actions["review"] = None
+    if status == "draft" and is_finance:
+        if is_preparer:  # R26: never the person who prepared it
+            actions["approve"] = Refusal("Nobody approves what they prepared (R26).")
+        elif has_fees and not fees_reviewed:  # R24/R26: CS reviews the repair fees first
+            actions["approve"] = Refusal("Customer service must review the repair fees first (R26).")
+        else:
+            actions["approve"] = None
+    if status == "second_approval" and is_finance:
+        actions["second-approval"] = Refusal(
+            "The second approver is neither the preparer nor the first approver (R26).") \
+            if is_preparer or is_first_approver else None
+    return actions

@@ -9,7 +9,7 @@ from portal import audit, clock, policy
 from portal.actor import Actor
 from portal.db import engine, raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
-from settlements import journal, notices
+from settlements import journal, notices, rules
 
 _TAKEN = {  # why a statement in this status can no longer be reviewed or approved
     None: "This statement can no longer change.",
@@ -28,6 +28,23 @@ async def _locked(statement_id: int) -> dict:
         "SELECT 1 FROM statement_line WHERE statement = $1 AND kind = 'repair_fee' LIMIT 1",
         statement_id))
     return rows[0]
+
+
+def actions_for(actor: Actor, statement: dict) -> dict:
+    """What `actor` may do with `statement` now (rules.statement_actions); `statement` needs
+    `has_fees` (as `_locked` reads it, or the page's fee line count)."""
+    return rules.statement_actions(
+        status=statement["status"], has_fees=bool(statement["has_fees"]),
+        fees_reviewed=statement["fees_reviewed_by"] is not None,
+        is_preparer=statement["prepared_by"] == actor.user_id,
+        is_first_approver=statement["approved_by"] == actor.user_id,
+        is_cs=actor.has("hq_cs"), is_finance=actor.has("hq_finance"))
+
+
+def enforce(actions: dict, action: str) -> None:
+    refusal = actions.get(action)
+    if refusal is not None:
+        raise RuleViolation(refusal.message, **refusal.kwargs)
 
 
 def _require_draft(statement: dict) -> None:
@@ -61,10 +78,7 @@ async def approve_statement(*, actor: Actor, statement_id: int) -> str:
     async with engine().transaction():
         statement = await _locked(statement_id)
         _require_draft(statement)
-        if statement["prepared_by"] == actor.user_id:
-            raise RuleViolation("Nobody approves what they prepared (R26).")
-        if statement["has_fees"] and statement["fees_reviewed_by"] is None:
-            raise RuleViolation("Customer service must review the repair fees first (R26).")
+        enforce(actions_for(actor, statement), "approve")  # R26: the page's own words
         limit = await policy.value_on("second_approval_above_fen", clock.china_today())
         status = "second_approval" if statement["total_fen"] > limit else "approved"
         await raw_fetch("UPDATE statement SET status = $2, approved_by = $3, approved_at = $4 "
@@ -93,9 +107,7 @@ async def second_approve(*, actor: Actor, statement_id: int) -> None:
             if statement["status"] == "draft":
                 raise Conflict("This statement needs its first approval.")
             raise Conflict(_TAKEN.get(statement["status"], _TAKEN[None]))
-        if actor.user_id in (statement["prepared_by"], statement["approved_by"]):
-            raise RuleViolation("The second approver is neither the preparer nor the first "
-                                "approver (R26).")
+        enforce(actions_for(actor, statement), "second-approval")  # R26
         await raw_fetch("UPDATE statement SET status = 'approved', second_approved_by = $2, "
                         "second_approved_at = $3 WHERE id = $1", statement_id, actor.user_id,
                         clock.now())
