@@ -6,7 +6,7 @@ from litestar import Controller, Request, Response, get, post
 from portal import catalog, clock, policy
 from portal.errors import ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
-from portal.money import parse_percent, parse_yuan
+from portal.money import parse_yuan
 from portal.web import current_actor, login_required, render, roles_required
 
 
@@ -17,7 +17,7 @@ async def _catalog_page(request: Request, status_code: int = 200, **extra) -> Re
     return render(request, "portal/catalog.html", status_code=status_code,
                   categories=await catalog.list_categories(), products=products,
                   spares=await catalog.list_spare_parts(), policies=policies,
-                  policy_meta=policy.POLICIES,
+                  policy_meta=policy.POLICIES, policy_shown=policy.shown,
                   next_after=products[-1]["id"] if len(products) == 50 else None, **extra)
 
 
@@ -33,7 +33,8 @@ class CatalogController(Controller):
     async def policy_history(self, request: Request, key: str) -> Response:
         if key not in policy.POLICIES:
             return await _catalog_page(request, status_code=404)
-        return render(request, "portal/policy.html", key=key, meta=policy.POLICIES[key],
+        return render(request, "portal/policy.html", key=key, shown=policy.shown,
+                      money_unit=policy.is_money(key), meta=policy.POLICIES[key],
                       rows=await policy.history(key),
                       current=await policy.value_on(key, clock.china_today()))
 
@@ -93,9 +94,11 @@ class CatalogAdminController(Controller):
     async def change_policy(self, request: Request, key: str) -> Response:
         form = await read_form(request)
         errors: dict[str, str] = {}
-        value = parse_percent(text(form, "percent", 10))
+        value = policy.parse(key, text(form, "percent", 20))
         if value is None:
-            errors["percent"] = "Enter a percentage with at most two decimals."
+            errors["percent"] = ("Enter an amount in yuan with at most two decimals."
+                                 if policy.is_money(key) else
+                                 "Enter a percentage with at most two decimals.")
         effective = iso_date(form, "effective_from", errors)
         actor = current_actor(request)
         try:
@@ -105,6 +108,7 @@ class CatalogAdminController(Controller):
                                 effective_from=effective, reason=text(form, "reason"))
         except ValidationFailed as exc:
             return render(request, "portal/policy.html", status_code=422, key=key,
+                          shown=policy.shown, money_unit=policy.is_money(key),
                           meta=policy.POLICIES.get(key, ("", 0, "")), rows=await policy.history(key),
                           current=await policy.value_on(key, clock.china_today()),
                           errors=exc.errors, form=dict(form))

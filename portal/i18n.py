@@ -3,6 +3,7 @@ translates them. Catalogs are read from the .po files at start-up (no compile st
 from __future__ import annotations
 
 import io
+import re
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,30 @@ LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+# A rule's id cited in a message ("… (R26).", "…（R13）。"): messages keep it, so grep finds the
+# rule from the text and the text from the rule, but nobody reads it (issue 9 §6).
+RULE_CITATION = re.compile(r"\s?[(（]R\d{1,2}[a-z]?(?:\s*(?:[,，、/–-]|and|or)\s*R?\d{1,2}[a-z]?)*[)）]")
+
+# Codes that templates translate as they are (statuses, kinds, roles, queues) are not English:
+# when the catalog has nothing better, English readers get these words (Chinese readers get the
+# zh catalog's). Not a *_LABELS dict on purpose: these are not msgids.
+ENGLISH_FOR_CODE = {
+    "hq": "head office", "office": "office", "agent": "logistics agent", "store": "franchise store",
+    "subdistributor": "sub-distributor", "repair_point": "repair point",
+    "dealer_clerk": "dealer clerk", "manager": "manager", "repair_staff": "repair-point staff",
+    "hq_cs": "HQ customer service", "hq_logistics": "HQ logistics", "hq_tech": "HQ tech",
+    "hq_finance": "HQ finance", "hq_admin": "HQ administrator", "auditor": "auditor",
+    "in_transit": "in transit", "to_sign": "to sign", "to_approve": "to approve",
+    "to_receive": "to receive", "to_decide": "to decide", "to_verify": "to verify",
+    "second_approval": "awaiting second approval", "receipt_ready": "receipt ready",
+    "count_difference": "count difference",
+}
+
+
+def plain(text: str) -> str:
+    """What a reader sees of a message: without the rule ids it cites."""
+    return RULE_CITATION.sub("", text) if "R" in text else text
 
 
 @lru_cache(maxsize=None)
@@ -34,16 +59,21 @@ def translations(locale: str) -> NullTranslations:
 
 def gettext(message: str, **params: object) -> str:
     catalog = translations(current_locale.get())
-    text = catalog.gettext(message)
+    text = plain(_word(catalog, message))
     if isinstance(params.get("status"), str):
         # Status codes travel as parameters ("This batch is %(status)s"): say them in the
         # reader's language too.
-        params["status"] = catalog.gettext(params["status"])  # type: ignore[arg-type]
+        params["status"] = _word(catalog, params["status"])  # type: ignore[arg-type]
     return text % params if params else text
 
 
+def _word(catalog: NullTranslations, message: str) -> str:
+    text = catalog.gettext(message)
+    return ENGLISH_FOR_CODE.get(message, text) if text == message else text
+
+
 def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
-    text = translations(current_locale.get()).ngettext(singular, plural, n)
+    text = plain(translations(current_locale.get()).ngettext(singular, plural, n))
     params.setdefault("num", n)
     return text % params
 

@@ -48,6 +48,7 @@ def _org_columns():
         Organisation.id, Organisation.name, Organisation.name_en, Organisation.kind,
         Organisation.path, Organisation.active, Organisation.parent,
         Organisation.parent.name.as_alias("parent_name"),
+        Organisation.parent.name_en.as_alias("parent_name_en"),
         Organisation.region.id.as_alias("region_id"),
         Organisation.region.code.as_alias("region_code"),
         Organisation.region.name_zh.as_alias("region_zh"),

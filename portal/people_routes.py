@@ -14,12 +14,13 @@ PAGE = 50
 
 
 async def _offices() -> list[dict]:
-    return await Organisation.select(Organisation.id, Organisation.name).where(
+    return await Organisation.select(Organisation.id, Organisation.name, Organisation.name_en).where(
         Organisation.kind.is_in(["office", "agent"])).order_by(Organisation.name)
 
 
 async def _orgs() -> list[dict]:
-    return await Organisation.select(Organisation.id, Organisation.name, Organisation.kind).order_by(
+    return await Organisation.select(Organisation.id, Organisation.name, Organisation.name_en,
+                                     Organisation.kind).order_by(
         Organisation.path)
 
 
@@ -30,7 +31,8 @@ class UserAdminController(Controller):
     @get("/")
     async def list_page(self, request: Request) -> Response:
         query = User.select(User.id, User.username, User.display_name, User.roles, User.active,
-                            User.organisation.name.as_alias("org_name"))
+                            User.organisation.name.as_alias("org_name"),
+                            User.organisation.name_en.as_alias("org_name_en"))
         after = query_int(request, "after")
         if after:
             query = query.where(User.id > after)
@@ -71,7 +73,8 @@ class UserAdminController(Controller):
     async def edit_form(self, request: Request, user_id: int) -> Response:
         row = await User.select(User.id, User.username, User.display_name, User.email, User.roles,
                                 User.active, User.locale, User.organisation,
-                                User.organisation.name.as_alias("org_name")).where(
+                                User.organisation.name.as_alias("org_name"),
+                            User.organisation.name_en.as_alias("org_name_en")).where(
             User.id == user_id).first()
         if row is None:
             raise NotFound("Not found.")
@@ -92,7 +95,8 @@ class UserAdminController(Controller):
                                    locale=text(form, "locale", 8), reason=text(form, "reason"))
         except ValidationFailed as exc:
             row = await User.select(User.id, User.username, User.organisation,
-                                    User.organisation.name.as_alias("org_name")).where(
+                                    User.organisation.name.as_alias("org_name"),
+                            User.organisation.name_en.as_alias("org_name_en")).where(
                 User.id == user_id).first()
             values = {**dict(form), "roles": str_list(form, "roles"), "covers": [],
                       "active": form.get("active") == "on"}

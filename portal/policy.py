@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from portal import audit, clock
+from portal import audit, clock, i18n
 from portal.actor import Actor
 from portal.errors import Forbidden, NotFound, ValidationFailed
+from portal.money import parse_percent, parse_yuan
 from portal.tables import PolicyValue
 
 # key -> (default, max, description msgid). Defaults come from the manuals.
@@ -21,6 +22,23 @@ POLICIES: dict[str, tuple[int, int, str]] = {
     "second_approval_above_fen": (10_000_000, 10_000_000_000,
                                   "Statements above this amount need a second finance approver (R26)"),
 }
+
+
+def is_money(key: str) -> bool:
+    """Each policy in its own unit: money in yuan (stored in fen), ratios in % (stored in bp)."""
+    return key.endswith("_fen")
+
+
+def shown(key: str, value: int) -> str:
+    """A policy's value as people read it: ¥100,000.00 or 10 % (12.5 %)."""
+    if is_money(key):
+        return i18n.money(value)
+    return f"{value / 100:.2f}".rstrip("0").rstrip(".") + " %"
+
+
+def parse(key: str, text: str) -> int | None:
+    """What was typed in the policy's unit -> the stored integer (fen or bp); None if unreadable."""
+    return parse_yuan(text) if is_money(key) else parse_percent(text)
 
 
 async def value_on(key: str, day: date) -> int:

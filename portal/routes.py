@@ -4,7 +4,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 
-from portal import audit, auth, notify
+from portal import audit, auth, i18n, notify
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import read_form, text
 from portal.network import get_organisation
@@ -129,7 +129,7 @@ class SessionController(Controller):
         org = await get_organisation(actor=actor, org_id=org_id)
         entries = await audit.history(actor=actor, object_type="organisation", object_id=org_id,
                                       organisation_path=org["path"])
-        return render(request, "portal/history.html", title=org["name"], entries=entries)
+        return render(request, "portal/history.html", title=i18n.local_name(org), entries=entries)
 
     @get("/history/catalog/{object_type:str}/{object_id:int}")
     async def catalog_history(self, request: Request, object_type: str, object_id: int) -> Response:
