@@ -150,7 +150,8 @@ async def list_special_approvals(*, actor: Actor, status: str | None = None) -> 
         args.append(status)
         where.append(f"s.status = ${len(args)}")
     return await raw_fetch(
-        "SELECT s.*, o.name AS org_name, u.display_name AS requester, "
+        "SELECT s.*, o.name AS org_name, o.name_en AS org_name_en, "
+        "u.display_name AS requester, "
         "(SELECT b.id FROM return_batch b WHERE b.special_approval = s.id) AS batch_id "
         "FROM special_approval s JOIN organisation o ON o.id = s.organisation "
         f"JOIN portal_user u ON u.id = s.requested_by WHERE {' AND '.join(where)} "

@@ -32,7 +32,8 @@ async def list_applications(actor: Actor, waiting: str | None = None) -> list[di
         where.append(f"o.path LIKE ANY(${len(args)}::text[])")
     if waiting in WAITING:
         where.append(WAITING[waiting])
-    return await raw_fetch("SELECT a.*, o.name AS office_name FROM repair_point_application a "
+    return await raw_fetch("SELECT a.*, o.name AS office_name, o.name_en AS office_name_en "
+                           "FROM repair_point_application a "
                            f"JOIN organisation o ON o.id = a.office WHERE {' AND '.join(where)} "
                            "ORDER BY a.id DESC LIMIT 200", *args)
 
@@ -45,6 +46,7 @@ async def list_exchanges(actor: Actor, status: str | None = None) -> list[dict]:
         args.append(status)
         where += " AND e.status = $2"
     return await raw_fetch(
-        "SELECT e.*, p.code, o.name AS point_name FROM exchange e JOIN spare_part p "
-        "ON p.id = e.spare_part JOIN organisation o ON o.id = e.repair_point "
+        "SELECT e.*, p.code, o.name AS point_name, o.name_en AS point_name_en "
+        "FROM exchange e JOIN spare_part p ON p.id = e.spare_part "
+        "JOIN organisation o ON o.id = e.repair_point "
         f"WHERE {where} ORDER BY e.id DESC LIMIT 200", *args)

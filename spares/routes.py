@@ -41,7 +41,7 @@ PAY_CSP = ("default-src 'self'; script-src 'self' {origin}; frame-src {origin}; 
 
 async def _list_page(request: Request, status_code: int = 200, errors=None, form=None) -> Response:
     actor = current_actor(request)
-    query = Organisation.select(Organisation.id, Organisation.name).where(
+    query = Organisation.select(Organisation.id, Organisation.name, Organisation.name_en).where(
         Organisation.kind.is_in(["office", "agent"]))
     condition = scope_condition(actor, Organisation.path)
     if condition is not None:
