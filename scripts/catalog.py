@@ -91,7 +91,8 @@ def python_messages(path: Path) -> set[str]:
                     found.add(s)
     # reasons appended to verdicts: reasons.append("...")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "append" and node.args:
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "append" and node.args \
+                and getattr(node.func.value, "id", "") == "reasons":  # not SQL columns.append
             found.update(s for s in _strings(node.args[0]) if " " in s)
     return found
 
