@@ -7,7 +7,8 @@ from datetime import date
 from litestar import Controller, Request, get, post
 
 from dealers import batches, queries, receiving, rules
-from portal import clock
+from dealers.batch_routes import batch_filters
+from portal import clock, listing
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.validation import BULK_JSON_BYTES, JSON_MAX_BYTES
@@ -130,9 +131,23 @@ class BatchApi(Controller):
 
     @get("/")
     async def list_batches(self, request: Request, queue: str | None = None,
-                           status: str | None = None, after: int | None = None) -> list[dict]:
+                           status: str | None = None, number: str | None = None,
+                           org_name: str | None = None, month: str | None = None,
+                           month_from: str | None = None, month_to: str | None = None,
+                           submitted_from: str | None = None, submitted_to: str | None = None,
+                           org: int | None = None, product: int | None = None,
+                           after: int | None = None) -> list[dict]:
+        """The list page's search, read by the same parser (dealers.batch_routes
+        .batch_filters): `number` a batch number or its start (RB202611); `org_name` part of
+        the organisation's name; `month_from`/`month_to`/`month` months (YYYY-MM);
+        `submitted_from`/`submitted_to` China dates (YYYY-MM-DD, inclusive); `org` and
+        `product` ids; `after` the last id of the previous page. Newest first."""
+        filters, _, errors = batch_filters(request.query_params)
+        after_id = listing.int_param(request.query_params, "after", errors)
+        if errors:
+            raise ValidationFailed(errors)
         rows = await queries.list_batches(actor=current_actor(request), now=clock.now(),
-                                          queue=queue, status=status, after_id=after)
+                                          after_id=after_id, **filters)
         return [{k: r[k] for k in ("id", "number", "organisation", "month", "status", "lines",
                                    "filed", "received", "breaching")} for r in rows]
 

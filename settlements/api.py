@@ -13,17 +13,18 @@ from litestar.params import Body
 from typing_extensions import Annotated
 
 from dealers.batches import LineErrors
-from portal import clock, i18n
+from portal import clock, i18n, listing
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
+from portal.forms import text
 from portal.spreadsheets import BODY_LIMIT
 from portal.openapi import PAYMENT_RESPONSES
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
-from settlements import adjustments, close, payouts, queries, rules, service, volume_import
+from settlements import adjustments, bulk, close, payouts, queries, rules, service, volume_import
 from settlements import statements as approval
 from settlements.downloads import line_source
-from settlements.routes import download_response
+from settlements.routes import download_response, statement_filters
 
 
 @dataclass
@@ -34,6 +35,13 @@ class CloseIn:
 @dataclass
 class BankPaymentIn:
     reference: str
+
+
+@dataclass
+class BulkIn:
+    action: str      # approve | bank-payment | pay
+    ids: list[int]   # statement ids, at most 200 distinct (bulk.MAX_SELECTION)
+    reference: str = ""  # bank-payment: the transfer run's reference
 
 
 @dataclass
@@ -86,9 +94,9 @@ class PayoutAccountIn:
     bank_account: str = ""
 
 
-_STATEMENT_KEYS = ("id", "dealer", "dealer_name", "period", "status", "total_fen", "created_at",
-                   "fees_reviewed_at", "approved_at", "second_approved_at", "payout_id",
-                   "payout_method", "payout_status")
+_STATEMENT_KEYS = ("id", "number", "dealer", "dealer_name", "period", "status", "total_fen",
+                   "created_at", "fees_reviewed_at", "approved_at", "second_approved_at",
+                   "payout_id", "payout_method", "payout_status")
 
 
 def _statement_out(row: dict) -> dict:
@@ -104,10 +112,6 @@ def _line_out(line: dict) -> dict:
             "corrects_statement_id": line["corrects_id"]}
 
 
-def _month(value: date | None) -> date | None:
-    return value.replace(day=1) if value else None
-
-
 class StatementApi(Controller):
     path = "/api/v1/statements"
     guards = [api_token_required]
@@ -115,11 +119,38 @@ class StatementApi(Controller):
     request_max_body_size = JSON_MAX_BYTES
 
     @get("/")
-    async def list_statements(self, request: Request, period: date | None = None,
-                              status: str | None = None, after: int | None = None) -> list[dict]:
-        rows = await queries.list_statements(current_actor(request), period=_month(period),
-                                             status=status, after_id=after)
+    async def list_statements(self, request: Request, number: str | None = None,
+                              org_name: str | None = None, period_from: str | None = None,
+                              period_to: str | None = None, period: str | None = None,
+                              status: str | None = None, waiting: str | None = None,
+                              org: int | None = None, after: int | None = None) -> list[dict]:
+        """The list page's search, read by the same parser (settlements.routes
+        .statement_filters): `number` a statement number or its start (ST-202611); `org_name`
+        part of the dealer's name; `period_from`/`period_to`/`period` months (YYYY-MM);
+        `org` a dealer's id; `after` the last id of the previous page. Newest first."""
+        filters, _, errors = statement_filters(request.query_params)
+        after_id = listing.int_param(request.query_params, "after", errors)
+        if errors:
+            raise ValidationFailed(errors)
+        rows = await queries.list_statements(current_actor(request), after_id=after_id,
+                                             **filters)
         return [_statement_out(r) | {"lines": r["line_count"]} for r in rows]
+
+    @post("/bulk", status_code=200)
+    async def bulk_action(self, request: Request, data: BulkIn) -> list[dict]:
+        """Finance acts on a selection (at most 200): each statement through its own
+        single-statement rules and transaction, one result each (`result`: approved,
+        second_approval, paid, pending or refused, with the `reason`); an id you may not see
+        is refused as not found. As the page's "Approve selected" and its neighbours."""
+        actor = current_actor(request)
+        if not actor.has("hq_finance"):
+            raise PermissionDeniedException("Your role may not open this page.")
+        outcomes = await bulk.act_on_selection(
+            actor=actor, settings=request.app.state.settings, action=data.action,
+            ids=data.ids, reference=text({"reference": data.reference}, "reference", 60,
+                                         multiline=False))
+        return [{"statement_id": o.statement_id, "number": o.number, "result": o.result,
+                 "reason": o.reason} for o in outcomes]
 
     @get("/totals")
     async def totals(self, request: Request, period: date) -> dict:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from portal import i18n
 from portal.spreadsheets import append_row, csv_bytes
+from settlements.rules import statement_number
 
 # line kind -> its name for people (msgid)
 KIND_LABELS = {
@@ -48,12 +49,13 @@ def line_source(line: dict) -> str:
         return i18n.local_name({"name": line["point_name"], "name_en": line["point_name_en"]})
     if line["kind"] in ("adjustment", "charge") and line["adjustment_reason"] is not None:
         if line["corrects_id"]:
-            return g("%(reason)s (corrects statement %(id)s)", reason=line["adjustment_reason"],
-                     id=line["corrects_id"])
+            return g("%(reason)s (corrects statement %(number)s)",
+                     reason=line["adjustment_reason"],
+                     number=statement_number(line["corrects_period"], line["corrects_dealer"]))
         return line["adjustment_reason"]
     if line["carried_id"]:
-        return g("Statement %(id)s of %(period)s", id=line["carried_id"],
-                 period=line["carried_period"].strftime("%Y-%m"))
+        return g("Carried from statement %(number)s",
+                 number=statement_number(line["carried_period"], line["carried_dealer"]))
     return line["description"]
 
 
@@ -64,7 +66,7 @@ def dealer_name(statement: dict) -> str:
 
 def _summary(statement: dict) -> list[tuple[str, str]]:
     g = i18n.gettext
-    return [(g("Statement"), str(statement["id"])), (g("Organisation"), dealer_name(statement)),
+    return [(g("Statement"), statement["number"]), (g("Organisation"), dealer_name(statement)),
             (g("Month"), statement["period"].strftime("%Y-%m")),
             (g("Status"), status_label(statement["status"]))]
 
@@ -75,7 +77,8 @@ def _header() -> list[str]:
 
 
 def filename(statement: dict, extension: str) -> str:
-    return f"statement-{statement['id']}-{statement['period'].strftime('%Y-%m')}.{extension}"
+    """The statement's number people read (ST-202611-00042.xlsx): it names month and dealer."""
+    return f"{statement['number']}.{extension}"
 
 
 def in_language(locale: str, build, *args):

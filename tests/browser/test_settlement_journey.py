@@ -67,7 +67,7 @@ async def test_month_close_to_the_dealers_download():
             async with page.expect_download() as xlsx_info:
                 await page.click("#download-xlsx")
             download = await xlsx_info.value
-            assert download.suggested_filename == f"statement-{statement}-2026-11.xlsx"
+            assert download.suggested_filename == f"ST-202611-{net['office']['id']:05d}.xlsx"
             with open(await download.path(), "rb") as handle:  # gone once the browser closes
                 xlsx = handle.read()
             async with page.expect_download() as csv_info:

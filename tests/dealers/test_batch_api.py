@@ -106,3 +106,60 @@ async def test_special_approval_claim_and_import_over_the_api():
                                  json={"carrier": "德邦", "lost_qty": 1, "damaged_qty": 0,
                                        "claimed_fen": 100})
             assert claim.status_code == 409  # only once the goods are on their way
+
+
+async def test_list_search_answers_as_the_page_and_never_shows_a_sibling():
+    """issue 9 §5 twins: /api/v1/batches reads its filters with the page's parser
+    (batch_routes.batch_filters) and the same query, so the same batches in the same order."""
+    from tests.dealers.test_batch_lists import _batches, _ids, _world
+    from tests.helpers import login
+
+    w = await _world()
+    cs = w["users"]["cs"]
+    nov = await _batches(w["js"], cs, 3)                                   # RB202611000001..3
+    dec = await _batches(w["gd"], cs, 2, month="2026-12-01", start=4)      # RB202612000004..5
+    late = await _batches(w["js"], cs, 1, start=6, submitted="2026-11-30 17:00+00")  # 12-01 CN
+    oct_ = await _batches(w["store"], cs, 1, month="2026-10-01", start=7,
+                          submitted="2026-10-12 03:00+00")
+    queries = [{}, {"number": "RB202611000002"}, {"number": "rb2026 11"}, {"number": "202612"},
+               {"number": "RB2027"}, {"org_name": "江苏"}, {"org_name": "guangdong off"},
+               {"org_name": "OFFICE"}, {"org_name": "广东"}, {"month_from": "2026-11",
+                                                             "month_to": "2026-12"},
+               {"month_to": "2026-10"}, {"month": "2026-10-01", "status": "withdrawn"},
+               {"submitted_from": "2026-12-01", "submitted_to": "2026-12-01"},
+               {"submitted_from": "2026-11-30", "submitted_to": "2026-11-30"},
+               {"org": str(w["gd"]["id"])}, {"number": "RB2026", "org_name": "jiangsu",
+                                             "month_from": "2026-11"}]
+    seen = {}
+    for user in ("cs", "clerk"):
+        headers = _h(await api_token(w["users"][user]))
+        async with client() as c:
+            await login(c, user)
+            for params in queries:
+                page = await c.get("/batches", params=params)
+                api = await c.get("/api/v1/batches", params=params, headers=headers)
+                assert page.status_code == api.status_code == 200, (user, params, api.text)
+                ids = [r["id"] for r in api.json()]
+                assert ids == _ids(page.text), (user, params)
+                seen[(user, str(params))] = ids
+            for query, field in (("org=99999999999", "org"), ("org=abc", "org"),
+                                 ("after=3000000000", "after"),
+                                 ("month_from=2026-13", "month_from"),
+                                 ("submitted_from=2026-02-30", "submitted_from"),
+                                 ("submitted_from=2026-12-05&submitted_to=2026-12-01",
+                                  "submitted_to"),
+                                 ("month_from=2026-12&month_to=2026-11", "month_to"),
+                                 ("status=lost", "status"), ("number=" + "9" * 41, "number")):
+                r = await c.get(f"/api/v1/batches?{query}", headers=headers)
+                assert r.status_code == 422 and field in r.json()["fields"], (query, r.text)
+            assert (await c.get("/api/v1/batches?number=RB%01", headers=headers)).status_code \
+                == 422
+    # the filters really filter (not everything equal to nothing), and R1 holds
+    assert seen[("cs", str({"number": "RB202611000002"}))] == [nov[1]]
+    assert seen[("cs", str({"submitted_from": "2026-12-01", "submitted_to": "2026-12-01"}))] \
+        == late
+    assert seen[("cs", str({"month_to": "2026-10"}))] == oct_
+    assert seen[("cs", str({"org_name": "guangdong off"}))] == dec[::-1]
+    assert seen[("clerk", str({}))] == sorted(nov + late + oct_, reverse=True)  # store: a child
+    for params in ({"org_name": "广东"}, {"number": "202612"}, {"org": str(w["gd"]["id"])}):
+        assert seen[("clerk", str(params))] == [], params

@@ -2,14 +2,18 @@
 and messages as the pages, scoped reads (R1), 422 with field messages and nothing changed."""
 import asyncio
 import csv
+import html
 import io
+import re
+from datetime import date
 
 import pytest
 
 from portal import clock
 from portal.db import raw_fetch
-from settlements import payouts
-from tests.helpers import api_token, client
+from settlements import payouts, rules
+from tests.conftest import _reset
+from tests.helpers import api_token, client, login
 from tests.settlements.fake_connect import FakeConnect
 from tests.settlements.statement_factory import DECEMBER, closed_month
 
@@ -240,9 +244,156 @@ async def test_r24_fee_lines_of_a_point_through_the_api():
         assert sibling.status_code == 404
 
 
+def _page_ids(page: str) -> list[int]:
+    return [int(x) for x in re.findall(r'<tr id="statement-(\d+)"', page)]
+
+
+async def test_list_search_answers_as_the_page_and_never_shows_a_sibling():
+    """issue 9 §5 twins: the same parser and query as /statements, so the same statements in
+    the same order for the same filter; each carries its number; bad filters 422 by field."""
+    net = await closed_month(extra_dealers=2)
+    await raw_fetch("UPDATE organisation SET name_en = 'Guangdong Office' WHERE id = $1",
+                    net["sibling"]["id"])
+    office, sibling = net["office_statement"], net["sibling_statement"]
+    office_number = rules.statement_number(date(2026, 11, 1), net["office"]["id"])
+    sibling_number = rules.statement_number(date(2026, 11, 1), net["sibling"]["id"])
+    queries = [{}, {"number": office_number}, {"number": office_number.lower()},
+               {"number": "ST-202611"}, {"number": "ST-202610"}, {"org_name": "广东"},
+               {"org_name": "guangDONG"}, {"org_name": "%"}, {"period_from": "2026-12"},
+               {"period_from": "2026-11", "period_to": "2026-11", "org_name": "江苏"},
+               {"period": "2026-11"}, {"org": str(net["sibling"]["id"])},
+               {"status": "draft"}, {"number": sibling_number}]
+    for user in ("finance", "clerk"):
+        headers = await _headers(net, user)
+        async with client() as c:
+            await login(c, user)
+            for params in queries:
+                page = await c.get("/statements", params=params)
+                api = await c.get("/api/v1/statements", params=params, headers=headers)
+                assert page.status_code == api.status_code == 200, (user, params, api.text)
+                rows = api.json()
+                assert [r["id"] for r in rows] == _page_ids(page.text), (user, params)
+                for row in rows:
+                    assert row["number"] == rules.statement_number(
+                        date.fromisoformat(row["period"]), row["dealer"])
+                    if user == "clerk":
+                        assert row["id"] == office and sibling not in [r["id"] for r in rows]
+            # R1: found by name or number, a sibling's statement is still not there
+            if user == "clerk":
+                for params in ({"org_name": "广东"}, {"number": sibling_number},
+                               {"org": str(net["sibling"]["id"])}):
+                    r = await c.get("/api/v1/statements", params=params, headers=headers)
+                    assert r.json() == [] and "广东" not in r.text, params
+        async with client() as c:
+            for query, field in (("period_from=2026-13", "period_from"),
+                                 ("period_from=2026-12&period_to=2026-11", "period_to"),
+                                 ("org=99999999999", "org"), ("after=x", "after"),
+                                 ("status=lost", "status"), ("period=11-2026", "period_from"),
+                                 ("number=hello", "number"), ("org_name=" + "x" * 121,
+                                                              "org_name")):
+                r = await c.get(f"/api/v1/statements?{query}", headers=headers)
+                assert r.status_code == 422 and field in r.json()["fields"], (query, r.text)
+
+
+def _page_results(page: str) -> list[dict]:
+    """The page's result table: per statement its number, done/refused and the reason."""
+    rows = []
+    for sid, result, cells in re.findall(
+            r'<tr id="result-(\d+)" data-result="(\w+)">(.*?)</tr>', page, re.S):
+        tds = [html.unescape(re.sub(r"<[^>]+>", "", td)).strip()
+               for td in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)]
+        rows.append({"statement_id": int(sid), "number": "" if tds[0] == "—" else tds[0],
+                     "done": result == "done", "reason": tds[4]})
+    return rows
+
+
+async def _selection() -> tuple[dict, list[int]]:
+    """Four statements and an unknown id: the sibling's and the first extra dealer's can be
+    approved, the second extra one was prepared by finance2 (four-eyes refuses it), the
+    office's waits for CS's fee review."""
+    net = await closed_month(extra_dealers=2)
+    extra = [sid for dealer, sid in net["statements"].items()
+             if dealer not in (net["office"]["id"], net["sibling"]["id"])]
+    await raw_fetch("UPDATE statement SET prepared_by = $1 WHERE id = $2",
+                    net["users"]["finance2"]["id"], extra[1])
+    await raw_fetch("UPDATE portal_user SET locale = 'en' WHERE username = 'finance2'")
+    return net, [net["sibling_statement"], extra[1], extra[0], net["office_statement"], 987654]
+
+
+async def test_bulk_answers_per_statement_as_the_page_does():
+    net, ids = await _selection()
+    async with client() as c:  # the page first, on one world...
+        csrf = await login(c, "finance2")
+        page = await c.post("/statements/bulk", headers=EN, data={
+            "_csrf": csrf, "action": "approve", "ids": [str(i) for i in ids]})
+        assert page.status_code == 200, page.text
+    on_page = _page_results(page.text)
+    page_statuses = {r["id"]: r["status"] for r in await raw_fetch(
+        "SELECT id, status FROM statement")}
+    await _reset()  # ...then the API on the same world, built again (same ids)
+    net, again = await _selection()
+    assert again == ids
+    async with client() as c:
+        clerk = await c.post("/api/v1/statements/bulk", headers=await _headers(net, "clerk"),
+                             json={"action": "approve", "ids": ids})
+        assert clerk.status_code == 403
+        r = await c.post("/api/v1/statements/bulk", headers=await _headers(net, "finance2"),
+                         json={"action": "approve", "ids": ids})
+        assert r.status_code == 200, r.text
+    results = r.json()
+    assert [row["statement_id"] for row in results] == ids
+    assert [{"statement_id": row["statement_id"], "number": row["number"],
+             "done": row["result"] != "refused", "reason": row["reason"]}
+            for row in results] == on_page
+    by_id = {row["statement_id"]: row for row in results}
+    assert [by_id[i]["result"] for i in ids] == ["approved", "refused", "approved", "refused",
+                                                 "refused"]
+    assert "Nobody approves" in by_id[ids[1]]["reason"] and "R26" not in by_id[ids[1]]["reason"]
+    assert by_id[987654] == {"statement_id": 987654, "number": "", "result": "refused",
+                             "reason": "No such statement among those you may see."}
+    assert by_id[ids[0]]["number"] == f"ST-202611-{net['sibling']['id']:05d}"
+    statuses = {r["id"]: r["status"] for r in await raw_fetch("SELECT id, status FROM statement")}
+    assert statuses == page_statuses
+    assert [statuses[i] for i in ids[:4]] == ["approved", "draft", "approved", "draft"]
+
+
+async def test_bulk_bank_payment_and_bad_selections():
+    net, ids = await _selection()
+    async with client() as c:
+        finance2 = await _headers(net, "finance2")
+        for body, field in (({"action": "approve", "ids": []}, "ids"),
+                            ({"action": "explode", "ids": [ids[0]]}, "action"),
+                            ({"action": "approve", "ids": [99999999999]}, "ids[0]"),
+                            ({"action": "approve", "ids": ["1"]}, "ids[0]"),
+                            ({"action": "approve", "ids": list(range(1, 202))}, "ids"),
+                            ({"action": "bank-payment", "ids": [ids[0]]}, "reference"),
+                            ({"action": "bank-payment", "ids": [ids[0]],
+                              "reference": "a\x00b"}, "reference"),
+                            ({"ids": [ids[0]]}, "action")):
+            r = await c.post("/api/v1/statements/bulk", headers=finance2, json=body)
+            assert r.status_code == 422 and field in r.json()["fields"], (body, r.text)
+        assert {r["status"] for r in await raw_fetch("SELECT status FROM statement")} == {"draft"}
+        r = await c.post("/api/v1/statements/bulk", headers=finance2,
+                         json={"action": "approve", "ids": [ids[0], ids[2], ids[0]]})
+        assert [row["result"] for row in r.json()] == ["approved", "approved"]
+        r = await c.post("/api/v1/statements/bulk", headers=finance2,
+                         json={"action": "bank-payment", "reference": "ICBC-RUN-9",
+                               "ids": [ids[0], ids[2], ids[1], 987654]})
+        assert [row["result"] for row in r.json()] == ["paid", "paid", "refused", "refused"]
+        assert (await c.post("/api/v1/statements/bulk", headers=await _headers(net, "cs"),
+                             json={"action": "approve", "ids": [ids[1]]})).status_code == 403
+    refs = sorted(r["bank_reference"] for r in await raw_fetch(
+        "SELECT bank_reference FROM payout WHERE status = 'paid'"))
+    assert refs == sorted(f"ICBC-RUN-9/{row['number']}" for row in r.json()[:2])
+
+
 async def test_openapi_schema_describes_the_statement_api():
     async with client() as c:
         paths = (await c.get("/api/v1/schema/openapi.json")).json()["paths"]
+    bulk = paths["/api/v1/statements/bulk"]["post"]
+    assert {"200", "400", "401", "403", "404", "409", "413", "415", "422"} <= set(bulk["responses"])
+    listing = {p["name"] for p in paths["/api/v1/statements"]["get"]["parameters"]}
+    assert {"number", "org_name", "period_from", "period_to", "org", "after"} <= listing
     for path in ("/api/v1/statements", "/api/v1/statements/{statement_id}/approve",
                  "/api/v1/statements/close", "/api/v1/settlements/volumes",
                  "/api/v1/settlements/payout-accounts"):

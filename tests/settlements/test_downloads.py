@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from portal import clock
+from portal import clock, i18n
 from portal.db import raw_fetch
 from settlements import downloads
-from tests.helpers import client, login
+from tests.helpers import api_token, client, login
 from tests.settlements.statement_factory import DECEMBER, closed_month
 
 NAMES = {"name": "@SUM(A1)", "name_en": '=HYPERLINK("http://x","click")'}
@@ -61,14 +61,15 @@ async def test_names_chosen_by_dealers_are_text_in_the_statement_csv_and_xlsx():
 
 def _line(kind: str, amount_fen: int, reason: str) -> dict:
     line = dict.fromkeys(["volume_fen", "volume_period", "batch_number", "repair_point",
-                          "point_name", "point_name_en", "corrects_id", "carried_id",
-                          "carried_period"])
+                          "point_name", "point_name_en", "corrects_id", "corrects_period",
+                          "corrects_dealer", "carried_id", "carried_period", "carried_dealer"])
     return {**line, "kind": kind, "amount_fen": amount_fen, "adjustment_reason": reason,
             "description": reason}
 
 
 def test_a_negative_amount_stays_a_number_and_a_formula_like_reason_stays_text():
-    statement = {"id": 7, "dealer_name": "=1+1", "dealer_name_en": "", "status": "draft",
+    statement = {"id": 7, "number": "ST-202611-00042", "dealer_name": "=1+1",
+                 "dealer_name_en": "", "status": "draft",
                  "period": date(2026, 11, 1), "total_fen": -1250 + 500}
     lines = [_line("charge", -1250, "-2+3"), _line("adjustment", 500, "@SUM(A1)")]
     rows = list(csv.reader(io.StringIO(downloads.to_csv(statement, lines).decode("utf-8-sig"))))
@@ -81,3 +82,38 @@ def test_a_negative_amount_stays_a_number_and_a_formula_like_reason_stays_text()
     assert amounts == [Decimal("-12.5"), 5, Decimal("-7.5")]
     assert all(isinstance(a, (int, float)) for a in amounts)
     assert {c.value for c in cells if c.data_type == "s"} >= {"=1+1", "-2+3", "@SUM(A1)"}
+
+
+async def test_downloads_are_named_and_headed_by_the_statement_number_people_read():
+    net = await closed_month()
+    sid = net["office_statement"]
+    number = f"ST-202611-{net['office']['id']:05d}"
+    token = await api_token(net["users"]["clerk"])
+    async with client() as c:
+        await login(c, "clerk")
+        for url, headers in ((f"/statements/{sid}/download", {}),
+                             (f"/api/v1/statements/{sid}/download",
+                              {"Authorization": f"Bearer {token}"})):
+            for kind in ("csv", "xlsx"):
+                got = await c.get(f"{url}?format={kind}&lang=en", headers=headers)
+                assert got.status_code == 200, (url, got.text[:200])
+                assert got.headers["content-disposition"] == \
+                    f'attachment; filename="{number}.{kind}"'
+            sheet = load_workbook(io.BytesIO(got.content)).active
+            assert [sheet["A1"].value, sheet["B1"].value] == ["Statement", number]
+        got = await c.get(f"/statements/{sid}/download?format=csv&lang=en")
+        rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+        assert rows[0] == ["Statement", number]
+
+
+def test_carried_and_corrected_statements_are_named_by_their_numbers():
+    carry = {**_line("carry", -500, ""), "adjustment_reason": None, "carried_id": 3,
+             "carried_period": date(2026, 10, 1), "carried_dealer": 42}
+    fix = {**_line("adjustment", 700, "late form"), "corrects_id": 3,
+           "corrects_period": date(2026, 10, 1), "corrects_dealer": 42}
+    token = i18n.current_locale.set("en")
+    try:
+        assert downloads.line_source(carry) == "Carried from statement ST-202610-00042"
+        assert downloads.line_source(fix) == "late form (corrects statement ST-202610-00042)"
+    finally:
+        i18n.current_locale.reset(token)
