@@ -70,7 +70,7 @@ async def test_r26_review_approve_and_second_approval_with_the_pages_messages():
         finance2 = await _headers(net, "finance2")
         early = await c.post(f"/api/v1/statements/{sid}/approve", headers=finance2)
         assert early.status_code == 422
-        assert early.json()["error"] == "Customer service must review the repair fees first (R26)."
+        assert early.json()["error"] == "Customer service must review the repair fees first."
         cs = await _headers(net, "cs")
         assert (await c.post(f"/api/v1/statements/{sid}/review", headers=cs)).status_code == 200
         own = await c.post(f"/api/v1/statements/{sid}/approve",
