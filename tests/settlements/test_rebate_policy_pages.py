@@ -171,7 +171,8 @@ async def test_r26_api_twin_reads_and_sets_policies_with_the_same_rules():
         assert no_reason.status_code == 422 and "reason" in no_reason.json()["fields"]
         as_float = await c.post(api, headers=admin, json=body | {
             "tiers": [{"from_fen": 0, "rate_bp": 12.5}]})
-        assert as_float.status_code == 400  # basis points are integers, never a float
+        # basis points are integers, never a float: 422 naming the field (the validation edge)
+        assert as_float.status_code == 422 and "tiers[0].rate_bp" in as_float.json()["fields"]
         assert await _written() == (1, 1)
         created = await c.post(api, headers=admin, json=body)
         assert created.status_code == 201, created.text
