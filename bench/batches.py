@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ start_database()
 
 import asyncpg  # noqa: E402
 
-from dealers import batches, queries, receiving, rules  # noqa: E402
+from dealers import queries, receiving, rules  # noqa: E402
 from portal import auth, clock  # noqa: E402
 from portal.db import count_queries, engine  # noqa: E402
 

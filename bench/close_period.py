@@ -31,7 +31,6 @@ import asyncpg  # noqa: E402
 from bench import close_period_data as data  # noqa: E402
 from portal import auth, clock  # noqa: E402
 from portal.db import count_queries, engine  # noqa: E402
-
 from settlements.close import close_period  # noqa: E402
 
 NOW = datetime(2026, 12, 10, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -110,7 +110,8 @@ def _line(raw: LineIn, index: int) -> batches.LineInput:
         try:
             code = rules.parse_date_code(raw.date_code)
         except ValueError:
-            raise batches.LineErrors({index: {"date_code": "Date codes look like 20250315 (year, month, day)."}})
+            raise batches.LineErrors({index: {
+                "date_code": "Date codes look like 20250315 (year, month, day)."}}) from None
     return batches.LineInput(raw.product_id, raw.quantity, raw.reason_id, raw.reason_text, code,
                              raw.purchase_date, raw.lights, raw.cap_percent, raw.tube_greyed,
                              raw.bridge_blackened, raw.broken)

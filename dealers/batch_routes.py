@@ -4,7 +4,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 
 from dealers import batches, queries, receiving, special_cases
-from dealers.forms import parse_condition, parse_line
+from dealers.forms import parse_line
 from portal import audit, clock, listing
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.forms import integer, iso_date, read_form, text

@@ -12,10 +12,10 @@ from dealers import rules
 from dealers.calendar import week_for_region
 from dealers.tables import ReasonCode, ReturnBatch, ReturnLine
 from portal import audit, clock
-from portal.handoffs import china_day, names, tell
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.handoffs import china_day, names, tell
 from portal.network import DEALER_KINDS
 from portal.tables import Product
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from dealers import batches, receiving, rules, special_cases
-from dealers.calendar import weeks_on
 from dealers.batches import LineInput
+from dealers.calendar import weeks_on
 from dealers.tables import ReturnBatch, SpecialApproval
 from portal import clock
 from portal.actor import Actor

@@ -6,8 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dealers import rules
-from dealers.batches import (_about, _move, _require_status, get_batch, get_batch_by_number,
-                             list_lines)
+from dealers.batches import (
+    _about,
+    _move,
+    _require_status,
+    get_batch,
+    get_batch_by_number,
+    list_lines,
+)
 from dealers.tables import DockRefusal, ReasonCode, ReturnBatch
 from portal import audit, clock
 from portal.actor import Actor
@@ -88,7 +94,7 @@ async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
     through. Returns the differences."""
     _require_logistics(actor)
     errors = {}
-    for i, count in enumerate(counts, start=1):
+    for count in counts:
         if count.received_qty is None or not 0 <= count.received_qty <= rules.MAX_LINE_QUANTITY:
             errors[f"received_{count.line_id}"] = "Enter the received quantity (0 to 100,000)."
     for extra in extras:

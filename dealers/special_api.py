@@ -12,8 +12,8 @@ from litestar.params import Body
 from dealers import line_import, special_cases
 from portal import clock
 from portal.api import api_token_required
-from portal.validation import JSON_MAX_BYTES
 from portal.spreadsheets import BODY_LIMIT
+from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 
 

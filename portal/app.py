@@ -12,22 +12,22 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
+from dealers import workbench as dealers_workbench
 from dealers.api import CalendarApi
 from dealers.batch_api import BatchApi
 from dealers.batch_routes import BatchController
-from dealers.receiving_routes import CountController, DockController
 from dealers.line_import import LineImportController
+from dealers.receiving_routes import CountController, DockController
 from dealers.registration_form import RegistrationFormController
+from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
-from dealers.routes import CalendarAdminController, CalendarController, HomeController
-from dealers import workbench as dealers_workbench
 from portal import clock, db, nav, notify, payments, workbench
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
 from portal.failures import HANDLERS
-from portal.openapi import TruthfulJsonRenderPlugin
 from portal.network_routes import NetworkController, OrganisationAdminController
+from portal.openapi import TruthfulJsonRenderPlugin
 from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings

@@ -32,9 +32,7 @@ def serve(host: str, port: int, demo: bool) -> None:
     import uvicorn
 
     from portal.app import create_app
-    from portal.settings import Settings
-
-    from portal.settings import served_base_url
+    from portal.settings import Settings, served_base_url
 
     # Links in emails use the address served on, unless PORTAL_BASE_URL says otherwise.
     settings = Settings.from_env()
@@ -57,11 +55,10 @@ async def _load_demo() -> bool:
     and which offices may submit a regular batch today. Returns whether anything was loaded."""
     # The CLI is part of the composition root: it may load every domain's demo data.
     from dealers.demo import load_batches_demo, open_window_offices
+    from portal import db
     from portal.demo import load_demo
     from settlements.demo import load_settlements_demo
     from spares.demo import load_spares_demo
-
-    from portal import db
 
     # a few thousand short queries: one pool for the load instead of a connection per query
     pooled = db.engine().pool is None

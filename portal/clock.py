@@ -6,7 +6,7 @@ with `frozen(...)`; it is process-wide because the test client serves from its o
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -14,7 +14,7 @@ _frozen: list[datetime | None] = [None]
 
 
 def now() -> datetime:
-    return _frozen[0] or datetime.now(timezone.utc)
+    return _frozen[0] or datetime.now(UTC)
 
 
 def china_today(at: datetime | None = None) -> date:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -44,7 +44,7 @@ def plain(text: str) -> str:
     return RULE_CITATION.sub("", text) if "R" in text else text
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> NullTranslations:
     po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     if not po.exists():

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import anyio.to_thread
@@ -164,7 +165,7 @@ def _write(kind: str, header: list[str], kinds: list[str], rows: list[list[Any]]
         cell.font = Font(bold=True)
     formats = {"money": "#,##0.00", "date": "yyyy-mm-dd"}
     for values in rows:
-        for cell, column_kind in zip(append_row(sheet, values), kinds):
+        for cell, column_kind in zip(append_row(sheet, values), kinds, strict=False):
             if column_kind in formats:
                 cell.number_format = formats[column_kind]
     for i, column_kind in enumerate(kinds, start=1):

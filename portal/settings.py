@@ -77,7 +77,7 @@ class UploadLimits:
             raise ValueError("PORTAL_UPLOAD_* and PORTAL_VOLUME_IMPORT_MAX_ROWS must be positive")
 
     @classmethod
-    def from_env(cls) -> "UploadLimits":
+    def from_env(cls) -> UploadLimits:
         names = {"max_bytes": "PORTAL_UPLOAD_MAX_BYTES",
                  "max_unzipped_bytes": "PORTAL_UPLOAD_MAX_UNZIPPED_BYTES",
                  "max_columns": "PORTAL_UPLOAD_MAX_COLUMNS",
@@ -131,7 +131,7 @@ class Settings:
             raise ValueError(f"PORTAL_STRIPE_WALLETS: unknown {sorted(unknown)}; use {WALLETS}")
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         values: dict[str, object] = dict(
             database_url=os.environ.get("PORTAL_DATABASE_URL") or None,
             secret_key=_secret_key(),

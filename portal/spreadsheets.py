@@ -32,9 +32,10 @@ import io
 import re
 import threading
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import anyio.to_thread
 
@@ -98,18 +99,19 @@ async def read_table(filename: str, content: bytes, *, max_rows: int,
     try:
         return await anyio.to_thread.run_sync(_read, filename, content, max_rows, max_cols)
     except _Unreadable:
-        raise ValidationFailed({"file": "This file cannot be read as XLSX or CSV."})
+        raise ValidationFailed({"file": "This file cannot be read as XLSX or CSV."}) from None
     except _Unzipped:
         raise ValidationFailed({"file": i18n.gettext(
             "The workbook unpacks to more than %(limit)s: save it again without images or "
-            "unused sheets.", limit=size_text(MAX_UNZIPPED_BYTES))})
+            "unused sheets.", limit=size_text(MAX_UNZIPPED_BYTES))}) from None
     except _Bomb:
         raise ValidationFailed({"file": "This workbook is packed unusually tightly, like a zip "
-                                        "bomb, and is not opened: save it again from Excel."})
+                                        "bomb, and is not opened: save it again from Excel."}
+                               ) from None
     except _TooManyRows:
         raise ValidationFailed({"file": i18n.gettext(
             "At most %(limit)s rows under the header: this file has more.",
-            limit=f"{max_rows:,}")})
+            limit=f"{max_rows:,}")}) from None
 
 
 def _read(filename: str, content: bytes, max_rows: int, max_cols: int) -> list[list[Any]]:
@@ -143,7 +145,7 @@ def _check_zip(content: bytes, max_cells: int) -> None:
                     if _count_shared_strings(stream, max_cells) > max_cells:
                         raise _TooManyRows()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise _Unreadable()
+        raise _Unreadable() from None
 
 
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>/]")
@@ -185,7 +187,7 @@ def _xlsx_rows(content: bytes, last_row: int, max_cols: int) -> Iterator[Sequenc
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a damaged file
-        raise _Unreadable()
+        raise _Unreadable() from None
     try:
         sheet = book.active
         sheet.reset_dimensions()  # never trust the declared <dimension>
@@ -193,7 +195,7 @@ def _xlsx_rows(content: bytes, last_row: int, max_cols: int) -> Iterator[Sequenc
         yield from sheet.iter_rows(min_row=1, max_row=last_row, min_col=1, max_col=max_cols,
                                    values_only=True)
     except Exception:
-        raise _Unreadable()
+        raise _Unreadable() from None
     finally:
         book.close()
 
@@ -212,7 +214,7 @@ def _csv_rows(content: bytes) -> Iterator[Sequence[Any]]:
     try:
         yield from csv.reader(io.StringIO(text))
     except csv.Error:  # a field over the limit, or a malformed quote
-        raise _Unreadable()
+        raise _Unreadable() from None
 
 
 def cell_text(value: Any) -> str:
@@ -300,7 +302,7 @@ def append_row(sheet: Any, values: Sequence[Any]) -> tuple[Any, ...]:
     if not clean:
         return ()
     cells = tuple(sheet.cell(row=sheet.max_row, column=i) for i in range(1, len(clean) + 1))
-    for cell, value in zip(cells, clean):
+    for cell, value in zip(cells, clean, strict=True):
         if formula_like(value):
             cell.data_type = "s"  # openpyxl bound '=...' as a formula: make it text again
             cell.quotePrefix = True

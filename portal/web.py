@@ -20,16 +20,16 @@ from urllib.parse import urlsplit
 
 import jinja2
 from litestar import Request, Response
-from markupsafe import Markup
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from markupsafe import Markup
 
 from portal import audit, auth, i18n
 from portal.actor import Actor
-from portal.errors import Forbidden
 from portal.clock import CHINA
+from portal.errors import Forbidden
 from portal.settings import Settings
 
 SESSION_COOKIE = "portal_session"

@@ -80,7 +80,7 @@ def python_messages(path: Path) -> set[str]:
                     found.add(value.elts[2].value)
         elif isinstance(node, ast.Dict):
             # {field: "message"} returned by check_* functions
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and isinstance(value, ast.Constant) \
                         and isinstance(value.value, str) and value.value.endswith((".", ")")) \
                         and " " in value.value:

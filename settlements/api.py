@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import PermissionDeniedException
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body
-from typing_extensions import Annotated
 
 from dealers.batches import LineErrors
 from portal import clock, i18n, listing
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.forms import text
-from portal.spreadsheets import BODY_LIMIT
 from portal.openapi import PAYMENT_RESPONSES
+from portal.spreadsheets import BODY_LIMIT
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 from settlements import adjustments, bulk, close, payouts, queries, rules, service, volume_import
@@ -268,7 +268,7 @@ class SettlementsApi(Controller):
         except LineErrors as exc:
             raise ValidationFailed({f"row {row} {field}": message
                                     for row, errors in sorted(exc.problems.items())
-                                    for field, message in errors.items()})
+                                    for field, message in errors.items()}) from None
         return {"imported": count}
 
     @get("/credit-prices")

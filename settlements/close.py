@@ -133,7 +133,7 @@ async def start_close(*, actor: Actor, period: date) -> int:
             await audit.record(actor=actor, object_type="period", object_id=period.isoformat(),
                                action="close_started", after={"run": run_id})
     except asyncpg.exceptions.UniqueViolationError:
-        raise Conflict("This month is already being closed.")
+        raise Conflict("This month is already being closed.") from None
     _tasks[run_id] = asyncio.create_task(_run(actor, period, run_id))
     return run_id
 

@@ -79,7 +79,7 @@ async def _move_statements(people: dict, ids: dict, last_month, now) -> None:
             [(prefix, "approve") for prefix in APPROVED + PAID] + \
             [(prefix, "pay") for prefix in PAID]
     moments = [recent(now, 0.15 + 0.7 * i / len(steps)) for i in range(len(steps))]
-    for (prefix, step), moment in zip(steps, moments):
+    for (prefix, step), moment in zip(steps, moments, strict=True):
         statement = rows.get(ids[prefix])
         if statement is None:
             continue

@@ -7,8 +7,8 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get, post
 
 from dealers.batches import LineErrors
-from portal.catalog import list_products
 from portal import clock
+from portal.catalog import list_products
 from portal.errors import PortalError, ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.i18n import gettext

@@ -87,7 +87,7 @@ async def set_payout_account(*, actor: Actor, dealer_id: int, stripe_account: st
         await audit.record(actor=actor, object_type="payout_account", object_id=dealer_id,
                            action="set", organisation_id=dealer_id,
                            before={k: before[k] for k in keys} if before else None,
-                           after=dict(zip(keys, (stripe_account, bank_name, bank_account))))
+                           after=dict(zip(keys, (stripe_account, bank_name, bank_account), strict=True)))
     return row["id"]
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
 
+from dealers.rules import Refusal  # the one shape of a refusal, shared by every domain
+
 # R26: the dealer customers that receive statements (not HQ, not repair points: a point's fee
 # is paid to the store or office that runs it).
 DEALER_KINDS = frozenset({"office", "agent", "store", "subdistributor"})
@@ -109,13 +111,12 @@ def parse_statement_search(text: str) -> NumberSearch | None:
 # --- What a person may do with a statement now (issue 9 §4) ---------------------------------------
 # The statement page shows each action, disabled with its reason when a rule would refuse it; the
 # services (settlements/statements.py) call the same function, so the words are the same. (The
-# messages keep their rule ids until the plain-words pass of issue 9 §6 rewords them with tests.)
+# messages cite their rule ids; readers never see them: portal.i18n.plain drops them.)
 
 def statement_actions(*, status: str, has_fees: bool, fees_reviewed: bool, is_preparer: bool,
                       is_first_approver: bool, is_cs: bool,
-                      is_finance: bool) -> dict[str, "Refusal | None"]:
+                      is_finance: bool) -> dict[str, Refusal | None]:
     """action -> None (possible) or the Refusal (R24, R26); other roles' actions are absent."""
-    from dealers.rules import Refusal  # the one shape of a refusal, shared by every domain
 
     actions: dict[str, Refusal | None] = {}
     if status == "draft" and is_cs and has_fees and not fees_reviewed:

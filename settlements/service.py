@@ -15,7 +15,6 @@ from portal.errors import Forbidden, NotFound, ValidationFailed
 from settlements import rules
 from settlements.tables import CreditPrice, RebatePolicy
 
-
 MAX_CREDIT_PRICE_FEN = 100_000_000  # ¥1,000,000 a unit: anything above is a typing error
 
 
@@ -39,7 +38,7 @@ async def set_rebate_policy(*, actor: Actor, effective_from: date, tiers: list[r
         await _insert_rebate_policy(actor, effective_from, tiers, reason.strip())
     except asyncpg.exceptions.UniqueViolationError:  # rebate_policy_once: rows are never edited
         raise ValidationFailed({"effective_from": "A policy from that month is already set; "
-                                                  "choose another month."})
+                                                  "choose another month."}) from None
 
 
 async def _insert_rebate_policy(actor: Actor, effective_from: date, tiers: list[rules.Tier],
@@ -70,7 +69,7 @@ async def record_volume(*, actor: Actor, period: date, dealer_id: int, amount_fe
                                organisation_id=dealer_id, after={"amount_fen": amount_fen})
     except asyncpg.exceptions.UniqueViolationError:
         raise ValidationFailed({"dealer": "This dealer's purchases are already imported for "
-                                          "this month."})
+                                          "this month."}) from None
 
 
 async def set_credit_price(*, actor: Actor, product_id: int, price_fen: int | None,
@@ -105,7 +104,8 @@ async def set_credit_price(*, actor: Actor, product_id: int, price_fen: int | No
                                after={"price_fen": price_fen, "model": product[0]["model"],
                                       "from": effective_from.isoformat()})
     except asyncpg.exceptions.UniqueViolationError:
-        raise ValidationFailed({"effective_from": "A price from that date already exists."})
+        raise ValidationFailed(
+            {"effective_from": "A price from that date already exists."}) from None
 
 
 async def credit_price_history(product_id: int) -> list[dict]:

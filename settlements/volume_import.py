@@ -136,5 +136,6 @@ async def import_volumes(*, actor: Actor, period: date, filename: str, content: 
                                after={"rows": len(good), "total_fen": sum(a for _, a in good),
                                       "file": filename[:100]})
     except asyncpg.exceptions.UniqueViolationError:
-        raise Conflict("Some of these purchases were imported meanwhile: check the month again.")
+        raise Conflict("Some of these purchases were imported meanwhile: check the month "
+                       "again.") from None
     return len(good)

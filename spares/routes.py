@@ -13,8 +13,16 @@ from portal.i18n import gettext
 from portal.money import parse_yuan
 from portal.network import get_organisation, scope_condition
 from portal.tables import Organisation
-from portal.web import (current_actor, done, is_htmx, login_required, public, render,
-                        roles_required, see_other)
+from portal.web import (
+    current_actor,
+    done,
+    is_htmx,
+    login_required,
+    public,
+    render,
+    roles_required,
+    see_other,
+)
 from spares import oversight, queries, service, wallets
 
 # What a repair point's page says once an action worked (issue 9 §4).

@@ -14,7 +14,7 @@ from portal.money import format_fen
 from portal.network import DEALER_KINDS, get_organisation
 from portal.tables import Organisation, Product
 from spares import rules
-from spares.tables import Deposit, DepositMovement, Exchange, Repair, RepairPointApplication
+from spares.tables import Deposit, Exchange, Repair, RepairPointApplication
 
 MAX_FEE_FEN = 100_000_000
 

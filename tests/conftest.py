@@ -2,7 +2,6 @@
 server the portal uses), real migrations, tables truncated between tests."""
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile

@@ -1,6 +1,6 @@
 """The JSON twins: the whole batch journey over /api/v1 with the same rules and messages."""
-from portal import clock
 from dealers.tables import ReturnLine
+from portal import clock
 from tests.dealers.factory import IN_WINDOW, network, reason
 from tests.helpers import api_token, client
 

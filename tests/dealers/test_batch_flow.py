@@ -7,6 +7,7 @@ import pytest
 from dealers import batches, receiving, rules
 from dealers.tables import ReturnBatch, ReturnLine
 from portal import clock
+from portal.errors import PortalError
 from portal.tables import AuditEntry, Notification
 from tests.dealers.factory import IN_WINDOW, cfl_line, network, reason
 
@@ -120,11 +121,11 @@ async def test_r13_decision_must_add_up_and_nothing_written_otherwise():
         lines = await batches.list_lines(batch_id)
         await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id, counts=[
             receiving.Count(l["id"], l["quantity"], rules.Condition()) for l in lines])
-        with pytest.raises(Exception):
+        with pytest.raises(PortalError):
             await receiving.decide_batch(actor=a["cs"], batch_id=batch_id, decisions=[
                 receiving.Decision(lines[0]["id"], 9, 0, 0),  # 9 != 10
                 receiving.Decision(lines[1]["id"], 5, 0, 0)])
-        with pytest.raises(Exception):
+        with pytest.raises(PortalError):
             await receiving.decide_batch(actor=a["cs"], batch_id=batch_id, decisions=[
                 receiving.Decision(lines[0]["id"], 0, 0, 10),  # rejected without a reason
                 receiving.Decision(lines[1]["id"], 5, 0, 0)])

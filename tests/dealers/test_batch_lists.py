@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 
 from openpyxl import load_workbook
 

@@ -1,6 +1,6 @@
 """Return calendar services on the real database (SPEC §2): R2 default weeks, R4 HQ changes from
 next month (China time) with history and audit, append-only rows, R3 the window an office sees."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -15,7 +15,7 @@ from portal.tables import AuditEntry, Region
 from tests.helpers import actor_of, make_org, make_user, region_id
 
 CHINA = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 
 
 async def _admin():

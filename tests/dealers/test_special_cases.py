@@ -13,7 +13,7 @@ from portal import clock
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.tables import AuditEntry, Notification
 from tests.dealers.factory import IN_WINDOW, cfl_line, network
-from tests.helpers import actor_of, api_token, client, csrf_from, login, make_user
+from tests.helpers import actor_of, api_token, client, login, make_user
 
 CHINA = ZoneInfo("Asia/Shanghai")
 OUTSIDE = datetime(2026, 12, 20, 10, tzinfo=CHINA)

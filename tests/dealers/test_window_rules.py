@@ -1,6 +1,6 @@
 """The return calendar at its edges (R2-R5): China time against UTC instants, short months,
 unassigned regions."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,7 @@ from dealers import rules
 from portal.regions import REGIONS
 
 CHINA = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*args) -> datetime:

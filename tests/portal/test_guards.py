@@ -7,8 +7,8 @@ import pytest
 
 from dealers import batches
 from portal import clock
-from portal.db import raw_fetch
 from portal.api import api_token_required
+from portal.db import raw_fetch
 from portal.web import login_required, public
 from tests.dealers.factory import IN_WINDOW, catalogue
 from tests.helpers import actor_of, api_token, client, login, make_org, make_user, test_settings

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Awaitable, Callable
 
 import pytest
 
@@ -95,7 +95,7 @@ async def world() -> World:
         point_id = await service.decide_repair_point(actor=w.actors["cs"],
                                                      application_id=application, approve=True)
         w.orgs[key] = {"id": point_id, "parent": owner["id"]}
-        for name, locale in zip(staff, ("en", "zh_CN")):
+        for name, locale in zip(staff, ("en", "zh_CN"), strict=False):
             w.users[name] = await make_user(w.orgs[key], ["repair_staff"], username=name,
                                             locale=locale)
             w.actors[name] = await actor_of(w.users[name])

@@ -210,7 +210,7 @@ async def test_database_range_error_is_never_a_500_even_past_the_edge():
 # --- parse errors are never dropped ---------------------------------------------------------
 
 async def test_malformed_special_approval_id_on_draft_is_422_not_a_regular_batch():
-    net = await network()
+    await network()
     with clock.frozen(IN_WINDOW):
         async with client() as c:
             token = await login(c, "clerk")

@@ -22,9 +22,9 @@ from portal import auth
 from portal.app import create_app
 from portal.cli import UVICORN_OPTIONS
 from portal.errors import Throttled, ValidationFailed
+from portal.proxies import client_ip
 from portal.redirects import safe_next
 from portal.tables import LoginAttempt, UserSession
-from portal.proxies import client_ip
 from tests.helpers import PASSWORD, client, csrf_from, make_org, make_user, test_settings
 
 LIMIT = 5  # Settings.login_max_failures

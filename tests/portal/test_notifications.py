@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from dealers.calendar import remind_window_opening
 from portal import clock, notify
 from portal.tables import Notification
-from tests.helpers import actor_of, client, csrf_from, login, make_org, make_user, test_settings
+from tests.helpers import actor_of, client, login, make_org, make_user, test_settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
 THREE_DAYS_BEFORE_WEEK_2 = datetime(2026, 12, 5, 9, 0, tzinfo=CHINA)

@@ -2,9 +2,8 @@
 language, the in-app inbox, and email delivered through a real local SMTP server (aiosmtpd):
 once per notification, nothing sent without SMTP, nothing lost while the server is down."""
 import socket
-from datetime import datetime, timezone
-from email import message_from_bytes
-from email import policy
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +19,7 @@ from tests.helpers import actor_of, client, login, make_org, make_user
 from tests.helpers import test_settings as settings_with
 
 CHINA = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 THREE_DAYS_BEFORE_WEEK_2 = datetime(2026, 12, 5, 9, 0, tzinfo=CHINA)  # week 2 opens Dec 8
 SUBJECT = "Your return window opens in 3 days"
 

@@ -27,12 +27,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import asyncpg
-import pytest
 
+from dealers.tables import ReturnBatch
 from portal.cli import _load_demo
 from portal.clock import CHINA
 from portal.tables import Organisation, User
-from dealers.tables import ReturnBatch
 from tests.helpers import client, csrf_from
 
 USERS = ["js.clerk", "js.manager", "jl.clerk", "js.repair", "js.store1", "rm.east", "hq.admin",
@@ -332,7 +331,7 @@ async def test_every_page_reads_plainly_for_every_role():
     results = await asyncio.gather(*(
         asyncio.to_thread(asyncio.run, crawl(u, allowed)) for u in USERS))
     new, used = [], set()
-    for username, result in zip(USERS, results):
+    for username, result in zip(USERS, results, strict=True):
         assert len(result.pages) >= 4, (username, result.pages)
         for finding in dict.fromkeys(result.findings):
             entry = _known(username, finding)

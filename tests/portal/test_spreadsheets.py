@@ -258,7 +258,7 @@ def test_csv_and_xlsx_writers_keep_text_as_text_and_numbers_as_numbers():
     out = io.BytesIO()
     book.save(out)
     sheet = load_workbook(io.BytesIO(out.getvalue())).active
-    for text, (name, amount, count) in zip(HOSTILE_TEXT, sheet.iter_rows()):
+    for text, (name, amount, count) in zip(HOSTILE_TEXT, sheet.iter_rows(), strict=True):
         # XML reads a carriage return back as a line feed; what matters is: text, no formula
         assert name.data_type == "s" and name.value in (text, text.replace("\r", "\n"))
         assert amount.data_type == "n" and amount.value == Decimal("-12.5")

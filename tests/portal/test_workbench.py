@@ -222,7 +222,7 @@ async def test_each_home_counts_its_queues_and_links_to_exactly_those_items(role
 
 
 async def test_empty_queues_say_what_will_appear_and_why():
-    net = await world()
+    await world()
     async with client() as c:
         await login(c, "store")
         html = await _home(c)

@@ -90,7 +90,7 @@ class FakeConnect:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # --- life and test controls ---------------------------------------------------------------
-    def start(self) -> "FakeConnect":
+    def start(self) -> FakeConnect:
         self._thread.start()
         return self
 

@@ -14,14 +14,30 @@ import portal.app  # noqa: F401  the composition root registers the transfer.* w
 from portal import clock, payments
 from portal.db import engine, raw_fetch
 from portal.errors import Conflict, RuleViolation, ValidationFailed
-from settlements import (adjustments, close, journal, payouts, rules, service, statements,
-                         volume_import)
+from settlements import (
+    adjustments,
+    close,
+    journal,
+    payouts,
+    rules,
+    service,
+    statements,
+    volume_import,
+)
 from spares import oversight
 from tests.conftest import _reset
 from tests.helpers import actor_of, make_user
 from tests.settlements.fake_connect import FakeConnect
-from tests.settlements.settlement_model import (CHINA, PRICE_CHANGE, PRICES, SECOND_ABOVE, Model,
-                                                credit, month_of, rebate)
+from tests.settlements.settlement_model import (
+    CHINA,
+    PRICE_CHANGE,
+    PRICES,
+    SECOND_ABOVE,
+    Model,
+    credit,
+    month_of,
+    rebate,
+)
 from tests.spares.factory import WEBHOOK_SECRET, network, stripe_settings
 
 OCTOBER_5 = datetime(2026, 10, 5, 10, tzinfo=CHINA)

@@ -13,8 +13,15 @@ from settlements import adjustments, close
 from settlements import statements as review
 from settlements.tables import Adjustment
 from tests.settlements.close_factory import (
-    CHINA, DECEMBER, DECEMBER_10, JANUARY_5, NOVEMBER, lines_of, settlement_network,
-    statement_of)
+    CHINA,
+    DECEMBER,
+    DECEMBER_10,
+    JANUARY_5,
+    NOVEMBER,
+    lines_of,
+    settlement_network,
+    statement_of,
+)
 
 NOV_20 = datetime(2026, 11, 20, 10, tzinfo=CHINA)
 

@@ -13,7 +13,12 @@ from portal.errors import Conflict, Forbidden, RuleViolation
 from settlements import close, journal, service
 from settlements import statements as review
 from tests.settlements.close_factory import (
-    DECEMBER_10, NOVEMBER, OCTOBER_5, settlement_network, statement_of)
+    DECEMBER_10,
+    NOVEMBER,
+    OCTOBER_5,
+    settlement_network,
+    statement_of,
+)
 
 
 async def _closed(volume_fen: int = 20_000_000, fee_fen: int = 30000) -> tuple[dict, dict]:

@@ -18,8 +18,16 @@ from settlements import statements as review
 from settlements.tables import PeriodClose, Statement, StatementLine
 from tests.helpers import make_org
 from tests.settlements.close_factory import (
-    CHINA, DECEMBER, DECEMBER_10, JANUARY_5, NOVEMBER, decided_batch, lines_of,
-    settlement_network, statement_of)
+    CHINA,
+    DECEMBER,
+    DECEMBER_10,
+    JANUARY_5,
+    NOVEMBER,
+    decided_batch,
+    lines_of,
+    settlement_network,
+    statement_of,
+)
 
 
 async def _dsn() -> str:

@@ -2,7 +2,7 @@
 product's credit price of the China day CS decided; spare parts are replaced, not credited; a
 batch waiting for a price is listed, never half credited or lost. Credit prices are HQ data
 with history (R20)."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
@@ -12,8 +12,16 @@ from portal.db import raw_fetch
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from settlements import close, service
 from tests.settlements.close_factory import (
-    CHINA, DECEMBER, DECEMBER_10, JANUARY_5, NOVEMBER, decided_batch, lines_of, product,
-    settlement_network)
+    CHINA,
+    DECEMBER,
+    DECEMBER_10,
+    JANUARY_5,
+    NOVEMBER,
+    decided_batch,
+    lines_of,
+    product,
+    settlement_network,
+)
 
 
 async def test_r13_set_credit_price_keeps_history_and_refuses_bad_input():
@@ -70,10 +78,10 @@ async def test_r13_credit_uses_the_price_of_the_china_day_of_the_decision():
         await service.set_credit_price(actor=admin, product_id=net["product"], price_fen=4000,
                                        effective_from=date(2026, 11, 11), reason="raise")
     # 15:30 UTC on the 10th is 23:30 in China: still the old price; 16:30 UTC is the 11th
-    before = await decided_batch(net, "RB-A", datetime(2026, 11, 10, 15, 30, tzinfo=timezone.utc),
+    before = await decided_batch(net, "RB-A", datetime(2026, 11, 10, 15, 30, tzinfo=UTC),
                                  [(net["product"], None, 2), (net["product"], None, 1),
                                   (None, net["parts"]["ELB-28"], 5)])
-    after = await decided_batch(net, "RB-B", datetime(2026, 11, 10, 16, 30, tzinfo=timezone.utc),
+    after = await decided_batch(net, "RB-B", datetime(2026, 11, 10, 16, 30, tzinfo=UTC),
                                 [(net["product"], None, 3)])
     only_parts = await decided_batch(net, "RB-C", datetime(2026, 11, 12, tzinfo=CHINA),
                                      [(None, net["parts"]["RT-32"], 4)])

@@ -12,7 +12,14 @@ from settlements import adjustments, close, journal, service
 from settlements import statements as review
 from settlements.tables import JournalEntry
 from tests.settlements.close_factory import (
-    CHINA, DECEMBER, DECEMBER_10, JANUARY_5, NOVEMBER, settlement_network, statement_of)
+    CHINA,
+    DECEMBER,
+    DECEMBER_10,
+    JANUARY_5,
+    NOVEMBER,
+    settlement_network,
+    statement_of,
+)
 
 OCTOBER = NOVEMBER.replace(month=10)
 

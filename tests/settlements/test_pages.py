@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from portal import clock
 from portal.db import count_queries, engine, raw_fetch
 from settlements import journal, queries, statements
-from tests.helpers import client, csrf_from, login
+from tests.helpers import client, login
 from tests.settlements.statement_factory import DECEMBER, closed_month
 
 OFFICE_TOTAL = 123_457 + 30_000 + 4_500  # 1 % rebate of ¥123,456.78 (half up), fee, freight
@@ -163,7 +163,7 @@ async def test_adjustment_from_the_statement_page_is_validated_then_requested():
 
 
 async def test_close_month_shows_a_polled_progress_bar_until_done():
-    net = await closed_month(close_it=False)
+    await closed_month(close_it=False)
     with clock.frozen(DECEMBER):
         async with client() as c:
             csrf = await login(c, "finance")

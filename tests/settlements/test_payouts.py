@@ -7,7 +7,6 @@ import json
 from datetime import date
 
 import pytest
-import stripe
 
 from portal import payments
 from portal.db import raw_fetch

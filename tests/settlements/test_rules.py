@@ -20,7 +20,7 @@ def test_r26_rounded_lines_add_up_to_the_rounded_total(amounts):
     rounded = share_rounded(amounts)
     assert len(rounded) == len(amounts)
     assert sum(rounded) == round_half_up(sum(amounts, Fraction(0)))
-    assert all(abs(r - a) < 1 for r, a in zip(rounded, amounts))
+    assert all(abs(r - a) < 1 for r, a in zip(rounded, amounts, strict=True))
 
 
 @pytest.mark.parametrize("value, expected", [

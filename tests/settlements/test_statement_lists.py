@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from portal import clock
 from portal.db import count_queries, raw_fetch
 from settlements import rules
-from tests.helpers import client, csrf_from, login
+from tests.helpers import client, login
 from tests.settlements.statement_factory import DECEMBER, closed_month
 
 

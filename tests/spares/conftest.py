@@ -29,7 +29,7 @@ def localstripe():
         except OSError:
             if time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("localstripe did not start")
+                raise RuntimeError("localstripe did not start") from None
             time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()

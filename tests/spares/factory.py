@@ -1,7 +1,7 @@
 """A network with an office, a repair point application approved by CS, stock templates."""
 import stripe
 
-from portal.tables import ProductCategory, Product, SparePart
+from portal.tables import Product, ProductCategory, SparePart
 from spares import service
 from spares.tables import StockTemplate
 from tests.helpers import actor_of, make_org, make_user, test_settings
@@ -50,8 +50,8 @@ async def network() -> dict:
         actor=actors["manager"], office_id=office["id"], name="南京灯具城维修点",
         coverage_area="南京市区", sales_scale="small", address="南京灯具城A区", proposed_fee_fen=30000)
     point_id = await service.decide_repair_point(actor=actors["cs"], application_id=app_id, approve=True)
-    from tests.helpers import make_user as mk
     from portal.tables import Organisation
+    from tests.helpers import make_user as mk
 
     point = await Organisation.select().where(Organisation.id == point_id).first()
     users["staff"] = await mk({"id": point_id}, ["repair_staff"], username="staff")

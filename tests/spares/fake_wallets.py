@@ -101,7 +101,7 @@ class FakeWallets:
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "FakeWallets":
+    def __enter__(self) -> FakeWallets:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

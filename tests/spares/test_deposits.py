@@ -9,7 +9,7 @@ import pytest
 import stripe
 
 from portal import payments
-from portal.errors import Conflict, RuleViolation
+from portal.errors import Conflict, Forbidden, RuleViolation
 from portal.tables import Payment, StripeEvent
 from spares import service
 from spares.tables import DepositMovement, StockMovement
@@ -150,7 +150,7 @@ async def test_r28_webhook_endpoint_over_http(localstripe):
 async def test_r28_bank_transfer_recorded_once_by_finance():
     net = await network()
     point = net["point"]["id"]
-    with pytest.raises(Exception):
+    with pytest.raises(Forbidden):
         await service.record_bank_transfer(actor=net["actors"]["staff"], point_id=point,
                                            amount_fen=24500, reference="ICBC-001")
     await service.record_bank_transfer(actor=net["actors"]["finance"], point_id=point,

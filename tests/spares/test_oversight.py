@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from portal import clock
-from portal.errors import Conflict, Forbidden, ValidationFailed
+from portal.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.tables import Organisation
 from spares import oversight, service
 from spares.tables import Closure, DepositMovement
@@ -49,7 +49,7 @@ async def test_r29_dispute_mediated_escalated_and_ruled():
     await oversight.rule_dispute(actor=a["cs"], dispute_id=dispute, ruling="为顾客免费换新")
     row = (await oversight.disputes_of(net["point"]["id"]))[0]
     assert (row["status"], row["ruling"]) == ("ruled", "为顾客免费换新")
-    with pytest.raises(Exception):  # a sibling office cannot even see it
+    with pytest.raises(NotFound):  # a sibling office cannot even see it
         await oversight.mediate_dispute(actor=a["gd"], dispute_id=dispute, settled=True, notes="x")
 
 
