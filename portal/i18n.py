@@ -36,6 +36,8 @@ ENGLISH_FOR_CODE = {
     "to_receive": "to receive", "to_decide": "to decide", "to_verify": "to verify",
     "second_approval": "awaiting second approval", "receipt_ready": "receipt ready",
     "count_difference": "count difference",
+    # return-batch statuses whose code is not the word a clerk uses
+    "dispositioned": "decided", "received": "counted", "dispatched": "in transit",
 }
 
 
