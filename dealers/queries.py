@@ -8,6 +8,7 @@ from datetime import date, datetime
 from dealers.tables import ReturnBatch
 from portal.actor import Actor
 from portal.db import raw_fetch
+from portal.network import scope_sql
 
 PAGE_SIZE = 50
 _CHINA_DAY = "date_trunc('day', b.arrived_at AT TIME ZONE 'Asia/Shanghai')"
@@ -69,15 +70,13 @@ async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
     batch number or its start; `org_name` part of the organisation's name (zh or en, any
     case), matched against the organisations first (a few thousand rows), then by id;
     `submitted_from`/`_to` are instants (China days turned into [start, end))."""
-    where, args = ["TRUE"], [now]
+    args: list = [now]
+    where = [scope_sql(actor, "o.path", args)]
 
     def arg(value) -> str:
         args.append(value)
         return f"${len(args)}"
 
-    if not actor.sees_everything:
-        roots = [root + "%" for root in actor.scope_roots] or ["-"]
-        where.append(f"o.path LIKE ANY({arg(roots)}::text[])")
     if queue in QUEUES:
         where.append(QUEUES[queue])
     if status:
@@ -142,10 +141,8 @@ SPECIAL_STATUSES = ("requested", "approved", "refused")
 async def list_special_approvals(*, actor: Actor, status: str | None = None) -> list[dict]:
     """R7 requests, newest first, scoped (R1); `status` keeps only one state (e.g. the
     requests customer service has still to decide, linked from its home page)."""
-    where, args = ["TRUE"], []
-    if not actor.sees_everything:
-        args.append([root + "%" for root in actor.scope_roots] or ["-"])
-        where.append(f"o.path LIKE ANY(${len(args)}::text[])")
+    args: list = []
+    where = [scope_sql(actor, "o.path", args)]
     if status in SPECIAL_STATUSES:
         args.append(status)
         where.append(f"s.status = ${len(args)}")

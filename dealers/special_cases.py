@@ -15,7 +15,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
-from portal.network import DEALER_KINDS, get_organisation
+from portal.network import DEALER_KINDS, get_organisation, scope_sql
 
 DISPUTE_DAYS = 2  # R16: HQ tech verifies within 2 days of the request
 DISPUTABLE = ("received", "dispositioned")  # R16: HQ holds the goods (counted, or decided)
@@ -82,10 +82,8 @@ async def decide_special_approval(*, actor: Actor, approval_id: int, approve: bo
 
 
 async def list_special_approvals(*, actor: Actor) -> list[dict]:
-    where, args = "", []
-    if not actor.sees_everything:
-        where = "WHERE o.path LIKE ANY($1::text[])"
-        args = [[root + "%" for root in actor.scope_roots] or ["-"]]
+    args: list = []
+    where = f"WHERE {scope_sql(actor, 'o.path', args)}"
     return await raw_fetch(
         "SELECT s.*, o.name AS org_name, u.display_name AS requester, "
         "(SELECT b.id FROM return_batch b WHERE b.special_approval = s.id) AS batch_id "

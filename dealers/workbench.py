@@ -8,6 +8,7 @@ from dealers.queries import QUEUES
 from portal import clock
 from portal.actor import Actor
 from portal.db import raw_fetch
+from portal.network import scope_sql
 from portal.workbench import SECTIONS, Queue, sections_of
 
 # key: (title, what appears here and why when it is empty)
@@ -74,10 +75,10 @@ _NO_WINDOW = (
     "ORDER BY a.effective_from DESC, a.id DESC LIMIT 1) IS NULL) AS no_window_n")
 
 
-def _sql(scoped: bool) -> str:
+def _sql(batch_scope: str, special_scope: str) -> str:
     """One statement: every batch queue's count and oldest instant (FILTER per queue), the
-    special approvals asked for, and the regions without a week."""
-    scope = "LIKE ANY($3::text[])" if scoped else None
+    special approvals asked for, and the regions without a week. The scopes are
+    `scope_sql` conditions on the batch's (o) and the approval's (so) organisation."""
     filters = {key: sql for key, sql in QUEUES.items()}
     filters.update({key: sql for key, (sql, _) in _OWN.items()})
     since = {**_SINCE, **{key: s for key, (_, s) in _OWN.items()}}
@@ -88,12 +89,11 @@ def _sql(scoped: bool) -> str:
     parts.append(f"count(*) FILTER (WHERE EXISTS (SELECT 1 {_OPEN_DISPUTE} AND d.due_at <= $1)) "
                  "AS to_verify_late")
     special = ("FROM special_approval s JOIN organisation so ON so.id = s.organisation "
-               f"WHERE s.status = 'requested'{f' AND so.path {scope}' if scope else ''}")
+               f"WHERE s.status = 'requested' AND {special_scope}")
     parts += [f"(SELECT count(*) {special}) AS special_n",
               f"(SELECT min(s.requested_at) {special}) AS special_at", _NO_WINDOW]
     return (f"SELECT {', '.join(parts)} FROM return_batch b "
-            "JOIN organisation o ON o.id = b.organisation"
-            f"{f' WHERE o.path {scope}' if scope else ''}")
+            f"JOIN organisation o ON o.id = b.organisation WHERE {batch_scope}")
 
 
 def _link(key: str, month: str) -> str:
@@ -111,9 +111,9 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
         return []
     month = clock.china_today(now).replace(day=1)
     args: list = [now, month]
-    if not actor.sees_everything:
-        args.append([root + "%" for root in actor.scope_roots] or ["-"])
-    row = (await raw_fetch(_sql(not actor.sees_everything), *args))[0]
+    batch_scope = scope_sql(actor, "o.path", args)
+    special_scope = scope_sql(actor, "so.path", args)
+    row = (await raw_fetch(_sql(batch_scope, special_scope), *args))[0]
     result = []
     for section, key in wanted:
         title, empty = QUEUE_LABELS[key]

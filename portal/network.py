@@ -31,7 +31,8 @@ PAGE_SIZE = 50
 def scope_condition(actor: Actor, path_column: Column) -> Where | Or | None:
     """A WHERE clause limiting rows to what `actor` may see; None means no limit (HQ roles).
 
-    Every list, detail, export and fragment filters through here (R1)."""
+    Every ORM list, detail, export and fragment filters through here (R1); raw SQL through
+    `scope_sql` below, which draws the same line."""
     if actor.sees_everything:
         return None
     roots = actor.scope_roots
@@ -41,6 +42,20 @@ def scope_condition(actor: Actor, path_column: Column) -> Where | Or | None:
     for root in roots[1:]:
         condition = condition | path_column.like(root + "%")
     return condition
+
+
+def scope_sql(actor: Actor, column: str, args: list) -> str:
+    """The raw-SQL twin of `scope_condition`: the condition "`column` (an organisation path)
+    is this actor's organisation or below it, or an office they cover" (R1).
+
+    "TRUE" for actors who see everything, and then `args` is left alone. Otherwise appends
+    one parameter (the LIKE patterns, a text[]) to `args` and returns the condition naming it
+    by its position, so call it where that parameter belongs in the query. An actor with no
+    roots gets the pattern "-", which no path matches: they see nothing."""
+    if actor.sees_everything:
+        return "TRUE"
+    args.append([root + "%" for root in actor.scope_roots] or ["-"])
+    return f"{column} LIKE ANY(${len(args)}::text[])"
 
 
 def _org_columns():

@@ -11,6 +11,7 @@ from datetime import date
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import NotFound
+from portal.network import scope_sql
 from settlements import journal, rules
 from spares import oversight
 
@@ -30,14 +31,6 @@ WAITING = {
     "payment": f"s.status = 'approved' AND NOT {_LIVE_OR_PAID}",
     "reconciliation": _LIVE.format("= 'pending'"),
 }
-
-
-def _scope(actor: Actor, column: str, args: list) -> str:
-    """The SQL condition of what `actor` may see, on an organisation path column (R1)."""
-    if actor.sees_everything:
-        return "TRUE"
-    args.append([root + "%" for root in actor.scope_roots] or ["-"])
-    return f"{column} LIKE ANY(${len(args)}::text[])"
 
 
 # The live payout of a statement (at most one: a partial unique index, R27) and its people.
@@ -95,7 +88,7 @@ async def list_statements(actor: Actor, period: date | None = None, status: str 
     dealer's name, zh or en, any case (matched against the organisations first, a few
     thousand rows, then by id); `period_from`/`_to` months, inclusive."""
     args: list = []
-    where = [_scope(actor, "o.path", args)]
+    where = [scope_sql(actor, "o.path", args)]
     if period:
         args.append(period.replace(day=1))
         where.append(f"s.period = ${len(args)}")
@@ -220,7 +213,7 @@ async def fee_lines_for_point(actor: Actor, point_id: int) -> tuple[dict, list[d
     their own); whether the reader may open each statement (its dealer's) is said per row."""
     point = await oversight.get_point(actor, point_id)
     args: list = [point_id]
-    visible = _scope(actor, "o.path", args)
+    visible = scope_sql(actor, "o.path", args)
     rows = await raw_fetch(
         "SELECT l.id, l.amount_fen, l.description, l.source_id, s.id AS statement_id, s.period, "
         f"s.status, ({visible}) AS statement_visible "

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from portal.actor import Actor
 from portal.db import raw_fetch
+from portal.network import scope_sql
 from portal.workbench import SECTIONS, Queue, sections_of
 from settlements.queries import WAITING
 
@@ -74,13 +75,11 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
     if not wanted:
         return []
     args: list = [actor.organisation_id]
+    columns = ["$1::int AS own"]  # every parameter typed, even when unused
     scope = ""
     if not actor.sees_everything:
-        args.append([root + "%" for root in actor.scope_roots] or ["-"])
-        scope = " AND o.path LIKE ANY($2::text[])"
-    columns = ["$1::int AS own"]  # every parameter typed, even when unused
-    if scope:
-        columns.append("cardinality($2::text[]) AS roots")
+        scope = " AND " + scope_sql(actor, "o.path", args)
+        columns.append(f"cardinality(${len(args)}::text[]) AS roots")
     for key in dict.fromkeys(key for _, key in wanted):
         source, since = _PARTS[key]
         source = source.replace("{scope}", scope)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from portal.actor import Actor
 from portal.db import raw_fetch
+from portal.network import scope_sql
 
 _BALANCE = ("(SELECT coalesce(sum(m.amount_fen), 0) FROM deposit_movement m "
             "WHERE m.repair_point = d.repair_point)")
@@ -26,10 +27,8 @@ EXCHANGE_STATUSES = ("requested", "completed", "cancelled")
 
 
 async def list_applications(actor: Actor, waiting: str | None = None) -> list[dict]:
-    where, args = ["TRUE"], []
-    if not actor.sees_everything:
-        args.append([r + "%" for r in actor.scope_roots] or ["-"])
-        where.append(f"o.path LIKE ANY(${len(args)}::text[])")
+    args: list = []
+    where = [scope_sql(actor, "o.path", args)]
     if waiting in WAITING:
         where.append(WAITING[waiting])
     return await raw_fetch("SELECT a.*, o.name AS office_name, o.name_en AS office_name_en "

@@ -7,6 +7,7 @@ from datetime import datetime
 from portal import clock
 from portal.actor import Actor
 from portal.db import raw_fetch
+from portal.network import scope_sql
 from portal.workbench import SECTIONS, Queue, sections_of
 from spares.queries import _BALANCE
 
@@ -122,13 +123,11 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
     if not wanted:
         return []
     args: list = [clock.china_today(now), actor.organisation_id]
+    columns = ["$1::date AS today", "$2::int AS own"]  # every parameter typed, even unused
     scope = ""
     if not actor.sees_everything:
-        args.append([root + "%" for root in actor.scope_roots] or ["-"])
-        scope = " AND p.path LIKE ANY($3::text[])"
-    columns = ["$1::date AS today", "$2::int AS own"]  # every parameter typed, even unused
-    if scope:
-        columns.append("cardinality($3::text[]) AS roots")
+        scope = " AND " + scope_sql(actor, "p.path", args)
+        columns.append(f"cardinality(${len(args)}::text[]) AS roots")
     for key in dict.fromkeys(key for _, key in wanted):
         source, since = _PARTS[key]
         source = source.replace("{scope}", scope)
