@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import batches, receiving
+from dealers import batches, receiving, rules
 from dealers.forms import parse_condition
 from portal.errors import RuleViolation, ValidationFailed
 from portal.forms import integer, read_form, text
@@ -115,8 +115,10 @@ async def _count_page(request: Request, batch_id: int, status_code: int = 200,
 async def _decide_page(request: Request, batch_id: int, status_code: int = 200,
                        errors: dict | None = None, form: dict | None = None) -> Response:
     batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
+    proposals = await receiving.proposals(batch_id)
     return render(request, "dealers/decide.html", status_code=status_code, batch=batch,
-                  lines=await batches.lines_with_verdicts(batch_id),
-                  proposals=await receiving.proposals(batch_id),
+                  lines=await batches.lines_with_verdicts(batch_id), proposals=proposals,
+                  proposed_codes={i: rules.proposed_reject_code(p[3]) if p[2] else None
+                                  for i, p in proposals.items()},
                   reject_reasons=await batches.reason_codes("reject"),
                   errors=errors or {}, form=form or {})

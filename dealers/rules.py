@@ -177,6 +177,24 @@ def expected_verdict(terms: CategoryTerms, condition: Condition, *, on: date,
     return Verdict(not reasons, tuple(reasons), dealer_until, consumer_until)
 
 
+# The reject reason (reason_code, kind 'reject') a CS clerk records for each verdict reason, so
+# the decision page can be saved as proposed (R13, R17, R18).
+REJECT_CODE_FOR_REASON = {
+    "No warranty for this category (R17).": "NO_WARRANTY",
+    "Out of the consumer warranty (R17).": "NO_WARRANTY",
+    "A CFL needs its printed date code (R18d).": "NO_WARRANTY",
+    "More than 15 months since manufacture (R18d).": "OVER_15M",
+    "The lamp still lights (R18a).": "LIGHTS",
+    "The cap is aged, less than 80% new (R18b).": "CAP_AGED",
+    "Greyed tube or blackening between the bridges (R18c).": "TUBE_GREY",
+}
+
+
+def proposed_reject_code(reason: str | None) -> str | None:
+    """The reject reason code for a verdict's first reason, or None when nothing is rejected."""
+    return REJECT_CODE_FOR_REASON.get(reason) if reason else None
+
+
 def check_decision(received: int, exchanged: int, credited: int, rejected: int,
                    reject_reason: str | None) -> dict[str, str]:
     """R13: exchanged + credited + rejected = received, always; a rejection needs a reason."""

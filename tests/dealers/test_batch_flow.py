@@ -132,3 +132,40 @@ async def test_r13_decision_must_add_up_and_nothing_written_otherwise():
     rows = await ReturnLine.select(ReturnLine.exchanged_qty)
     assert all(r["exchanged_qty"] is None for r in rows)
     assert (await ReturnBatch.select(ReturnBatch.status).first())["status"] == "received"
+
+
+async def test_r13_the_decision_page_can_be_saved_as_proposed_with_the_reject_reasons_chosen():
+    """The page pre-fills each line's quantities from its inspected condition (R18) and, where it
+    proposes to reject, the matching reject reason: CS saving it unchanged decides the batch."""
+    import re
+
+    from tests.helpers import client, login
+
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id = await _approved(net)
+        await batches.dispatch_batch(actor=a["clerk"], batch_id=batch_id, carrier="德邦物流",
+                                     waybill="DB124", packages=1, freight_fen=0,
+                                     dispatched_on=date(2026, 12, 9))
+        number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
+        await receiving.arrive(actor=a["logistics"], number=number)
+        lines = await batches.list_lines(batch_id)
+        await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id, counts=[
+            receiving.Count(lines[0]["id"], 10, rules.Condition(cap_percent=50)),  # cap aged
+            receiving.Count(lines[1]["id"], 5, rules.Condition(lights=True))])
+        async with client() as c:
+            csrf = await login(c, "cs")
+            page = (await c.get(f"/batches/{batch_id}/decide")).text
+            form = dict(re.findall(r'<input name="((?:exchanged|credited|rejected|note)_\d+)"[^>]*'
+                                   r'value="([^"]*)"', page))
+            for name, options in re.findall(r'<select name="(reject_reason_\d+)">(.*?)</select>',
+                                            page, flags=re.S):
+                chosen = re.search(r'<option value="(\d*)" selected', options)
+                form[name] = chosen.group(1) if chosen else ""
+            response = await c.post(f"/batches/{batch_id}/decide", data={**form, "_csrf": csrf})
+            assert response.status_code == 303, response.text
+    decided = await ReturnLine.select(ReturnLine.rejected_qty, ReturnLine.reject_reason.code).where(
+        ReturnLine.batch == batch_id).order_by(ReturnLine.line_no)
+    assert [(d["rejected_qty"], d["reject_reason.code"]) for d in decided] == [
+        (10, "CAP_AGED"), (5, "LIGHTS")]
