@@ -36,6 +36,10 @@ def _unattached(source_type: str, source_id: str) -> str:
 
 # Rebate: the tiered rate of the policy in force for the volume's own month (none: 0 %),
 # on the whole amount, rounded half up to the fen (the one rounding rule, rules.round_half_up).
+# This statement is where production computes the rebate; settlements.rules.rebate_exact and
+# round_half_up are its written-out spec, and tests/settlements/test_rebate_sql.py runs this
+# very statement over random tier tables and volumes and asserts it equals them. Change both
+# together, or that test fails.
 REBATE_SOURCE = f"""
 SELECT v.dealer, 'rebate' AS kind, 'purchase_volume' AS source_type, v.id::text AS source_id,
        floor(v.amount_fen * coalesce(rate.bp, 0) / 10000.0 + 0.5)::bigint AS amount_fen,

@@ -45,7 +45,10 @@ class Tier:
 
 
 def rebate_exact(volume_fen: int, tiers: list[Tier]) -> Fraction:
-    """Tiered rebate: the highest tier the period's purchases reach applies to all of them."""
+    """Tiered rebate: the highest tier the period's purchases reach applies to all of them.
+
+    The spec of the period close's SQL (close_sql.REBATE_SOURCE, which is what pays dealers):
+    tests/settlements/test_rebate_sql.py asserts the two agree, rounded by round_half_up."""
     rate = 0
     for tier in sorted(tiers, key=lambda t: t.from_fen):
         if volume_fen >= tier.from_fen:
