@@ -20,6 +20,8 @@ OPEN_DISPUTE = "SELECT 1 FROM quality_dispute d WHERE d.batch = b.id AND d.verif
 QUEUES: dict[str, str] = {
     "to_sign": "b.status = 'submitted'",
     "to_approve": "b.status = 'signed'",
+    # R9/R11: approved, not yet sent (or disposed of): the office acts next
+    "to_dispatch": "b.status = 'approved' AND b.arrived_at IS NULL",
     "in_transit": "b.status = 'dispatched' AND b.arrived_at IS NULL",
     "to_receive": "b.status IN ('approved', 'dispatched') AND b.arrived_at IS NOT NULL",
     "to_decide": "b.status = 'received'",

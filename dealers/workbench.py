@@ -13,9 +13,12 @@ from portal.workbench import SECTIONS, Queue, sections_of
 
 # key: (title, what appears here and why when it is empty)
 QUEUE_LABELS = {
-    "drafts": ("This month's draft batch",
+    "drafts": ("Draft batches",
                "Start this month's batch on the return batches page; the draft waits here until "
                "you submit it in your return week."),
+    "to_dispatch": ("Approved: dispatch them or dispose of them locally",
+                    "When customer service approves a batch, it waits here until you send it "
+                    "with its registration form, or record its local disposal."),
     "decided": ("Batches decided: read the receipt",
                 "When customer service has decided every line of a batch, its receipt with the "
                 "reasons appears here."),
@@ -48,7 +51,7 @@ QUEUE_LABELS = {
 }
 # Which queues each section shows, in order.
 SECTION_QUEUES = {
-    "dealer_clerk": ("drafts", "decided"),
+    "dealer_clerk": ("drafts", "to_dispatch", "decided"),
     "manager": ("to_sign",),
     "hq_cs": ("to_approve", "special", "to_decide", "breaching"),
     "hq_logistics": ("in_transit", "to_receive", "breaching"),
@@ -59,13 +62,14 @@ SECTION_QUEUES = {
 # The oldest item of each batch queue: the instant its wait started.
 _OPEN_DISPUTE = "FROM quality_dispute d WHERE d.batch = b.id AND d.verified_at IS NULL"
 _SINCE = dict(  # SQL, not words: a dict() call keeps scripts/catalog.py from collecting it
-    to_sign="b.submitted_at", to_approve="b.signed_at",
+    to_sign="b.submitted_at", to_approve="b.signed_at", to_dispatch="b.approved_at",
     in_transit="(b.dispatched_on::timestamp AT TIME ZONE 'Asia/Shanghai')",
     to_receive="b.arrived_at", to_decide="b.arrived_at", breaching="b.arrived_at",
     to_verify=f"(SELECT min(d.raised_at) {_OPEN_DISPUTE})",
 )
 _OWN = {
-    "drafts": ("b.status = 'draft' AND b.month = $2", "b.created_at"),
+    # every open draft, this month's or one moved to next month because its window closed (R5)
+    "drafts": ("b.status = 'draft'", "b.created_at"),
     "decided": ("b.status = 'dispositioned'", "b.decided_at"),
 }
 _NO_WINDOW = (
@@ -96,8 +100,8 @@ def _sql(batch_scope: str, special_scope: str) -> str:
             f"JOIN organisation o ON o.id = b.organisation WHERE {batch_scope}")
 
 
-def _link(key: str, month: str) -> str:
-    return {"drafts": f"/batches?status=draft&month={month}",
+def _link(key: str) -> str:
+    return {"drafts": "/batches?status=draft",
             "decided": "/batches?status=dispositioned",
             "special": "/special-approvals?status=requested",
             "no_window": "/calendar"}.get(key, f"/batches?queue={key}")
@@ -120,5 +124,5 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
         alarm = row[f"{key}_n"] > 0 if key == "breaching" else \
             key == "to_verify" and row["to_verify_late"] > 0
         result.append(Queue(key, title, row[f"{key}_n"], row.get(f"{key}_at"),
-                            _link(key, month.strftime("%Y-%m")), empty, section, alarm=alarm))
+                            _link(key), empty, section, alarm=alarm))
     return result

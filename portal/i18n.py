@@ -33,7 +33,7 @@ ENGLISH_FOR_CODE = {
     "hq_cs": "HQ customer service", "hq_logistics": "HQ logistics", "hq_tech": "HQ tech",
     "hq_finance": "HQ finance", "hq_admin": "HQ administrator", "auditor": "auditor",
     "in_transit": "in transit", "to_sign": "to sign", "to_approve": "to approve",
-    "to_receive": "to receive", "to_decide": "to decide", "to_verify": "to verify",
+    "to_receive": "to receive", "to_dispatch": "to dispatch", "to_decide": "to decide", "to_verify": "to verify",
     "second_approval": "awaiting second approval", "receipt_ready": "receipt ready",
     "count_difference": "count difference",
     # return-batch statuses whose code is not the word a clerk uses

@@ -23,7 +23,7 @@ DYNAMIC = [
     "hq_admin", "auditor", "hq", "office", "agent", "store", "subdistributor", "repair_point",
     "draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned",
     "closed", "refused", "withdrawn", "to_sign", "to_approve", "in_transit", "to_receive",
-    "to_decide", "to_verify", "breaching", "requested", "open", "proposed", "completed", "cancelled",
+    "to_decide", "to_verify", "to_dispatch", "breaching", "requested", "open", "proposed", "completed", "cancelled",
     "repaired", "promised", "exchanged", "refunded", "settled", "escalated", "ruled",
     "second_approval", "paid", "pending", "failed", "reversed", "running", "done",
     "adjustment", "charge",

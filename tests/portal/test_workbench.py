@@ -103,6 +103,7 @@ async def grow(net: dict, n: int) -> None:
         await _batch(org, user, "dispositioned", n, decided_at=f"{T} - interval '5 hours'")
         await _batch(org, user, "dispatched", n, dispatched_on="'2026-12-05'")
         await _batch(org, user, "approved", n, arrived_at=arrived)
+        await _batch(org, user, "approved", n, approved_at=f"{T} - interval '6 hours'")  # to send
         disputed = await _batch(org, user, "received", n, arrived_at=arrived, received_at=arrived)
         await raw_fetch("INSERT INTO quality_dispute (batch, description, raised_by, raised_at, "
                         "due_at, findings) SELECT b, 'flicker', $2, $3::timestamptz - interval '1 day', "
@@ -183,7 +184,7 @@ async def _rows(c, link: str) -> int | None:
 
 
 EXPECTED = {  # role: {queue: count}; the world has one item of each kind per office
-    "clerk": {"drafts": 1, "decided": 1, "exchanges": 1, "approved": 0},
+    "clerk": {"drafts": 1, "to_dispatch": 1, "decided": 1, "exchanges": 1, "approved": 0},
     "manager": {"to_sign": 1, "disputes": 1, "exchanges": 1, "points": 1, "drafts": None},
     "regional": {"to_sign": 1, "disputes": 1, "points": 1},
     "gd.manager": {"to_sign": 1, "disputes": 1, "exchanges": 1, "points": 1},
