@@ -37,12 +37,14 @@ async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
     if not reference:
         raise ValidationFailed({"number": "Scan the QR code or type the batch number."})
     batch = await get_batch_by_number(actor=actor, number=reference)
+    if batch is None:  # a typing slip is not goods refused: say so, record nothing
+        raise ValidationFailed({"number": "No batch has this number. Check it and type it "
+                                          "again, or scan the form's QR code."})
     async with ReturnBatch._meta.db.transaction():
-        if batch is None or batch["status"] not in RECEIVABLE or batch["disposition"] != "return":
-            reason = ("No registration form with this number." if batch is None else
-                      "The form is not approved by customer service and signed by the manager.")
+        if batch["status"] not in RECEIVABLE or batch["disposition"] != "return":
+            reason = "The form is not approved by customer service and signed by the manager."
             await DockRefusal.insert(DockRefusal(
-                reference=reference, batch=batch["id"] if batch else None,
+                reference=reference, batch=batch["id"],
                 reason=f"{reason} {note}".strip(), refused_by=actor.user_id,
                 refused_at=clock.now()))
             await audit.record(actor=actor, object_type="dock", object_id=reference,

@@ -26,7 +26,10 @@ class DockController(Controller):
         try:
             batch = await receiving.arrive(actor=current_actor(request), number=number,
                                            note=text(form, "note", 200))
-        except (RuleViolation, ValidationFailed) as exc:
+        except ValidationFailed as exc:  # nothing found or typed: said beside the field
+            return render(request, "dealers/receiving.html", status_code=exc.status_code,
+                          number=number, errors=exc.errors)
+        except RuleViolation as exc:  # refused at the dock and recorded (R10)
             return render(request, "dealers/receiving.html", status_code=exc.status_code,
                           number=number, refused=exc.message)
         return done(request, "Batch %(number)s arrived; the office and customer service have been "

@@ -121,3 +121,15 @@ async def test_hq_queue_pages_list_by_queue():
             assert f'id="batch-{batch_id}"' in page.text
             page = await c.get("/batches?queue=to_approve")
             assert f'id="batch-{batch_id}"' not in page.text
+
+
+async def test_a_dock_number_that_matches_no_batch_says_so_beside_the_field_and_records_nothing():
+    from dealers.tables import DockRefusal
+
+    await network()
+    async with client() as c:
+        csrf = await login(c, "logistics")
+        r = await c.post("/receiving", data={"number": "RB209912999999", "_csrf": csrf})
+    assert r.status_code == 422
+    assert 'id="error-number"' in r.text and 'id="dock-refused"' not in r.text
+    assert await DockRefusal.count() == 0
