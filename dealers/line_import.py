@@ -15,7 +15,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import ValidationFailed
 from portal.spreadsheets import BODY_LIMIT, cell_text, csv_bytes, read_table
-from portal.web import current_actor, login_required
+from portal.web import current_actor, done, login_required
 
 # header (Chinese or English, lower-cased) -> field
 HEADERS = {
@@ -146,8 +146,9 @@ class LineImportController(Controller):
             if upload is None or not hasattr(upload, "read"):
                 raise ValidationFailed({"file": "Choose an XLSX or CSV file."})
             content = await upload.read()
-            await import_lines(actor=current_actor(request), batch_id=batch_id,
-                               filename=upload.filename or "", content=content)
+            actor = current_actor(request)
+            count = await import_lines(actor=actor, batch_id=batch_id,
+                                       filename=upload.filename or "", content=content)
         except LineErrors as exc:
             messages = [gettext("Row %(row)s: %(problem)s", row=row,
                                 problem=gettext(next(iter(errors.values()))))
@@ -157,4 +158,6 @@ class LineImportController(Controller):
         except ValidationFailed as exc:
             return await batch_page(request, batch_id, status_code=422,
                                     errors={"import": [gettext(m) for m in exc.errors.values()]})
-        return Response(content="", status_code=303, headers={"Location": f"/batches/{batch_id}"})
+        batch = await batches.get_batch(actor=actor, batch_id=batch_id)
+        return done(request, "%(n)s lines imported into batch %(number)s.", f"/batches/{batch_id}",
+                    n=count, number=batch["number"])

@@ -7,7 +7,7 @@ from portal import catalog, clock, policy
 from portal.errors import ValidationFailed
 from portal.forms import integer, iso_date, query_int, read_form, text
 from portal.money import parse_yuan
-from portal.web import current_actor, login_required, render, roles_required
+from portal.web import current_actor, done, login_required, render, roles_required
 
 
 async def _catalog_page(request: Request, status_code: int = 200, **extra) -> Response:
@@ -56,7 +56,8 @@ class CatalogAdminController(Controller):
         except ValidationFailed as exc:
             return await _catalog_page(request, status_code=422, errors=exc.errors,
                                        failed=f"category-{category_id}")
-        return Response(content="", status_code=303, headers={"Location": "/catalog"})
+        return done(request, "Warranty period set to %(months)s months; the old value stays in the history.",
+                    "/catalog", months=months)
 
     @post("/products", status_code=303)
     async def add_product(self, request: Request) -> Response:
@@ -74,7 +75,7 @@ class CatalogAdminController(Controller):
         except ValidationFailed as exc:
             return await _catalog_page(request, status_code=422, errors=exc.errors,
                                        failed="product", form=dict(form))
-        return Response(content="", status_code=303, headers={"Location": "/catalog"})
+        return done(request, "Product %(model)s added.", "/catalog", model=text(form, "model", 100))
 
     @post("/spares/{spare_id:int}/price", status_code=303)
     async def set_price(self, request: Request, spare_id: int) -> Response:
@@ -88,7 +89,8 @@ class CatalogAdminController(Controller):
         except ValidationFailed as exc:
             return await _catalog_page(request, status_code=422, errors=exc.errors,
                                        failed=f"spare-{spare_id}")
-        return Response(content="", status_code=303, headers={"Location": "/catalog"})
+        return done(request, "Spare part price saved; the old price stays in the history.",
+                    "/catalog")
 
     @post("/policies/{key:str}", status_code=303)
     async def change_policy(self, request: Request, key: str) -> Response:
@@ -112,4 +114,5 @@ class CatalogAdminController(Controller):
                           meta=policy.POLICIES.get(key, ("", 0, "")), rows=await policy.history(key),
                           current=await policy.value_on(key, clock.china_today()),
                           errors=exc.errors, form=dict(form))
-        return Response(content="", status_code=303, headers={"Location": f"/catalog/policies/{key}"})
+        return done(request, "New value saved; it applies from %(date)s.",
+                    f"/catalog/policies/{key}", date=effective.isoformat() if effective else "")

@@ -7,7 +7,7 @@ from portal import network
 from portal.errors import ValidationFailed
 from portal.forms import integer, query_int, read_form, text
 from portal.tables import User
-from portal.web import current_actor, is_htmx, login_required, render, roles_required
+from portal.web import current_actor, done, is_htmx, login_required, render, roles_required
 
 
 class NetworkController(Controller):
@@ -63,7 +63,8 @@ class OrganisationAdminController(Controller):
         except ValidationFailed as exc:
             return render(request, "admin/organisation_form.html", status_code=422, org=None,
                           regions=await network.list_regions(), form=dict(form), errors=exc.errors)
-        return Response(content="", status_code=303, headers={"Location": f"/network/{org_id}"})
+        return done(request, "Organisation %(name)s created.", f"/network/{org_id}",
+                    name=text(form, "name", 200))
 
     @get("/{org_id:int}/edit")
     async def edit_form(self, request: Request, org_id: int) -> Response:
@@ -90,4 +91,5 @@ class OrganisationAdminController(Controller):
         except ValidationFailed as exc:
             return render(request, "admin/organisation_form.html", status_code=422, org=org,
                           regions=await network.list_regions(), form=dict(form), errors=exc.errors)
-        return Response(content="", status_code=303, headers={"Location": f"/network/{org_id}"})
+        return done(request, "Organisation %(name)s saved.", f"/network/{org_id}",
+                    name=text(form, "name", 200))

@@ -8,7 +8,7 @@ from portal.actor import ALL_ROLES
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import int_list, integer, query_int, read_form, str_list, text
 from portal.tables import ManagerCoverage, Organisation, User
-from portal.web import current_actor, render, roles_required
+from portal.web import current_actor, done, render, roles_required
 
 PAGE = 50
 
@@ -67,7 +67,8 @@ class UserAdminController(Controller):
             return render(request, "admin/user_form.html", status_code=422, user=None,
                           roles=ALL_ROLES, orgs=await _orgs(), offices=await _offices(),
                           form=values, errors=exc.errors)
-        return Response(content="", status_code=303, headers={"Location": f"/admin/users/{user_id}"})
+        return done(request, "User %(name)s created.", f"/admin/users/{user_id}",
+                    name=text(form, "username", 100))
 
     @get("/{user_id:int}")
     async def edit_form(self, request: Request, user_id: int) -> Response:
@@ -103,7 +104,9 @@ class UserAdminController(Controller):
             return render(request, "admin/user_form.html", status_code=422, user=row,
                           roles=ALL_ROLES, orgs=await _orgs(), offices=await _offices(),
                           form=values, errors=exc.errors)
-        return Response(content="", status_code=303, headers={"Location": f"/admin/users/{user_id}"})
+        saved = await User.select(User.username).where(User.id == user_id).first()
+        return done(request, "User %(name)s saved.", f"/admin/users/{user_id}",
+                    name=saved["username"] if saved else "")
 
 
 

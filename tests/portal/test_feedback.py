@@ -10,9 +10,12 @@ from datetime import datetime
 from dealers import batches
 from portal import clock
 from portal.clock import CHINA
+from portal.tables import ProductCategory
 from portal.web import FLASH_COOKIE
+from settlements import adjustments
 from tests.dealers.factory import IN_WINDOW, cfl_line, network
-from tests.helpers import client, csrf_from, login
+from tests.helpers import client, csrf_from, login, make_org, make_user, region_id
+from tests.settlements.close_factory import settlement_network
 
 AFTER_WINDOW = datetime(2026, 12, 16, 10, 0, tzinfo=CHINA)  # week 2 (days 8-14) is over
 
@@ -153,3 +156,95 @@ async def test_withdraw_and_refuse_ask_first_without_inline_script():
             await login(c, "cs")
             page = await c.get(f"/batches/{batch_id}")
             assert re.search(r'action="/batches/\d+/refuse" class="inline" data-confirm="', page.text)
+
+
+async def _message_once(c, location: str) -> str:
+    """The status region of the next page, and that it is empty the time after."""
+    shown = _status_region((await c.get(location)).text).strip()
+    assert _status_region((await c.get(location)).text) == "", "shown once"
+    return shown
+
+
+async def test_line_import_says_how_many_lines_went_into_which_batch():
+    net = await network()
+    content = ("规格型号,数量,返厂原因,说明,日期码,能亮,灯头成新\n"
+               "CFL-1,4,NO_LIGHT,,20260301,否,90\nCEILING-1,3,不亮,,,,\n").encode("utf-8-sig")
+    with clock.frozen(IN_WINDOW):
+        batch_id = await batches.create_draft(actor=net["actors"]["clerk"])
+        number = (await batches.get_batch(actor=net["actors"]["clerk"], batch_id=batch_id))["number"]
+        async with client() as c:
+            token = await login(c, "clerk")
+            r = await c.post(f"/batches/{batch_id}/import", data={"_csrf": token},
+                             files={"file": ("l.csv", content, "text/csv")})
+            assert r.status_code == 303 and r.headers["location"] == f"/batches/{batch_id}"
+            assert await _message_once(c, r.headers["location"]) == (
+                f'<p class="flash-message">已向批次 {number} 导入 2 行明细。</p>')
+            await c.post("/lang", data={"_csrf": token, "locale": "en", "next": "/"})
+            token = csrf_from((await c.get("/")).text)
+            r = await c.post(f"/batches/{batch_id}/import", data={"_csrf": token},
+                             files={"file": ("l.csv", content, "text/csv")})
+            assert r.status_code == 303
+            assert await _message_once(c, r.headers["location"]) == (
+                f'<p class="flash-message">2 lines imported into batch {number}.</p>')
+
+
+async def _admin() -> tuple[dict, dict]:
+    hq = await make_org("hq", region=None)
+    await make_user(hq, ["hq_admin"], username="admin")
+    office = await make_org("office", parent=hq, region="CN-JS", name="江苏办事处")
+    return hq, office
+
+
+async def test_user_saved_says_so():
+    _, office = await _admin()
+    clerk = await make_user(office, ["dealer_clerk"], username="js.clerk")
+    async with client() as c:
+        await login(c, "admin")
+        form = await c.get(f"/admin/users/{clerk['id']}")
+        r = await c.post(f"/admin/users/{clerk['id']}", data={
+            "_csrf": csrf_from(form.text), "display_name": "江苏文员", "email": "js@example.test",
+            "roles": "dealer_clerk", "active": "on", "locale": "zh_CN", "reason": "改名"})
+        assert r.status_code == 303 and r.headers["location"] == f"/admin/users/{clerk['id']}"
+        assert await _message_once(c, r.headers["location"]) == (
+            '<p class="flash-message">用户 js.clerk 已保存。</p>')
+
+
+async def test_organisation_created_says_so():
+    hq, _ = await _admin()
+    async with client() as c:
+        await login(c, "admin")
+        form = await c.get("/admin/organisations/new")
+        r = await c.post("/admin/organisations/new", data={
+            "_csrf": csrf_from(form.text), "name": "浙江办事处", "name_en": "Zhejiang Office",
+            "kind": "office", "parent": str(hq["id"]), "region": str(await region_id("CN-ZJ"))})
+        assert r.status_code == 303 and r.headers["location"].startswith("/network/")
+        assert await _message_once(c, r.headers["location"]) == (
+            '<p class="flash-message">机构 浙江办事处 已创建。</p>')
+
+
+async def test_catalogue_save_says_so():
+    await _admin()
+    category = ProductCategory(code="ceiling", name_zh="吸顶灯", name_en="Ceiling",
+                               warranty_months=12, is_cfl=False)
+    await ProductCategory.insert(category)
+    async with client() as c:
+        token = await login(c, "admin")
+        r = await c.post(f"/admin/catalog/categories/{category.id}/warranty", data={
+            "_csrf": token, "warranty_months": "18", "reason": "新合同"})
+        assert r.status_code == 303 and r.headers["location"] == "/catalog"
+        assert await _message_once(c, "/catalog") == (
+            '<p class="flash-message">保修期已改为 18 个月；原值保留在历史记录中。</p>')
+
+
+async def test_refusing_an_adjustment_asks_first():
+    net = await settlement_network()
+    await adjustments.request_adjustment(actor=net["actors"]["finance"],
+                                         dealer_id=net["office"]["id"], kind="charge",
+                                         amount_fen=-2500, reason="Forms missing")
+    async with client() as c:
+        await login(c, "finance2")
+        page = await c.get("/settlements/adjustments")
+        button = re.search(r'<button name="decision" value="refuse"[^>]*>', page.text).group(0)
+        assert 'data-confirm="确定拒绝这笔调整？它不会计入任何对账单。"' in button
+        assert 'data-confirm-yes="拒绝"' in button
+        assert "R26" not in button
