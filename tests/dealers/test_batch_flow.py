@@ -23,17 +23,23 @@ async def _approved(net) -> int:
     return batch_id
 
 
+async def _arrived(net) -> tuple[int, list[dict]]:
+    """An approved batch dispatched and recorded at the dock; its lines."""
+    a = net["actors"]
+    batch_id = await _approved(net)
+    await batches.dispatch_batch(actor=a["clerk"], batch_id=batch_id, carrier="德邦物流",
+                                 waybill="DB123", packages=2, freight_fen=35000,
+                                 dispatched_on=date(2026, 12, 9))
+    number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
+    await receiving.arrive(actor=a["logistics"], number=number)
+    return batch_id, await batches.list_lines(batch_id)
+
+
 async def test_batch_end_to_end_with_short_count():
     net = await network()
     a = net["actors"]
     with clock.frozen(IN_WINDOW):
-        batch_id = await _approved(net)
-        await batches.dispatch_batch(actor=a["clerk"], batch_id=batch_id, carrier="德邦物流",
-                                     waybill="DB123", packages=2, freight_fen=35000,
-                                     dispatched_on=date(2026, 12, 9))
-        number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
-        await receiving.arrive(actor=a["logistics"], number=number)
-        lines = await batches.list_lines(batch_id)
+        batch_id, lines = await _arrived(net)
         counts = [receiving.Count(lines[0]["id"], 8, rules.Condition(cap_percent=90)),
                   receiving.Count(lines[1]["id"], 5, rules.Condition(lights=True))]
         differences = await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id,
@@ -146,13 +152,7 @@ async def test_r13_the_decision_page_can_be_saved_as_proposed_with_the_reject_re
     net = await network()
     a = net["actors"]
     with clock.frozen(IN_WINDOW):
-        batch_id = await _approved(net)
-        await batches.dispatch_batch(actor=a["clerk"], batch_id=batch_id, carrier="德邦物流",
-                                     waybill="DB124", packages=1, freight_fen=0,
-                                     dispatched_on=date(2026, 12, 9))
-        number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
-        await receiving.arrive(actor=a["logistics"], number=number)
-        lines = await batches.list_lines(batch_id)
+        batch_id, lines = await _arrived(net)
         await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id, counts=[
             receiving.Count(lines[0]["id"], 10, rules.Condition(cap_percent=50)),  # cap aged
             receiving.Count(lines[1]["id"], 5, rules.Condition(lights=True))])
