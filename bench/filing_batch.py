@@ -1,4 +1,4 @@
-"""Filing a return batch (issue 3): adding 2,000 lines through `batches.add_lines` against a
+"""Filing a return batch (issue 3): adding 2,000 lines through `batch_lines.add_lines` against a
 raw-SQL baseline doing the same validation lookups and one executemany INSERT, in the same run
 on the same database; query counts at 10, 200 and 2,000 lines.
 Run: .venv/bin/python bench/filing_batch.py"""
@@ -16,7 +16,7 @@ start_database()
 
 import asyncpg  # noqa: E402
 
-from dealers import batches  # noqa: E402
+from dealers import batch_lines, batches  # noqa: E402
 from portal import auth, clock  # noqa: E402
 from portal.db import count_queries, engine  # noqa: E402
 
@@ -49,8 +49,8 @@ async def setup(conn) -> tuple[int, list[int], int]:
     return clerk, products, reason
 
 
-def make_lines(products: list[int], reason: int, n: int) -> list[batches.LineInput]:
-    return [batches.LineInput(product_id=products[i % len(products)], quantity=1 + i % 20,
+def make_lines(products: list[int], reason: int, n: int) -> list[batch_lines.LineInput]:
+    return [batch_lines.LineInput(product_id=products[i % len(products)], quantity=1 + i % 20,
                               reason_id=reason, date_code=date(2026, 3, 1), cap_percent=90)
             for i in range(n)]
 
@@ -69,7 +69,7 @@ async def main() -> None:
         for n in (10, 200, 2000):
             batch_id = await fresh()
             with count_queries() as counter:
-                await batches.add_lines(actor=actor, batch_id=batch_id,
+                await batch_lines.add_lines(actor=actor, batch_id=batch_id,
                                         lines=make_lines(products, reason, n))
             print(f"add_lines({n:>5} lines): {counter.count} queries", flush=True)
 
@@ -77,7 +77,7 @@ async def main() -> None:
         holder: dict[str, int] = {}
 
         async def service():
-            await batches.add_lines(actor=actor, batch_id=holder["batch"], lines=lines)
+            await batch_lines.add_lines(actor=actor, batch_id=holder["batch"], lines=lines)
 
         async def raw():
             batch = holder["batch"]

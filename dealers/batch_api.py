@@ -6,8 +6,9 @@ from datetime import date
 
 from litestar import Controller, Request, get, post
 
-from dealers import batches, queries, receiving, rules
+from dealers import batch_lines, batches, queries, receiving, rules
 from dealers.batch_routes import batch_filters
+from dealers.inputs import ApproveIn, ArriveIn, DispatchIn, DisposeIn, ReasonIn
 from portal import clock, listing
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
@@ -33,27 +34,6 @@ class LineIn:
 @dataclass
 class LinesIn:
     lines: list[LineIn]
-
-
-@dataclass
-class ActionIn:
-    reason: str = ""
-    disposition: str | None = None  # approve: "return" | "dispose"
-
-
-@dataclass
-class DispatchIn:
-    carrier: str
-    waybill: str
-    packages: int
-    freight_fen: int
-    dispatched_on: date
-
-
-@dataclass
-class ArriveIn:
-    number: str
-    note: str = ""
 
 
 @dataclass
@@ -104,15 +84,15 @@ class DecideIn:
     decisions: list[DecisionIn]
 
 
-def _line(raw: LineIn, index: int) -> batches.LineInput:
+def _line(raw: LineIn, index: int) -> batch_lines.LineInput:
     code = None
     if raw.date_code:
         try:
             code = rules.parse_date_code(raw.date_code)
         except ValueError:
-            raise batches.LineErrors({index: {
+            raise batch_lines.LineErrors({index: {
                 "date_code": "Date codes look like 20250315 (year, month, day)."}}) from None
-    return batches.LineInput(raw.product_id, raw.quantity, raw.reason_id, raw.reason_text, code,
+    return batch_lines.LineInput(raw.product_id, raw.quantity, raw.reason_id, raw.reason_text, code,
                              raw.purchase_date, raw.lights, raw.cap_percent, raw.tube_greyed,
                              raw.bridge_blackened, raw.broken)
 
@@ -162,7 +142,7 @@ class BatchApi(Controller):
     async def detail(self, request: Request, batch_id: int) -> dict:
         actor = current_actor(request)
         batch = await batches.get_batch(actor=actor, batch_id=batch_id)
-        lines = await batches.lines_with_verdicts(batch_id)
+        lines = await queries.lines_with_verdicts(batch_id)
         out = _batch_out(batch)
         out["lines"] = [{
             "id": l["id"], "line_no": l["line_no"], "model": l["model"], "quantity": l["quantity"],
@@ -177,46 +157,55 @@ class BatchApi(Controller):
     @post("/{batch_id:int}/lines", status_code=201, request_max_body_size=BULK_JSON_BYTES)
     async def add_lines(self, request: Request, batch_id: int, data: LinesIn) -> dict:
         lines = [_line(raw, i) for i, raw in enumerate(data.lines, start=1)]
-        added = await batches.add_lines(actor=current_actor(request), batch_id=batch_id,
+        added = await batch_lines.add_lines(actor=current_actor(request), batch_id=batch_id,
                                         lines=lines)
         return {"added": added}
 
     @post("/{batch_id:int}/lines/{line_id:int}/delete", status_code=200)
     async def remove_line(self, request: Request, batch_id: int, line_id: int) -> dict:
-        await batches.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
+        await batch_lines.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
         return {"removed": line_id}
 
-    @post("/{batch_id:int}/{action:str}", status_code=200)
-    async def act(self, request: Request, batch_id: int, action: str, data: ActionIn) -> dict:
-        actor = current_actor(request)
-        simple = {
-            "submit": lambda: batches.submit_batch(actor=actor, batch_id=batch_id),
-            "sign": lambda: batches.sign_batch(actor=actor, batch_id=batch_id, note=data.reason),
-            "return": lambda: batches.return_to_draft(actor=actor, batch_id=batch_id,
-                                                      reason=data.reason),
-            "approve": lambda: batches.approve_batch(actor=actor, batch_id=batch_id,
-                                                     disposition=data.disposition or "",
-                                                     note=data.reason),
-            "refuse": lambda: batches.refuse_batch(actor=actor, batch_id=batch_id,
-                                                   reason=data.reason),
-            "withdraw": lambda: batches.withdraw_batch(actor=actor, batch_id=batch_id,
-                                                       reason=data.reason),
-            "dispose": lambda: batches.record_disposal(actor=actor, batch_id=batch_id,
-                                                       evidence=data.reason),
-        }
-        if action not in simple:
-            raise ValidationFailed({"action": "Unknown action."})
-        await simple[action]()
-        return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
+    # one route per action, as on the page; each answers the batch as it is now
+    @post("/{batch_id:int}/submit", status_code=200)
+    async def submit(self, request: Request, batch_id: int) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.submit_batch(
+            actor=actor, batch_id=batch_id))
+
+    @post("/{batch_id:int}/sign", status_code=200)
+    async def sign(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.sign_batch(
+            actor=actor, batch_id=batch_id, note=data.reason))
+
+    @post("/{batch_id:int}/return", status_code=200)
+    async def send_back(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.return_to_draft(
+            actor=actor, batch_id=batch_id, reason=data.reason))
+
+    @post("/{batch_id:int}/approve", status_code=200)
+    async def approve(self, request: Request, batch_id: int, data: ApproveIn) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.approve_batch(
+            actor=actor, batch_id=batch_id, disposition=data.disposition, note=data.reason))
+
+    @post("/{batch_id:int}/refuse", status_code=200)
+    async def refuse(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.refuse_batch(
+            actor=actor, batch_id=batch_id, reason=data.reason))
+
+    @post("/{batch_id:int}/withdraw", status_code=200)
+    async def withdraw(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.withdraw_batch(
+            actor=actor, batch_id=batch_id, reason=data.reason))
+
+    @post("/{batch_id:int}/dispose", status_code=200)
+    async def dispose(self, request: Request, batch_id: int, data: DisposeIn) -> dict:
+        return await _acted(request, batch_id, lambda actor: batches.record_disposal(
+            actor=actor, batch_id=batch_id, evidence=data.evidence))
 
     @post("/{batch_id:int}/dispatch", status_code=200)
     async def dispatch(self, request: Request, batch_id: int, data: DispatchIn) -> dict:
-        actor = current_actor(request)
-        await batches.dispatch_batch(actor=actor, batch_id=batch_id, carrier=data.carrier,
-                                     waybill=data.waybill, packages=data.packages,
-                                     freight_fen=data.freight_fen,
-                                     dispatched_on=data.dispatched_on)
-        return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
+        return await _acted(request, batch_id, lambda actor: batches.dispatch_batch(
+            actor=actor, batch_id=batch_id, **vars(data)))
 
     @post("/arrivals", status_code=200)
     async def arrive(self, request: Request, data: ArriveIn) -> dict:
@@ -240,3 +229,9 @@ class BatchApi(Controller):
             receiving.Decision(d.line_id, d.exchanged, d.credited, d.rejected,
                                d.reject_reason_id, d.note) for d in data.decisions])
         return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
+
+
+async def _acted(request: Request, batch_id: int, run) -> dict:
+    actor = current_actor(request)
+    await run(actor)
+    return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))

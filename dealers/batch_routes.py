@@ -1,15 +1,21 @@
 """Return batch pages. Handlers parse, call a service, render; the rules live in the services."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from litestar import Controller, Request, Response, get, post
 
-from dealers import batches, queries, receiving, special_cases
+from dealers import batch_lines, batches, queries, receiving, special_cases
 from dealers.forms import parse_line
+from dealers.inputs import ApproveIn, DispatchIn, DisposeIn, DraftIn, ReasonIn, UseApprovalIn
 from portal import audit, clock, listing
-from portal.errors import NotFound, PortalError, ValidationFailed
-from portal.forms import integer, iso_date, read_form, text
+from portal.actions import act, form_input
+from portal.actor import Actor
+from portal.errors import ValidationFailed
+from portal.forms import read_form
 from portal.i18n import gettext, local_name
-from portal.money import parse_yuan
 from portal.web import current_actor, done, is_htmx, login_required, render
 
 # What each lifecycle button says once it worked (issue 9 §4): what happened, who was told.
@@ -22,6 +28,8 @@ DONE = {
     "withdraw": "Batch %(number)s withdrawn.",
     "dispatch": "Dispatch of batch %(number)s recorded; head office logistics has been told.",
     "dispose": "Local disposal of batch %(number)s recorded; the batch is closed.",
+    "special_approval": "Batch %(number)s now uses the special approval: submit it when it is "
+                        "ready, on any day.",
 }
 
 
@@ -34,14 +42,14 @@ async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
     # issue 9 §4: each button the person sees, disabled with the reason a rule would give
     actions = {name: gettext(refusal.message, **refusal.kwargs) if refusal else None
                for name, refusal in (await batches.actions_for(actor, batch, now)).items()}
-    is_staff = batches._is_staff_of(actor, batch)
+    is_staff = batches.is_staff_of(actor, batch)
     approvals = await special_cases.usable_approvals(batch["organisation"]) \
         if is_staff and batch["status"] == "draft" and batch["kind"] == "regular" else []
     context = dict(
         batch=batch, actions=actions, approvals=approvals,
-        lines=await batches.lines_with_verdicts(batch_id),
-        products=await batches.list_products() if batch["status"] == "draft" else [],
-        defect_reasons=await batches.reason_codes("defect"),
+        lines=await queries.lines_with_verdicts(batch_id),
+        products=await queries.list_products() if batch["status"] == "draft" else [],
+        defect_reasons=await queries.reason_codes("defect"),
         deadlines=receiving.deadlines(batch, now),
         disputes=await special_cases.disputes_for(batch_id, now),
         claims=await special_cases.claims_for(batch_id),
@@ -59,24 +67,6 @@ async def done_with_batch(request: Request, batch_id: int, success: str, **param
     """Back to the batch page, which says what worked (`success`, with the batch's number)."""
     batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
     return done(request, success, f"/batches/{batch_id}", number=batch["number"], **params)
-
-
-async def on_batch_action(request: Request, batch_id: int, action, form=None, *,
-                          success: str) -> Response:
-    """Run a service action about a batch: back to the batch page, saying `success`, when it
-    worked, or the page again with the message beside the action when a rule refused it."""
-    try:
-        await action
-    except ValidationFailed as exc:
-        return await batch_page(request, batch_id, status_code=422, errors=exc.errors,
-                                form=dict(form or {}))
-    except PortalError as exc:
-        if exc.status_code == 404:
-            raise
-        return await batch_page(request, batch_id, status_code=exc.status_code,
-                                errors={"action": gettext(exc.message, **exc.params)},
-                                form=dict(form or {}))
-    return await done_with_batch(request, batch_id, success)
 
 
 def batch_filters(query) -> tuple[dict, dict, dict]:
@@ -186,13 +176,10 @@ class BatchController(Controller):
 
     @post("/")
     async def create(self, request: Request) -> Response:
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        approval = integer(form, "special_approval", errors, required=False, low=1)
-        if errors:  # a malformed approval id must not silently make a regular batch
-            raise ValidationFailed(errors)
+        # a malformed approval id is refused, never read as "no approval" (a regular batch)
+        data = form_input(DraftIn, await read_form(request))
         batch_id = await batches.create_draft(actor=current_actor(request),
-                                              special_approval_id=approval)
+                                              special_approval_id=data.special_approval)
         return await done_with_batch(
             request, batch_id, success="Batch %(number)s started: add its lines, then submit it.")
 
@@ -217,8 +204,8 @@ class BatchController(Controller):
         try:
             if errors:
                 raise ValidationFailed(errors)
-            await batches.add_lines(actor=current_actor(request), batch_id=batch_id, lines=[line])
-        except batches.LineErrors as exc:
+            await batch_lines.add_lines(actor=current_actor(request), batch_id=batch_id, lines=[line])
+        except batch_lines.LineErrors as exc:
             return await batch_page(request, batch_id, status_code=422, block=block,
                                     errors=exc.problems[1], form=dict(form))
         except ValidationFailed as exc:
@@ -234,13 +221,13 @@ class BatchController(Controller):
         """The expected verdict of the line being typed (htmx, on every change)."""
         await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
         line, errors = parse_line(await read_form(request))
-        service_errors, verdict = await batches.preview_line(line)
+        service_errors, verdict = await batch_lines.preview_line(line)
         return render(request, "dealers/_verdict.html", verdict=verdict,
                       errors={**service_errors, **errors})
 
     @post("/{batch_id:int}/lines/{line_id:int}/delete")
     async def remove_line(self, request: Request, batch_id: int, line_id: int) -> Response:
-        await batches.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
+        await batch_lines.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
         if is_htmx(request):
             return done(request, "Line removed.",
                         fragment=await batch_page(request, batch_id, block="lines"))
@@ -249,61 +236,71 @@ class BatchController(Controller):
     @post("/{batch_id:int}/special-approval")
     async def use_special_approval(self, request: Request, batch_id: int) -> Response:
         """R7, issue 9 §7: this draft uses the office's granted special approval; lines kept."""
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        approval = integer(form, "special_approval", errors, low=1)
-        if errors:
-            raise ValidationFailed(errors)
-        return await on_batch_action(
-            request, batch_id, form=form, action=batches.use_special_approval(
-                actor=current_actor(request), batch_id=batch_id, approval_id=approval or 0),
-            success="Batch %(number)s now uses the special approval: submit it when it is "
-                    "ready, on any day.")
+        return await act_on_batch(request, batch_id, DONE["special_approval"], UseApprovalIn,
+                                  lambda actor, data: batches.use_special_approval(
+                                      actor=actor, batch_id=batch_id,
+                                      approval_id=data.special_approval))
 
-    @post("/{batch_id:int}/{action:str}")
-    async def act(self, request: Request, batch_id: int, action: str) -> Response:
-        """The lifecycle buttons: submit, sign, return, approve, refuse, withdraw, dispatch,
-        dispose. Errors re-render the batch page with the message beside the action."""
-        actor = current_actor(request)
-        form = await read_form(request)
-        reason = text(form, "reason", 500)
-        try:
-            if action == "submit":
-                await batches.submit_batch(actor=actor, batch_id=batch_id)
-            elif action == "sign":
-                await batches.sign_batch(actor=actor, batch_id=batch_id, note=reason)
-            elif action == "return":
-                await batches.return_to_draft(actor=actor, batch_id=batch_id, reason=reason)
-            elif action == "approve":
-                await batches.approve_batch(actor=actor, batch_id=batch_id,
-                                            disposition=text(form, "disposition", 10), note=reason)
-            elif action == "refuse":
-                await batches.refuse_batch(actor=actor, batch_id=batch_id, reason=reason)
-            elif action == "withdraw":
-                await batches.withdraw_batch(actor=actor, batch_id=batch_id, reason=reason)
-            elif action == "dispatch":
-                errors: dict[str, str] = {}
-                packages = integer(form, "packages", errors, low=1, high=10_000)
-                dispatched_on = iso_date(form, "dispatched_on", errors)
-                if errors:  # parse errors are reported, never dropped
-                    raise ValidationFailed(errors)
-                await batches.dispatch_batch(
-                    actor=actor, batch_id=batch_id, carrier=text(form, "carrier", 100),
-                    waybill=text(form, "waybill", 100), packages=packages,
-                    freight_fen=parse_yuan(text(form, "freight", 30)),
-                    dispatched_on=dispatched_on)
-            elif action == "dispose":
-                await batches.record_disposal(actor=actor, batch_id=batch_id,
-                                              evidence=text(form, "evidence", 2000))
-            else:
-                raise NotFound("Not found.")
-        except NotFound:
-            raise
-        except ValidationFailed as exc:
-            return await batch_page(request, batch_id, status_code=exc.status_code,
-                                    errors=exc.errors, form=dict(form))
-        except PortalError as exc:
-            return await batch_page(request, batch_id, status_code=exc.status_code,
-                                    errors={"action": gettext(exc.message, **exc.params)},
-                                    form=dict(form))
-        return await done_with_batch(request, batch_id, DONE[action])
+    # --- the lifecycle buttons: one route each (R4-R11) ------------------------------------------
+
+    @post("/{batch_id:int}/submit")
+    async def submit(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["submit"], None,
+                                  lambda actor, _: batches.submit_batch(actor=actor,
+                                                                        batch_id=batch_id))
+
+    @post("/{batch_id:int}/sign")
+    async def sign(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["sign"], ReasonIn,
+                                  lambda actor, data: batches.sign_batch(
+                                      actor=actor, batch_id=batch_id, note=data.reason))
+
+    @post("/{batch_id:int}/return")
+    async def send_back(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["return"], ReasonIn,
+                                  lambda actor, data: batches.return_to_draft(
+                                      actor=actor, batch_id=batch_id, reason=data.reason))
+
+    @post("/{batch_id:int}/approve")
+    async def approve(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["approve"], ApproveIn,
+                                  lambda actor, data: batches.approve_batch(
+                                      actor=actor, batch_id=batch_id, disposition=data.disposition,
+                                      note=data.reason))
+
+    @post("/{batch_id:int}/refuse")
+    async def refuse(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["refuse"], ReasonIn,
+                                  lambda actor, data: batches.refuse_batch(
+                                      actor=actor, batch_id=batch_id, reason=data.reason))
+
+    @post("/{batch_id:int}/withdraw")
+    async def withdraw(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["withdraw"], ReasonIn,
+                                  lambda actor, data: batches.withdraw_batch(
+                                      actor=actor, batch_id=batch_id, reason=data.reason))
+
+    @post("/{batch_id:int}/dispatch")
+    async def dispatch(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["dispatch"], DispatchIn,
+                                  lambda actor, data: batches.dispatch_batch(
+                                      actor=actor, batch_id=batch_id, **vars(data)))
+
+    @post("/{batch_id:int}/dispose")
+    async def dispose(self, request: Request, batch_id: int) -> Response:
+        return await act_on_batch(request, batch_id, DONE["dispose"], DisposeIn,
+                                  lambda actor, data: batches.record_disposal(
+                                      actor=actor, batch_id=batch_id, evidence=data.evidence))
+
+
+async def act_on_batch(request: Request, batch_id: int, success: str, model: type | None,
+                       run: Callable[[Actor, Any], Awaitable[Any]]) -> Response:
+    """A button on the batch page (its own, or a dispute's, a claim's, a spare-part line's):
+    the batch page again with the message beside the action when the form or a rule refuses,
+    else back to it saying `success` (a msgid; %(number)s is the batch's number)."""
+    actor = current_actor(request)
+    batch = await batches.get_batch(actor=actor, batch_id=batch_id)  # 404 before anything
+    return await act(request, model, lambda data: run(actor, data),
+                     page=functools.partial(batch_page, request, batch_id),
+                     success=success, location=f"/batches/{batch_id}",
+                     number=batch["number"])

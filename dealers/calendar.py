@@ -7,7 +7,7 @@ from dealers import rules
 from dealers.tables import CalendarAssignment
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.network import DEALER_KINDS, get_organisation
 from portal.tables import Region
@@ -70,6 +70,7 @@ async def assignment_history(region_id: int) -> list[dict]:
     ).order_by(CalendarAssignment.id, ascending=False)
 
 
+@transactional
 async def assign_week(*, actor: Actor, region_id: int, week: int | None, reason: str) -> date:
     """R4: HQ changes a region's week; it applies from the first of next month (China time)."""
     if not actor.has("hq_admin"):
@@ -82,18 +83,17 @@ async def assign_week(*, actor: Actor, region_id: int, week: int | None, reason:
     if errors:
         raise ValidationFailed(errors)
     effective = clock.next_month(clock.china_today())
-    async with CalendarAssignment._meta.db.transaction():
-        region = await Region.select(Region.code).where(Region.id == region_id).first()
-        if region is None:
-            raise NotFound("Not found.")
-        before = await week_for_region(region_id, effective)
-        await CalendarAssignment.insert(CalendarAssignment(
-            region=region_id, week=week, effective_from=effective, reason=reason.strip(),
-            created_by=actor.user_id, created_at=clock.now()))
-        await audit.record(actor=actor, object_type="region", object_id=region_id,
-                           action="assign_week", before={"week": before},
-                           after={"week": week, "from": effective.isoformat()},
-                           reason=reason.strip())
+    region = await Region.select(Region.code).where(Region.id == region_id).first()
+    if region is None:
+        raise NotFound("Not found.")
+    before = await week_for_region(region_id, effective)
+    await CalendarAssignment.insert(CalendarAssignment(
+        region=region_id, week=week, effective_from=effective, reason=reason.strip(),
+        created_by=actor.user_id, created_at=clock.now()))
+    await audit.record(actor=actor, object_type="region", object_id=region_id,
+                       action="assign_week", before={"week": before},
+                       after={"week": week, "from": effective.isoformat()},
+                       reason=reason.strip())
     return effective
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from dealers import rules
-from dealers.batches import LineInput
+from dealers.batch_lines import LineInput
 from portal.forms import integer, text
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import batches, rules
-from dealers.batches import LineErrors, LineInput
+from dealers import batch_lines, batches, rules
+from dealers.batch_lines import LineErrors, LineInput
 from dealers.tables import ReasonCode
 from portal.actor import Actor
 from portal.db import raw_fetch
@@ -65,7 +65,7 @@ def _date(value: Any, errors: dict[str, str], field: str, message: str) -> date 
 
 
 async def parse_lines_file(filename: str, content: bytes) -> tuple[list[LineInput], dict[int, dict[str, str]]]:
-    rows = await read_table(filename, content, max_rows=batches.MAX_LINES)
+    rows = await read_table(filename, content, max_rows=batch_lines.MAX_LINES)
     if not rows:
         raise ValidationFailed({"file": "The file is empty."})
     columns = {i: HEADERS.get(cell_text(h).lower()) for i, h in enumerate(rows[0])}
@@ -110,16 +110,16 @@ async def import_lines(*, actor: Actor, batch_id: int, filename: str, content: b
     """All or nothing: parse errors and rule errors of every row are reported together."""
     await batches.get_batch(actor=actor, batch_id=batch_id)  # scope first: no probing by upload
     lines, problems = await parse_lines_file(filename, content)
-    terms = await batches.category_terms(sorted({l.product_id for l in lines if l.product_id}))
-    reason_ids = await batches.defect_reason_ids()
+    terms = await batch_lines.category_terms(sorted({l.product_id for l in lines if l.product_id}))
+    reason_ids = await batch_lines.defect_reason_ids()
     for number, line in enumerate(lines, start=2):
-        errors = batches.check_line(line, terms.get(line.product_id or 0, (None, None))[1],
+        errors = batch_lines.check_line(line, terms.get(line.product_id or 0, (None, None))[1],
                                     reason_ids)
         if errors:
             problems[number] = {**errors, **problems.get(number, {})}
     if problems:
         raise LineErrors(problems)
-    return await batches.add_lines(actor=actor, batch_id=batch_id, lines=lines)
+    return await batch_lines.add_lines(actor=actor, batch_id=batch_id, lines=lines)
 
 
 def import_template() -> bytes:

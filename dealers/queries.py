@@ -1,14 +1,17 @@
 """Batch lists and HQ queues: scoped (R1), filtered, keyset-paginated, a fixed number of
-queries per page whatever the number of batches or lines."""
+queries per page whatever the number of batches or lines; a batch's lines with their verdicts."""
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
 
-from dealers.tables import ReturnBatch
+from dealers import rules
+from dealers.tables import ReasonCode, ReturnBatch
+from portal import clock
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.network import scope_sql
+from portal.tables import Product
 
 PAGE_SIZE = 50
 _CHINA_DAY = "date_trunc('day', b.arrived_at AT TIME ZONE 'Asia/Shanghai')"
@@ -155,3 +158,55 @@ async def list_special_approvals(*, actor: Actor, status: str | None = None) -> 
         "FROM special_approval s JOIN organisation o ON o.id = s.organisation "
         f"JOIN portal_user u ON u.id = s.requested_by WHERE {' AND '.join(where)} "
         "ORDER BY s.id DESC LIMIT 200", *args)
+
+
+# --- a batch's lines, as pages and the registration form show them ------------------------------
+
+async def list_lines(batch_id: int) -> list[dict]:
+    """Lines with their product or spare part (R23: faulty spares travel in the batch too)."""
+    return await raw_fetch(
+        "SELECT l.*, coalesce(p.model, s.code) AS model, coalesce(p.spec, '') AS spec, "
+        "coalesce(p.name_zh, s.name_zh) AS name_zh, coalesce(p.name_en, s.name_en) AS name_en, "
+        "c.warranty_months, c.is_cfl, "
+        "r.name_zh AS reason_zh, r.name_en AS reason_en, "
+        "rr.name_zh AS reject_zh, rr.name_en AS reject_en, rr.code AS reject_code "
+        "FROM return_line l LEFT JOIN product p ON p.id = l.product "
+        "LEFT JOIN product_category c ON c.id = p.category "
+        "LEFT JOIN spare_part s ON s.id = l.spare_part "
+        "LEFT JOIN reason_code r ON r.id = l.reason LEFT JOIN reason_code rr ON rr.id = l.reject_reason "
+        "WHERE l.batch = $1 ORDER BY l.line_no", batch_id)
+
+
+def _condition(line: dict, prefix: str = "") -> rules.Condition:
+    return rules.Condition(bool(line[prefix + "lights"]), line[prefix + "cap_percent"],
+                           bool(line[prefix + "tube_greyed"]),
+                           bool(line[prefix + "bridge_blackened"]), bool(line[prefix + "broken"]))
+
+
+async def lines_with_verdicts(batch_id: int) -> list[dict]:
+    """Each line with its expected verdict as filed (R17, R18; judged today) and, once HQ has
+    inspected it, the verdict of the inspection, which is the one that decides."""
+    today = clock.china_today()
+    lines = await list_lines(batch_id)
+    for line in lines:
+        if line["spare_part"] is not None:  # R23: faulty spares are exchanged one for one
+            line["verdict"] = line["inspected"] = rules.Verdict(True, ())
+            continue
+        terms = rules.CategoryTerms(line["warranty_months"], line["is_cfl"])
+        dates = {"date_code": line["date_code"], "purchase_date": line["purchase_date"]}
+        line["verdict"] = None if line["extra"] else rules.expected_verdict(
+            terms, _condition(line), on=today, **dates)
+        line["inspected"] = None if line["i_lights"] is None else rules.expected_verdict(
+            terms, _condition(line, "i_"), on=today, **dates)
+    return lines
+
+
+async def list_products() -> list[dict]:
+    return await Product.select(Product.id, Product.model, Product.spec, Product.name_zh,
+                                Product.name_en).where(Product.active == True).order_by(  # noqa: E712
+        Product.model)
+
+
+async def reason_codes(kind: str) -> list[dict]:
+    return await ReasonCode.select().where(
+        (ReasonCode.kind == kind) & (ReasonCode.active == True)).order_by(ReasonCode.id)  # noqa: E712

@@ -6,18 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dealers import rules
-from dealers.batches import (
-    _about,
-    _move,
-    _require_status,
-    get_batch,
-    get_batch_by_number,
-    list_lines,
-)
-from dealers.tables import DockRefusal, ReasonCode, ReturnBatch
+from dealers.batches import _about, _move, get_batch, get_batch_by_number, require_status
+from dealers.queries import list_lines
+from dealers.tables import DockRefusal, ReasonCode
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import raw_executemany, raw_fetch
+from portal.db import raw_executemany, raw_fetch, transactional
 from portal.errors import Forbidden, RuleViolation, ValidationFailed
 from portal.handoffs import china_day, tell
 
@@ -33,6 +27,16 @@ async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
     """Goods at the dock, found by scanning the form's QR code or typing its number. Goods
     without an approved form are refused and the refusal recorded (R10)."""
     _require_logistics(actor)
+    arrived = await _record_arrival(actor, number, note)
+    if arrived is None:  # committed, then reported: the refusal itself stays on record
+        raise RuleViolation("Refused at the dock and recorded: goods need an approved "
+                            "registration form, signed by the manager and approved by customer "
+                            "service (R10).")
+    return arrived
+
+
+@transactional
+async def _record_arrival(actor: Actor, number: str, note: str) -> dict | None:
     reference = number.strip().upper()[:24]
     if not reference:
         raise ValidationFailed({"number": "Scan the QR code or type the batch number."})
@@ -40,35 +44,32 @@ async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
     if batch is None:  # a typing slip is not goods refused: say so, record nothing
         raise ValidationFailed({"number": "No batch has this number. Check it and type it "
                                           "again, or scan the form's QR code."})
-    async with ReturnBatch._meta.db.transaction():
-        if batch["status"] not in RECEIVABLE or batch["disposition"] != "return":
-            reason = "The form is not approved by customer service and signed by the manager."
-            await DockRefusal.insert(DockRefusal(
-                reference=reference, batch=batch["id"],
-                reason=f"{reason} {note}".strip(), refused_by=actor.user_id,
-                refused_at=clock.now()))
-            await audit.record(actor=actor, object_type="dock", object_id=reference,
-                               action="refused", reason=reason)
-            # Committed, then reported: the refusal itself must stay on record.
-        else:
-            locked = await get_batch(actor=actor, batch_id=batch["id"], lock=True)
-            if locked["arrived_at"] is None:
-                at = clock.now()
-                await raw_fetch("UPDATE return_batch SET arrived_at = $2 WHERE id = $1",
-                                batch["id"], at)
-                await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
-                                   action="arrived", organisation_id=batch["organisation"],
-                                   after={"arrived_at": at.isoformat()}, reason=note)
-                # the deadlines end at midnight China time: people read the day before
-                last_day = {name: china_day(deadline(at) - timedelta(seconds=1)) for name, deadline
-                            in (("count_by", rules.receive_deadline),
-                                ("decide_by", rules.decide_deadline))}
-                await tell("batch_arrived", actor=actor, org_id=batch["organisation"],
-                           params=_about(batch, date=china_day(at), **last_day),
-                           dedupe_key=batch["number"])
-            return await get_batch(actor=actor, batch_id=batch["id"])
-    raise RuleViolation("Refused at the dock and recorded: goods need an approved registration "
-                        "form, signed by the manager and approved by customer service (R10).")
+    if batch["status"] not in RECEIVABLE or batch["disposition"] != "return":
+        reason = "The form is not approved by customer service and signed by the manager."
+        await DockRefusal.insert(DockRefusal(
+            reference=reference, batch=batch["id"],
+            reason=f"{reason} {note}".strip(), refused_by=actor.user_id,
+            refused_at=clock.now()))
+        await audit.record(actor=actor, object_type="dock", object_id=reference,
+                           action="refused", reason=reason)
+        return None
+    else:
+        locked = await get_batch(actor=actor, batch_id=batch["id"], lock=True)
+        if locked["arrived_at"] is None:
+            at = clock.now()
+            await raw_fetch("UPDATE return_batch SET arrived_at = $2 WHERE id = $1",
+                            batch["id"], at)
+            await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
+                               action="arrived", organisation_id=batch["organisation"],
+                               after={"arrived_at": at.isoformat()}, reason=note)
+            # the deadlines end at midnight China time: people read the day before
+            last_day = {name: china_day(deadline(at) - timedelta(seconds=1)) for name, deadline
+                        in (("count_by", rules.receive_deadline),
+                            ("decide_by", rules.decide_deadline))}
+            await tell("batch_arrived", actor=actor, org_id=batch["organisation"],
+                       params=_about(batch, date=china_day(at), **last_day),
+                       dedupe_key=batch["number"])
+        return await get_batch(actor=actor, batch_id=batch["id"])
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class ExtraGoods:
     condition: rules.Condition
 
 
+@transactional
 async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
                         extras: list[ExtraGoods] = ()) -> list[dict]:
     """R12: count and inspect every line. Differences are recorded and both CS and the office
@@ -104,47 +106,46 @@ async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
             errors["extra"] = "Extra goods need a quantity from 1 to 100,000."
     if errors:
         raise ValidationFailed(errors)
-    async with ReturnBatch._meta.db.transaction():
-        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
-        _require_status(batch, *RECEIVABLE)
-        if batch["arrived_at"] is None:
-            raise RuleViolation("Record the arrival first (scan the form's QR code).")
-        lines = {l["id"]: l for l in await raw_fetch(
-            "SELECT id, line_no, product, quantity FROM return_line WHERE batch = $1", batch_id)}
-        if {c.line_id for c in counts} != set(lines) or len(counts) != len(lines):
-            raise ValidationFailed({"lines": "Count every line of the form, once."})
+    batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+    require_status(batch, *RECEIVABLE)
+    if batch["arrived_at"] is None:
+        raise RuleViolation("Record the arrival first (scan the form's QR code).")
+    lines = {l["id"]: l for l in await raw_fetch(
+        "SELECT id, line_no, product, quantity FROM return_line WHERE batch = $1", batch_id)}
+    if {c.line_id for c in counts} != set(lines) or len(counts) != len(lines):
+        raise ValidationFailed({"lines": "Count every line of the form, once."})
+    await raw_executemany(
+        "UPDATE return_line SET received_qty = $2, i_lights = $3, i_cap_percent = $4, "
+        "i_tube_greyed = $5, i_bridge_blackened = $6, i_broken = $7 WHERE id = $1",
+        [(c.line_id, c.received_qty, c.condition.lights, c.condition.cap_percent,
+          c.condition.tube_greyed, c.condition.bridge_blackened, c.condition.broken)
+         for c in counts])
+    if extras:
+        last = max((l["line_no"] for l in lines.values()), default=0)
         await raw_executemany(
-            "UPDATE return_line SET received_qty = $2, i_lights = $3, i_cap_percent = $4, "
-            "i_tube_greyed = $5, i_bridge_blackened = $6, i_broken = $7 WHERE id = $1",
-            [(c.line_id, c.received_qty, c.condition.lights, c.condition.cap_percent,
-              c.condition.tube_greyed, c.condition.bridge_blackened, c.condition.broken)
-             for c in counts])
-        if extras:
-            last = max((l["line_no"] for l in lines.values()), default=0)
-            await raw_executemany(
-                "INSERT INTO return_line (batch, line_no, product, quantity, extra, received_qty, "
-                "i_lights, i_cap_percent, i_tube_greyed, i_bridge_blackened, i_broken, reason_text, "
-                "decision_note, lights, tube_greyed, bridge_blackened, broken) "
-                "VALUES ($1, $2, $3, 0, true, $4, $5, $6, $7, $8, $9, '', '', false, false, false, false)",
-                [(batch_id, last + i, e.product_id, e.received_qty, e.condition.lights,
-                  e.condition.cap_percent, e.condition.tube_greyed, e.condition.bridge_blackened,
-                  e.condition.broken) for i, e in enumerate(extras, start=1)])
-        differences = [
-            {"line_no": lines[c.line_id]["line_no"], "filed": lines[c.line_id]["quantity"],
-             "received": c.received_qty}
-            for c in counts if c.received_qty != lines[c.line_id]["quantity"]
-        ] + [{"line_no": None, "filed": 0, "received": e.received_qty, "product": e.product_id}
-             for e in extras]
-        now = clock.now()
-        await _move(actor, batch, "received", {"received_by": actor.user_id, "received_at": now},
-                    reason=f"{len(differences)} differences" if differences else "")
-        if differences:
-            await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
-                               action="count_differences", organisation_id=batch["organisation"],
-                               after={"differences": differences})
-            # R12: the office and CS are told of the difference
-            await tell("count_difference", actor=actor, org_id=batch["organisation"],
-                       params=_about(batch, n=len(differences)), dedupe_key=batch["number"])
+            "INSERT INTO return_line (batch, line_no, product, quantity, extra, received_qty, "
+            "i_lights, i_cap_percent, i_tube_greyed, i_bridge_blackened, i_broken, reason_text, "
+            "decision_note, lights, tube_greyed, bridge_blackened, broken) "
+            "VALUES ($1, $2, $3, 0, true, $4, $5, $6, $7, $8, $9, '', '', false, false, false, false)",
+            [(batch_id, last + i, e.product_id, e.received_qty, e.condition.lights,
+              e.condition.cap_percent, e.condition.tube_greyed, e.condition.bridge_blackened,
+              e.condition.broken) for i, e in enumerate(extras, start=1)])
+    differences = [
+        {"line_no": lines[c.line_id]["line_no"], "filed": lines[c.line_id]["quantity"],
+         "received": c.received_qty}
+        for c in counts if c.received_qty != lines[c.line_id]["quantity"]
+    ] + [{"line_no": None, "filed": 0, "received": e.received_qty, "product": e.product_id}
+         for e in extras]
+    now = clock.now()
+    await _move(actor, batch, "received", {"received_by": actor.user_id, "received_at": now},
+                reason=f"{len(differences)} differences" if differences else "")
+    if differences:
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="count_differences", organisation_id=batch["organisation"],
+                           after={"differences": differences})
+        # R12: the office and CS are told of the difference
+        await tell("count_difference", actor=actor, org_id=batch["organisation"],
+                   params=_about(batch, n=len(differences)), dedupe_key=batch["number"])
     return differences
 
 
@@ -179,6 +180,7 @@ async def proposals(batch_id: int) -> dict[int, tuple[int, int, int, str | None]
     return result
 
 
+@transactional
 async def decide_batch(*, actor: Actor, batch_id: int, decisions: list[Decision]) -> None:
     """R13: exchange, credit or reject each received line, quantities adding up to the count;
     R14: within 3 days of arrival (a late decision is allowed and shown as a breach)."""
@@ -186,34 +188,33 @@ async def decide_batch(*, actor: Actor, batch_id: int, decisions: list[Decision]
         raise Forbidden("Only HQ customer service decides returned goods.")
     reject_ids = {r["id"] for r in await ReasonCode.select(ReasonCode.id).where(
         ReasonCode.kind == "reject")}
-    async with ReturnBatch._meta.db.transaction():
-        batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
-        _require_status(batch, "received")
-        received = {l["id"]: l["received_qty"] for l in await raw_fetch(
-            "SELECT id, received_qty FROM return_line WHERE batch = $1", batch_id)}
-        if {d.line_id for d in decisions} != set(received) or len(decisions) != len(received):
-            raise ValidationFailed({"lines": "Decide every received line, once."})
-        errors = {}
-        for d in decisions:
-            reason = d.reject_reason_id if d.reject_reason_id in reject_ids else None
-            for field, message in rules.check_decision(received[d.line_id], d.exchanged,
-                                                       d.credited, d.rejected, reason).items():
-                errors[f"{field}_{d.line_id}"] = message
-        if errors:
-            raise ValidationFailed(errors)
-        await raw_executemany(
-            "UPDATE return_line SET exchanged_qty = $2, credited_qty = $3, rejected_qty = $4, "
-            "reject_reason = $5, decision_note = $6 WHERE id = $1",
-            [(d.line_id, d.exchanged, d.credited, d.rejected,
-              d.reject_reason_id if d.rejected else None, d.note[:200]) for d in decisions])
-        now = clock.now()
-        totals = {"exchanged": sum(d.exchanged for d in decisions),
-                  "credited": sum(d.credited for d in decisions),
-                  "rejected": sum(d.rejected for d in decisions)}
-        await _move(actor, batch, "dispositioned", {"decided_by": actor.user_id,
-                                                    "decided_at": now}, reason=str(totals))
-        await tell("receipt_ready", actor=actor, org_id=batch["organisation"],
-                   params=_about(batch, **totals), dedupe_key=batch["number"])
+    batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
+    require_status(batch, "received")
+    received = {l["id"]: l["received_qty"] for l in await raw_fetch(
+        "SELECT id, received_qty FROM return_line WHERE batch = $1", batch_id)}
+    if {d.line_id for d in decisions} != set(received) or len(decisions) != len(received):
+        raise ValidationFailed({"lines": "Decide every received line, once."})
+    errors = {}
+    for d in decisions:
+        reason = d.reject_reason_id if d.reject_reason_id in reject_ids else None
+        for field, message in rules.check_decision(received[d.line_id], d.exchanged,
+                                                   d.credited, d.rejected, reason).items():
+            errors[f"{field}_{d.line_id}"] = message
+    if errors:
+        raise ValidationFailed(errors)
+    await raw_executemany(
+        "UPDATE return_line SET exchanged_qty = $2, credited_qty = $3, rejected_qty = $4, "
+        "reject_reason = $5, decision_note = $6 WHERE id = $1",
+        [(d.line_id, d.exchanged, d.credited, d.rejected,
+          d.reject_reason_id if d.rejected else None, d.note[:200]) for d in decisions])
+    now = clock.now()
+    totals = {"exchanged": sum(d.exchanged for d in decisions),
+              "credited": sum(d.credited for d in decisions),
+              "rejected": sum(d.rejected for d in decisions)}
+    await _move(actor, batch, "dispositioned", {"decided_by": actor.user_id,
+                                                "decided_at": now}, reason=str(totals))
+    await tell("receipt_ready", actor=actor, org_id=batch["organisation"],
+               params=_about(batch, **totals), dedupe_key=batch["number"])
 
 
 def deadlines(batch: dict, now: datetime) -> dict:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers import batches, receiving, rules
+from dealers import batches, queries, receiving, rules
 from dealers.forms import parse_condition
+from dealers.inputs import ArriveIn
+from portal.actions import form_input
 from portal.errors import RuleViolation, ValidationFailed
 from portal.forms import integer, read_form, text
 from portal.web import current_actor, done, render, roles_required
@@ -21,11 +23,11 @@ class DockController(Controller):
 
     @post("/")
     async def arrive(self, request: Request) -> Response:
-        form = await read_form(request)
-        number = text(form, "number", 24)
+        data = form_input(ArriveIn, await read_form(request))
+        number = data.number[:24]
         try:
             batch = await receiving.arrive(actor=current_actor(request), number=number,
-                                           note=text(form, "note", 200))
+                                           note=data.note[:200])
         except ValidationFailed as exc:  # nothing found or typed: said beside the field
             return render(request, "dealers/receiving.html", status_code=exc.status_code,
                           number=number, errors=exc.errors)
@@ -48,7 +50,7 @@ class CountController(Controller):
     async def count(self, request: Request, batch_id: int) -> Response:
         actor = current_actor(request)
         form = await read_form(request)
-        lines = await batches.list_lines(batch_id)
+        lines = await queries.list_lines(batch_id)
         errors: dict[str, str] = {}
         counts = [receiving.Count(
             line_id=l["id"], received_qty=integer(form, f"received_{l['id']}", errors,
@@ -80,7 +82,7 @@ class CountController(Controller):
     async def decide(self, request: Request, batch_id: int) -> Response:
         actor = current_actor(request)
         form = await read_form(request)
-        lines = await batches.list_lines(batch_id)
+        lines = await queries.list_lines(batch_id)
         errors: dict[str, str] = {}
         decisions = []
         for l in lines:
@@ -111,7 +113,7 @@ async def _count_page(request: Request, batch_id: int, status_code: int = 200,
                       errors: dict | None = None, form: dict | None = None) -> Response:
     batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
     return render(request, "dealers/receive.html", status_code=status_code, batch=batch,
-                  lines=await batches.list_lines(batch_id), products=await batches.list_products(),
+                  lines=await queries.list_lines(batch_id), products=await queries.list_products(),
                   errors=errors or {}, form=form or {})
 
 
@@ -120,8 +122,8 @@ async def _decide_page(request: Request, batch_id: int, status_code: int = 200,
     batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
     proposals = await receiving.proposals(batch_id)
     return render(request, "dealers/decide.html", status_code=status_code, batch=batch,
-                  lines=await batches.lines_with_verdicts(batch_id), proposals=proposals,
+                  lines=await queries.lines_with_verdicts(batch_id), proposals=proposals,
                   proposed_codes={i: rules.proposed_reject_code(p[3]) if p[2] else None
                                   for i, p in proposals.items()},
-                  reject_reasons=await batches.reason_codes("reject"),
+                  reject_reasons=await queries.reason_codes("reject"),
                   errors=errors or {}, form=form or {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import segno
 from litestar import Controller, Request, Response, get
 
-from dealers import batches
+from dealers import batches, queries
 from portal import i18n
 from portal.db import raw_fetch
 from portal.errors import Conflict
@@ -30,7 +30,7 @@ async def form_data(*, actor, batch_id: int) -> dict:
     people = {r["id"]: r["display_name"] for r in await raw_fetch(
         "SELECT id, display_name FROM portal_user WHERE id = ANY($1::int[])",
         [i for i in (batch["submitted_by"], batch["signed_by"], batch["approved_by"]) if i])}
-    return {"batch": batch, "lines": await batches.list_lines(batch_id), "people": people}
+    return {"batch": batch, "lines": await queries.list_lines(batch_id), "people": people}
 
 
 class RegistrationFormController(Controller):

@@ -10,50 +10,19 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
 from dealers import line_import, special_cases
+from dealers.inputs import (
+    ClaimIn,
+    CloseClaimIn,
+    DisputeIn,
+    SpecialDecisionIn,
+    SpecialRequestIn,
+    VerifyIn,
+)
 from portal import clock
 from portal.api import api_token_required
 from portal.spreadsheets import BODY_LIMIT
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
-
-
-@dataclass
-class SpecialRequestIn:
-    organisation_id: int
-    reason: str
-    quality_problem: bool = False
-
-
-@dataclass
-class DecisionIn:
-    approve: bool
-    reason: str = ""
-
-
-@dataclass
-class DisputeIn:
-    description: str
-
-
-@dataclass
-class VerifyIn:
-    confirmed: bool
-    findings: str
-
-
-@dataclass
-class ClaimIn:
-    carrier: str
-    lost_qty: int
-    damaged_qty: int
-    claimed_fen: int
-    note: str = ""
-
-
-@dataclass
-class CloseClaimIn:
-    recovered_fen: int
-    note: str = ""
 
 
 @dataclass
@@ -81,7 +50,7 @@ class SpecialApi(Controller):
         return {"id": approval_id}
 
     @post("/special-approvals/{approval_id:int}/decide", status_code=200)
-    async def decide(self, request: Request, approval_id: int, data: DecisionIn) -> dict:
+    async def decide(self, request: Request, approval_id: int, data: SpecialDecisionIn) -> dict:
         await special_cases.decide_special_approval(actor=current_actor(request),
                                                     approval_id=approval_id,
                                                     approve=data.approve, reason=data.reason)

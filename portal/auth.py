@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from portal import audit, clock
 from portal.actor import ALL_ROLES, Actor
-from portal.db import in_transaction, raw_fetch
+from portal.db import in_transaction, raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.settings import Settings
 from portal.tables import ApiToken, LoginAttempt, ManagerCoverage, Organisation, User, UserSession
@@ -169,6 +169,7 @@ def csrf_matches(expected: str, given: str | None) -> bool:
 
 # --- personal API tokens -------------------------------------------------------------------
 
+@transactional
 async def create_api_token(*, actor: Actor, name: str) -> str:
     """Returns the token once; only its hash is kept."""
     name = name.strip()
@@ -177,10 +178,9 @@ async def create_api_token(*, actor: Actor, name: str) -> str:
     token = "pt_" + secrets.token_urlsafe(32)
     row = ApiToken(user=actor.user_id, name=name, token_hash=token_hash(token), prefix=token[:10],
                    created_at=clock.now())
-    async with ApiToken._meta.db.transaction():
-        await ApiToken.insert(row)
-        await audit.record(actor=actor, object_type="api_token", object_id=row.id,
-                           action="create", after={"name": name, "prefix": token[:10]})
+    await ApiToken.insert(row)
+    await audit.record(actor=actor, object_type="api_token", object_id=row.id,
+                       action="create", after={"name": name, "prefix": token[:10]})
     return token
 
 
@@ -191,17 +191,17 @@ async def list_api_tokens(*, actor: Actor) -> list[dict]:
     ).where(ApiToken.user == actor.user_id).order_by(ApiToken.id)
 
 
+@transactional
 async def revoke_api_token(*, actor: Actor, token_id: int) -> None:
-    async with ApiToken._meta.db.transaction():
-        row = await ApiToken.select(ApiToken.id, ApiToken.revoked_at).where(
-            (ApiToken.id == token_id) & (ApiToken.user == actor.user_id)
-        ).first()
-        if row is None:
-            raise NotFound("Not found.")
-        if row["revoked_at"] is None:
-            await ApiToken.update({ApiToken.revoked_at: clock.now()}).where(ApiToken.id == token_id)
-            await audit.record(actor=actor, object_type="api_token", object_id=token_id,
-                               action="revoke")
+    row = await ApiToken.select(ApiToken.id, ApiToken.revoked_at).where(
+        (ApiToken.id == token_id) & (ApiToken.user == actor.user_id)
+    ).first()
+    if row is None:
+        raise NotFound("Not found.")
+    if row["revoked_at"] is None:
+        await ApiToken.update({ApiToken.revoked_at: clock.now()}).where(ApiToken.id == token_id)
+        await audit.record(actor=actor, object_type="api_token", object_id=token_id,
+                           action="revoke")
 
 
 async def actor_for_api_token(token: str) -> Actor | None:
@@ -241,6 +241,7 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("Only the HQ administrator may do this.")
 
 
+@transactional
 async def create_user(*, actor: Actor, username: str, display_name: str, email: str,
                       organisation_id: int, roles: list[str], password: str,
                       locale: str = "zh_CN", covered_office_ids: list[int] | None = None) -> int:
@@ -259,47 +260,46 @@ async def create_user(*, actor: Actor, username: str, display_name: str, email: 
         errors["username"] = "This username is taken."
     if errors:
         raise ValidationFailed(errors)
-    async with User._meta.db.transaction():
-        user = User(username=username, display_name=display_name.strip(), email=email.strip(),
-                    password_hash=hash_password(password), organisation=organisation_id,
-                    roles=sorted(set(roles)), locale=locale, created_at=clock.now())
-        await User.insert(user)
-        for office_id in covered_office_ids or []:
-            await ManagerCoverage.insert(ManagerCoverage(user=user.id, organisation=office_id))
-        await audit.record(actor=actor, object_type="user", object_id=user.id, action="create",
-                           organisation_id=organisation_id,
-                           after={"username": username, "roles": sorted(set(roles)),
-                                  "organisation": organisation_id,
-                                  "covers": covered_office_ids or []})
+    user = User(username=username, display_name=display_name.strip(), email=email.strip(),
+                password_hash=hash_password(password), organisation=organisation_id,
+                roles=sorted(set(roles)), locale=locale, created_at=clock.now())
+    await User.insert(user)
+    for office_id in covered_office_ids or []:
+        await ManagerCoverage.insert(ManagerCoverage(user=user.id, organisation=office_id))
+    await audit.record(actor=actor, object_type="user", object_id=user.id, action="create",
+                       organisation_id=organisation_id,
+                       after={"username": username, "roles": sorted(set(roles)),
+                              "organisation": organisation_id,
+                              "covers": covered_office_ids or []})
     return user.id
 
 
+@transactional
 async def update_user(*, actor: Actor, user_id: int, display_name: str, email: str,
                       roles: list[str], active: bool, locale: str, reason: str = "") -> None:
     require_admin(actor)
-    async with User._meta.db.transaction():
-        row = await User.select(User.id, User.display_name, User.email, User.roles, User.active,
-                                User.locale, User.organisation).where(User.id == user_id).first()
-        if row is None:
-            raise NotFound("Not found.")
-        errors = check_user_fields(username=f"u{user_id}", display_name=display_name.strip(),
-                                    roles=roles, password=None, locale=locale)
-        if user_id == actor.user_id and not active:
-            errors["active"] = "You cannot deactivate yourself."
-        if errors:
-            raise ValidationFailed(errors)
-        after = {"display_name": display_name.strip(), "email": email.strip(),
-                 "roles": sorted(set(roles)), "active": active, "locale": locale}
-        before = {k: row[k] for k in after}
-        await User.update({User.display_name: after["display_name"], User.email: after["email"],
-                           User.roles: after["roles"], User.active: active,
-                           User.locale: locale}).where(User.id == user_id)
-        if not active:
-            await UserSession.delete().where(UserSession.user == user_id)
-        old, new = audit.changes(before, after)
-        await audit.record(actor=actor, object_type="user", object_id=user_id, action="update",
-                           organisation_id=row["organisation"], before=old, after=new,
-                           reason=reason)
+    row = await User.select(User.id, User.display_name, User.email, User.roles, User.active,
+                            User.locale, User.organisation).where(User.id == user_id).first()
+    if row is None:
+        raise NotFound("Not found.")
+    errors = check_user_fields(username=f"u{user_id}", display_name=display_name.strip(),
+                                roles=roles, password=None, locale=locale)
+    if user_id == actor.user_id and not active:
+        errors["active"] = "You cannot deactivate yourself."
+    if errors:
+        raise ValidationFailed(errors)
+    after = {"display_name": display_name.strip(), "email": email.strip(),
+             "roles": sorted(set(roles)), "active": active, "locale": locale}
+    before = {k: row[k] for k in after}
+    await User.update({User.display_name: after["display_name"], User.email: after["email"],
+                       User.roles: after["roles"], User.active: active,
+                       User.locale: locale}).where(User.id == user_id)
+    if not active:
+        await UserSession.delete().where(UserSession.user == user_id)
+    old, new = audit.changes(before, after)
+    await audit.record(actor=actor, object_type="user", object_id=user_id, action="update",
+                       organisation_id=row["organisation"], before=old, after=new,
+                       reason=reason)
 
 
 async def set_locale(*, actor: Actor, locale: str) -> None:

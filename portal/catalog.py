@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from portal import audit
 from portal.actor import Actor
+from portal.db import transactional
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.tables import Product, ProductCategory, SparePart
 
@@ -47,6 +48,7 @@ def _check_name(errors: dict[str, str], field: str, value: str, limit: int = 120
         errors[field] = "Enter a name (up to 120 characters)."
 
 
+@transactional
 async def set_warranty(*, actor: Actor, category_id: int, warranty_months: int,
                        reason: str) -> None:
     """R17: change a category's warranty period; the old value stays in the history."""
@@ -58,18 +60,18 @@ async def set_warranty(*, actor: Actor, category_id: int, warranty_months: int,
         errors["reason"] = "Say why it changes."
     if errors:
         raise ValidationFailed(errors)
-    async with ProductCategory._meta.db.transaction():
-        row = await ProductCategory.select(ProductCategory.warranty_months).where(
-            ProductCategory.id == category_id).first()
-        if row is None:
-            raise NotFound("Not found.")
-        await ProductCategory.update({ProductCategory.warranty_months: warranty_months}).where(
-            ProductCategory.id == category_id)
-        await audit.record(actor=actor, object_type="product_category", object_id=category_id,
-                           action="set_warranty", before=row,
-                           after={"warranty_months": warranty_months}, reason=reason.strip())
+    row = await ProductCategory.select(ProductCategory.warranty_months).where(
+        ProductCategory.id == category_id).first()
+    if row is None:
+        raise NotFound("Not found.")
+    await ProductCategory.update({ProductCategory.warranty_months: warranty_months}).where(
+        ProductCategory.id == category_id)
+    await audit.record(actor=actor, object_type="product_category", object_id=category_id,
+                       action="set_warranty", before=row,
+                       after={"warranty_months": warranty_months}, reason=reason.strip())
 
 
+@transactional
 async def add_product(*, actor: Actor, model: str, spec: str, name_zh: str, name_en: str,
                       category_id: int) -> int:
     _admin(actor)
@@ -87,15 +89,15 @@ async def add_product(*, actor: Actor, model: str, spec: str, name_zh: str, name
         errors["model"] = "This model is already in the catalogue."
     if errors:
         raise ValidationFailed(errors)
-    async with Product._meta.db.transaction():
-        product = Product(model=model, spec=spec.strip(), name_zh=name_zh.strip(),
-                          name_en=name_en.strip(), category=category_id)
-        await Product.insert(product)
-        await audit.record(actor=actor, object_type="product", object_id=product.id,
-                           action="create", after={"model": model, "category": category_id})
+    product = Product(model=model, spec=spec.strip(), name_zh=name_zh.strip(),
+                      name_en=name_en.strip(), category=category_id)
+    await Product.insert(product)
+    await audit.record(actor=actor, object_type="product", object_id=product.id,
+                       action="create", after={"model": model, "category": category_id})
     return product.id
 
 
+@transactional
 async def set_spare_price(*, actor: Actor, spare_id: int, unit_price_fen: int,
                           reason: str) -> None:
     _admin(actor)
@@ -106,13 +108,12 @@ async def set_spare_price(*, actor: Actor, spare_id: int, unit_price_fen: int,
         errors["reason"] = "Say why it changes."
     if errors:
         raise ValidationFailed(errors)
-    async with SparePart._meta.db.transaction():
-        row = await SparePart.select(SparePart.unit_price_fen).where(
-            SparePart.id == spare_id).first()
-        if row is None:
-            raise NotFound("Not found.")
-        await SparePart.update({SparePart.unit_price_fen: unit_price_fen}).where(
-            SparePart.id == spare_id)
-        await audit.record(actor=actor, object_type="spare_part", object_id=spare_id,
-                           action="set_price", before=row,
-                           after={"unit_price_fen": unit_price_fen}, reason=reason.strip())
+    row = await SparePart.select(SparePart.unit_price_fen).where(
+        SparePart.id == spare_id).first()
+    if row is None:
+        raise NotFound("Not found.")
+    await SparePart.update({SparePart.unit_price_fen: unit_price_fen}).where(
+        SparePart.id == spare_id)
+    await audit.record(actor=actor, object_type="spare_part", object_id=spare_id,
+                       action="set_price", before=row,
+                       after={"unit_price_fen": unit_price_fen}, reason=reason.strip())

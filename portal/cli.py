@@ -88,6 +88,14 @@ def createuser(username: str, organisation_id: int, roles: list[str]) -> None:
 async def _create_first_user(username: str, organisation_id: int, roles: list[str],
                              password: str) -> int:
     """The first admin has nobody to act for them: the audit row records no actor."""
+    from portal.db import in_transaction
+
+    return await in_transaction(lambda: _insert_first_user(username, organisation_id, roles,
+                                                            password))
+
+
+async def _insert_first_user(username: str, organisation_id: int, roles: list[str],
+                             password: str) -> int:
     from portal import audit, auth, clock
     from portal.tables import User
 
@@ -95,14 +103,13 @@ async def _create_first_user(username: str, organisation_id: int, roles: list[st
                                      password=password, locale="zh_CN")
     if errors:
         raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()))
-    async with User._meta.db.transaction():
-        user = User(username=username.lower(), display_name=username,
-                    password_hash=auth.hash_password(password), organisation=organisation_id,
-                    roles=roles, created_at=clock.now())
-        await User.insert(user)
-        await audit.record(actor=None, object_type="user", object_id=user.id, action="create",
-                           organisation_id=organisation_id,
-                           after={"username": username, "roles": roles})
+    user = User(username=username.lower(), display_name=username,
+                password_hash=auth.hash_password(password), organisation=organisation_id,
+                roles=roles, created_at=clock.now())
+    await User.insert(user)
+    await audit.record(actor=None, object_type="user", object_id=user.id, action="create",
+                       organisation_id=organisation_id,
+                       after={"username": username, "roles": roles})
     return user.id
 
 

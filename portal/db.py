@@ -6,13 +6,14 @@ benchmarks can count them (`count_queries`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
@@ -20,6 +21,7 @@ from piccolo.engine.postgres import PostgresEngine
 from portal.settings import VAR
 
 T = TypeVar("T")
+P = ParamSpec("P")
 _lock = threading.Lock()
 _queries = [0]
 _server: Any = None
@@ -144,13 +146,35 @@ class _QS:
         return self.sql
 
 
-async def in_transaction(fn: Callable[[], Awaitable[T]], retries: int = 3) -> T:
-    """Run `fn` in one transaction; retry on serialization failure (SQLSTATE 40001, CockroachDB)."""
+# Retried: a serialization failure (SQLSTATE 40001: SERIALIZABLE here, any transaction on
+# CockroachDB) and a deadlock (40P01: one of two writers locking rows in opposite orders).
+RETRYABLE = (asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError)
+RETRIES = 3
+
+
+async def in_transaction(fn: Callable[[], Awaitable[T]], retries: int = RETRIES) -> T:
+    """Run `fn` in one transaction, retried from the start (at most `retries` times in all) when
+    the database asks for it. Inside a running transaction `fn` joins it and is not retried
+    here: only the outermost transaction can be rolled back and run again."""
+    if engine().current_transaction.get() is not None:
+        return await fn()
     for attempt in range(retries):
         try:
             async with engine().transaction():
                 return await fn()
-        except asyncpg.exceptions.SerializationError:
+        except RETRYABLE:
             if attempt == retries - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def transactional(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """The one way a write opens a transaction: the whole function runs in one, retried as
+    `in_transaction` says. So the function must not reach outside the database (Stripe, SMTP)
+    before it commits; those call `in_transaction` on the database part only."""
+
+    @functools.wraps(fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await in_transaction(lambda: fn(*args, **kwargs))
+
+    return run

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 
 from portal import auth, clock
 from portal.actor import Actor
-from portal.db import raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.tables import (
     ManagerCoverage,
     Organisation,
@@ -184,45 +184,45 @@ async def load_demo() -> bool:
     return True
 
 
+@transactional
 async def _load_network(regions: dict[str, int], password_hash: str) -> None:
-    async with Organisation._meta.db.transaction():
-        hq = await _org("总部营销中心", "Head office", "hq", None, None)
-        for username, name, roles in HQ_USERS:
-            await _user(username, name, hq["id"], roles, password_hash)
-        offices: dict[str, dict] = {}
-        for code, name, name_en, kind, prefix in DEALERS:
-            office = await _org(name, name_en, kind, hq, regions[code])
-            offices[prefix] = office
-            await _user(f"{prefix}.clerk", f"{name} 业务员", office["id"], ["dealer_clerk"],
+    hq = await _org("总部营销中心", "Head office", "hq", None, None)
+    for username, name, roles in HQ_USERS:
+        await _user(username, name, hq["id"], roles, password_hash)
+    offices: dict[str, dict] = {}
+    for code, name, name_en, kind, prefix in DEALERS:
+        office = await _org(name, name_en, kind, hq, regions[code])
+        offices[prefix] = office
+        await _user(f"{prefix}.clerk", f"{name} 业务员", office["id"], ["dealer_clerk"],
+                    password_hash)
+        await _user(f"{prefix}.manager", f"{name} 经理", office["id"], ["manager"],
+                    password_hash)
+    for prefix, stores in STORES.items():
+        for i, (name, name_en) in enumerate(stores):
+            store = await _org(name, name_en, "store", offices[prefix], offices[prefix]["region"])
+            await _user(f"{prefix}.store{i + 1}", f"{name} 店长", store["id"], ["dealer_clerk"],
                         password_hash)
-            await _user(f"{prefix}.manager", f"{name} 经理", office["id"], ["manager"],
-                        password_hash)
-        for prefix, stores in STORES.items():
-            for i, (name, name_en) in enumerate(stores):
-                store = await _org(name, name_en, "store", offices[prefix], offices[prefix]["region"])
-                await _user(f"{prefix}.store{i + 1}", f"{name} 店长", store["id"], ["dealer_clerk"],
-                            password_hash)
-                await _org(f"{name[:4]}分销商", f"{name_en} sub-distributor", "subdistributor",
-                           store, store["region"])
-        for prefix, (name, name_en) in REPAIR_POINTS.items():
-            point = await _org(name, name_en, "repair_point", offices[prefix],
-                               offices[prefix]["region"])
-            await _user(f"{prefix}.repair", f"{name} 师傅", point["id"], ["repair_staff"],
-                        password_hash)
-        # A regional manager: an HQ employee covering the East China offices (SPEC §1).
-        rm = await _user("rm.east", "华东区域经理 孙强", hq["id"], ["manager"], password_hash)
-        for prefix in ("js", "sh", "zj", "ah"):
-            await ManagerCoverage.insert(ManagerCoverage(user=rm, organisation=offices[prefix]["id"]))
-        categories = {}
-        for code, zh, en, months, cfl in CATEGORIES:
-            category = ProductCategory(code=code, name_zh=zh, name_en=en, warranty_months=months,
-                                       is_cfl=cfl)
-            await ProductCategory.insert(category)
-            categories[code] = category.id
-        await Product.insert(*[
-            Product(model=m, spec=s, name_zh=zh, name_en=en, category=categories[c])
-            for m, s, zh, en, c in PRODUCTS
-        ])
-        await SparePart.insert(*[
-            SparePart(code=c, name_zh=zh, name_en=en, unit_price_fen=p) for c, zh, en, p in SPARES
-        ])
+            await _org(f"{name[:4]}分销商", f"{name_en} sub-distributor", "subdistributor",
+                       store, store["region"])
+    for prefix, (name, name_en) in REPAIR_POINTS.items():
+        point = await _org(name, name_en, "repair_point", offices[prefix],
+                           offices[prefix]["region"])
+        await _user(f"{prefix}.repair", f"{name} 师傅", point["id"], ["repair_staff"],
+                    password_hash)
+    # A regional manager: an HQ employee covering the East China offices (SPEC §1).
+    rm = await _user("rm.east", "华东区域经理 孙强", hq["id"], ["manager"], password_hash)
+    for prefix in ("js", "sh", "zj", "ah"):
+        await ManagerCoverage.insert(ManagerCoverage(user=rm, organisation=offices[prefix]["id"]))
+    categories = {}
+    for code, zh, en, months, cfl in CATEGORIES:
+        category = ProductCategory(code=code, name_zh=zh, name_en=en, warranty_months=months,
+                                   is_cfl=cfl)
+        await ProductCategory.insert(category)
+        categories[code] = category.id
+    await Product.insert(*[
+        Product(model=m, spec=s, name_zh=zh, name_en=en, category=categories[c])
+        for m, s, zh, en, c in PRODUCTS
+    ])
+    await SparePart.insert(*[
+        SparePart(code=c, name_zh=zh, name_en=en, unit_price_fen=p) for c, zh, en, p in SPARES
+    ])

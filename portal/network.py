@@ -12,6 +12,7 @@ from piccolo.columns.combination import Or, Where
 
 from portal import audit, clock
 from portal.actor import Actor
+from portal.db import transactional
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.tables import Organisation, Region
 
@@ -123,6 +124,7 @@ def _validate_parent(kind: str, parent: dict | None) -> dict[str, str]:
     return {}
 
 
+@transactional
 async def create_organisation(*, actor: Actor, name: str, name_en: str, kind: str,
                               parent_id: int | None, region_id: int | None) -> int:
     if not actor.has("hq_admin"):
@@ -138,45 +140,44 @@ async def create_organisation(*, actor: Actor, name: str, name_en: str, kind: st
     assert parent is not None
     if region_id is None:
         region_id = parent["region"]  # stores and repair points sit in their office's region
-    async with Organisation._meta.db.transaction():
-        org = Organisation(name=name.strip(), name_en=name_en.strip(), kind=kind,
-                           parent=parent["id"], region=region_id, created_at=clock.now())
-        await Organisation.insert(org)
-        path = f"{parent['path']}{org.id}."
-        await Organisation.update({Organisation.path: path}).where(Organisation.id == org.id)
-        await audit.record(actor=actor, object_type="organisation", object_id=org.id,
-                           action="create", organisation_id=org.id,
-                           after={"name": name.strip(), "kind": kind, "parent": parent["id"],
-                                  "region": region_id})
+    org = Organisation(name=name.strip(), name_en=name_en.strip(), kind=kind,
+                       parent=parent["id"], region=region_id, created_at=clock.now())
+    await Organisation.insert(org)
+    path = f"{parent['path']}{org.id}."
+    await Organisation.update({Organisation.path: path}).where(Organisation.id == org.id)
+    await audit.record(actor=actor, object_type="organisation", object_id=org.id,
+                       action="create", organisation_id=org.id,
+                       after={"name": name.strip(), "kind": kind, "parent": parent["id"],
+                              "region": region_id})
     return org.id
 
 
+@transactional
 async def update_organisation(*, actor: Actor, org_id: int, name: str, name_en: str,
                               region_id: int | None, active: bool, reason: str = "") -> None:
     if not actor.has("hq_admin"):
         raise Forbidden("Only the HQ administrator may do this.")
-    async with Organisation._meta.db.transaction():
-        row = await Organisation.select(
-            Organisation.id, Organisation.name, Organisation.name_en, Organisation.kind,
-            Organisation.region, Organisation.active,
-        ).where(Organisation.id == org_id).first()
-        if row is None:
-            raise NotFound("Not found.")
-        region_ok = region_id is None or await Region.exists().where(Region.id == region_id)
-        errors = _validate_fields(name, name_en, row["kind"], region_id, region_ok)
-        if errors:
-            raise ValidationFailed(errors)
-        after = {"name": name.strip(), "name_en": name_en.strip(), "region": region_id,
-                 "active": active}
-        before = {k: row[k] for k in after}
-        await Organisation.update({
-            Organisation.name: after["name"], Organisation.name_en: after["name_en"],
-            Organisation.region: region_id, Organisation.active: active,
-        }).where(Organisation.id == org_id)
-        old, new = audit.changes(before, after)
-        await audit.record(actor=actor, object_type="organisation", object_id=org_id,
-                           action="update", organisation_id=org_id, before=old, after=new,
-                           reason=reason)
+    row = await Organisation.select(
+        Organisation.id, Organisation.name, Organisation.name_en, Organisation.kind,
+        Organisation.region, Organisation.active,
+    ).where(Organisation.id == org_id).first()
+    if row is None:
+        raise NotFound("Not found.")
+    region_ok = region_id is None or await Region.exists().where(Region.id == region_id)
+    errors = _validate_fields(name, name_en, row["kind"], region_id, region_ok)
+    if errors:
+        raise ValidationFailed(errors)
+    after = {"name": name.strip(), "name_en": name_en.strip(), "region": region_id,
+             "active": active}
+    before = {k: row[k] for k in after}
+    await Organisation.update({
+        Organisation.name: after["name"], Organisation.name_en: after["name_en"],
+        Organisation.region: region_id, Organisation.active: active,
+    }).where(Organisation.id == org_id)
+    old, new = audit.changes(before, after)
+    await audit.record(actor=actor, object_type="organisation", object_id=org_id,
+                       action="update", organisation_id=org_id, before=old, after=new,
+                       reason=reason)
 
 
 async def children(*, actor: Actor, org_id: int) -> list[dict]:

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 from portal import clock
 from portal.actor import Actor
-from portal.db import raw_executemany, raw_fetch
+from portal.db import raw_executemany, raw_fetch, transactional
 from portal.errors import NotFound
 from portal.i18n import translate
 from portal.settings import Settings
@@ -21,6 +21,7 @@ from portal.tables import Notification, User
 log = logging.getLogger("portal.notify")
 
 
+@transactional
 async def notify(*, user_ids: list[int], kind: str, dedupe_key: str, subject: str, body: str,
                  link: str = "", params: dict | None = None) -> None:
     """Queue one notification per user, in each user's language; a repeat (same user, kind
@@ -39,8 +40,7 @@ async def notify(*, user_ids: list[int], kind: str, dedupe_key: str, subject: st
         "INSERT INTO notification (\"user\", kind, dedupe_key, subject, body, link, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (\"user\", kind, dedupe_key) DO NOTHING"
     )
-    async with Notification._meta.db.transaction():
-        await raw_executemany(sql, rows)
+    await raw_executemany(sql, rows)
 
 
 async def inbox(*, actor: Actor, limit: int = 50) -> list[dict]:

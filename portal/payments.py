@@ -16,10 +16,9 @@ from typing import Any
 import stripe
 
 from portal import clock
-from portal.db import raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, NotFound, PortalError, RuleViolation
 from portal.settings import Settings
-from portal.tables import Payment, StripeEvent
 
 # event type -> handler, registered by domains at start-up: payment_intent.* handlers get
 # (payment row, intent); any other type (transfer.*) gets (stripe object, whole event)
@@ -81,35 +80,33 @@ async def charge(settings: Settings, *, purpose: str, object_id: int | str, amou
     if intent.status == "requires_payment_method":
         await raw_fetch("UPDATE payment SET status = 'declined' WHERE id = $1", payment["id"])
         raise RuleViolation("The card was declined; nothing was charged.")
-    async with Payment._meta.db.transaction():
-        locked = await _payment_for({"id": intent.id})
-        await _apply(locked, intent.to_dict())
+    await _apply_answer(intent.to_dict())
     return {"payment_id": payment["id"], "stripe_id": intent.id, "status": intent.status}
 
 
+@transactional
 async def _new_payment(purpose: str, object_id: str, amount_fen: int) -> dict:
     """Commit the payment row and its idempotency key before Stripe is called. Two starts for
     the same object at once would open two payable intents (two QR codes, two card charges):
     an advisory lock per object serialises the check, and a payment still being started
     (`created` in the last two minutes) or open (`requires_action`, which the wallet flow has
     just cancelled unless a concurrent start made it) refuses the second one."""
-    async with Payment._meta.db.transaction():
-        await raw_fetch("SELECT pg_advisory_xact_lock(hashtext($1))", f"{purpose}:{object_id}")
-        states = {r["status"] for r in await raw_fetch(
-            "SELECT status FROM payment WHERE purpose = $1 AND object_id = $2 AND (status IN "
-            "('succeeded', 'requires_action') OR (status = 'created' AND created_at > $3))",
-            purpose, object_id, clock.now() - IN_FLIGHT)}
-        if "succeeded" in states:
-            raise Conflict("This has already been paid.")
-        if states:
-            raise Conflict("Another payment of this is being made; wait a moment and reload "
-                           "the page.")
-        now = clock.now()
-        return (await raw_fetch(
-            "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, "
-            "status, created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) "
-            "RETURNING *", purpose, object_id, amount_fen,
-            f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
+    await raw_fetch("SELECT pg_advisory_xact_lock(hashtext($1))", f"{purpose}:{object_id}")
+    states = {r["status"] for r in await raw_fetch(
+        "SELECT status FROM payment WHERE purpose = $1 AND object_id = $2 AND (status IN "
+        "('succeeded', 'requires_action') OR (status = 'created' AND created_at > $3))",
+        purpose, object_id, clock.now() - IN_FLIGHT)}
+    if "succeeded" in states:
+        raise Conflict("This has already been paid.")
+    if states:
+        raise Conflict("Another payment of this is being made; wait a moment and reload "
+                       "the page.")
+    now = clock.now()
+    return (await raw_fetch(
+        "INSERT INTO payment (purpose, object_id, amount_fen, currency, idempotency_key, "
+        "status, created_at, updated_at) VALUES ($1, $2, $3, 'cny', $4, 'created', $5, $5) "
+        "RETURNING *", purpose, object_id, amount_fen,
+        f"{purpose}-{object_id}-{uuid.uuid4().hex}", now))[0]
 
 
 async def _apply(payment: dict, intent: dict) -> None:
@@ -123,6 +120,15 @@ async def _apply(payment: dict, intent: dict) -> None:
     handler = HANDLERS.get(f"payment_intent.{status}")
     if handler is not None:
         await handler({**payment, "status": status}, intent)
+
+
+@transactional
+async def _apply_answer(intent: dict) -> None:
+    """What Stripe answered, applied under the payment's row lock (after the call, never
+    around it: a retried transaction must not call Stripe again)."""
+    payment = await _payment_for(intent)
+    if payment is not None:
+        await _apply(payment, intent)
 
 
 async def _payment_for(intent: dict, lock: bool = True) -> dict | None:
@@ -142,12 +148,11 @@ async def refresh_payment(settings: Settings, *, payment_id: int) -> str:
                                           rows[0]["stripe_id"])
     except stripe.StripeError as exc:
         raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
-    async with Payment._meta.db.transaction():
-        payment = await _payment_for({"id": intent.id})
-        await _apply(payment, intent.to_dict())
+    await _apply_answer(intent.to_dict())
     return intent.status
 
 
+@transactional
 async def handle_webhook(settings: Settings, *, payload: bytes, signature: str | None) -> str:
     """Verify the signature (300 s tolerance), then apply the event once: its id is stored in
     the same transaction as its effect, so a second delivery changes nothing."""
@@ -159,19 +164,18 @@ async def handle_webhook(settings: Settings, *, payload: bytes, signature: str |
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise SignatureRejected("Invalid signature.") from exc
     data = json.loads(payload)
-    async with StripeEvent._meta.db.transaction():
-        fresh = await raw_fetch(
-            "INSERT INTO stripe_event (event_id, type, received_at) VALUES ($1, $2, $3) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING id", event.id, event.type, clock.now())
-        if not fresh:
-            return "duplicate"
-        obj = data["data"]["object"]
-        if event.type.startswith("payment_intent."):
-            payment = await _payment_for(obj)
-            if payment is not None:
-                await _apply(payment, obj)
-        elif (handler := HANDLERS.get(event.type)) is not None:
-            await handler(obj, data)  # other types (transfer.*): the object and its event
+    fresh = await raw_fetch(
+        "INSERT INTO stripe_event (event_id, type, received_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING id", event.id, event.type, clock.now())
+    if not fresh:
+        return "duplicate"
+    obj = data["data"]["object"]
+    if event.type.startswith("payment_intent."):
+        payment = await _payment_for(obj)
+        if payment is not None:
+            await _apply(payment, obj)
+    elif (handler := HANDLERS.get(event.type)) is not None:
+        await handler(obj, data)  # other types (transfer.*): the object and its event
     return "processed"
 
 
@@ -278,10 +282,7 @@ async def _call(method: Callable[..., Any], *args: Any) -> Any:
 
 
 async def _apply_fetched(payment_id: int, intent: dict) -> dict:
-    async with Payment._meta.db.transaction():
-        payment = await _payment_for(intent)
-        if payment is not None:
-            await _apply(payment, intent)
+    await _apply_answer(intent)
     action = intent.get("next_action") or {}
     view: dict[str, Any] = {"payment_id": payment_id, "stripe_id": intent["id"],
                             "status": intent["status"],

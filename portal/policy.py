@@ -8,6 +8,7 @@ from datetime import date
 
 from portal import audit, clock, i18n
 from portal.actor import Actor
+from portal.db import transactional
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.money import parse_percent, parse_yuan
 from portal.tables import PolicyValue
@@ -57,6 +58,7 @@ async def history(key: str) -> list[dict]:
     ).where(PolicyValue.key == key).order_by(PolicyValue.effective_from, ascending=False)
 
 
+@transactional
 async def change(*, actor: Actor, key: str, value: int, effective_from: date, reason: str) -> None:
     """A new value from a future date; today's value and the past stay as they were."""
     if not actor.has("hq_admin"):
@@ -76,12 +78,11 @@ async def change(*, actor: Actor, key: str, value: int, effective_from: date, re
         errors["effective_from"] = "A change from that date already exists."
     if errors:
         raise ValidationFailed(errors)
-    async with PolicyValue._meta.db.transaction():
-        before = await value_on(key, effective_from)
-        await PolicyValue.insert(PolicyValue(key=key, value=value, effective_from=effective_from,
-                                             reason=reason.strip(), created_by=actor.user_id,
-                                             created_at=clock.now()))
-        await audit.record(actor=actor, object_type="policy", object_id=key, action="change",
-                           before={"value": before}, after={"value": value,
-                                                            "from": effective_from.isoformat()},
-                           reason=reason.strip())
+    before = await value_on(key, effective_from)
+    await PolicyValue.insert(PolicyValue(key=key, value=value, effective_from=effective_from,
+                                         reason=reason.strip(), created_by=actor.user_id,
+                                         created_at=clock.now()))
+    await audit.record(actor=actor, object_type="policy", object_id=key, action="change",
+                       before={"value": before}, after={"value": value,
+                                                        "from": effective_from.isoformat()},
+                       reason=reason.strip())

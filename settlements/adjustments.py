@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import engine, raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from settlements.rules import DEALER_KINDS
 
@@ -32,6 +32,7 @@ def _check(kind: str, amount_fen: int | None, reason: str) -> dict[str, str]:
     return errors
 
 
+@transactional
 async def request_adjustment(*, actor: Actor, dealer_id: int, kind: str, amount_fen: int | None,
                              reason: str, corrects_statement_id: int | None = None) -> int:
     """Request a correction or charge for the dealer's next statement; returns its id."""
@@ -52,42 +53,41 @@ async def request_adjustment(*, actor: Actor, dealer_id: int, kind: str, amount_
         if corrected[0]["status"] == "draft":
             # R26: only a frozen statement is corrected by an adjustment; a draft is closed again
             raise RuleViolation("A draft statement is not corrected: it is still open.")
-    async with engine().transaction():
-        row = (await raw_fetch(
-            "INSERT INTO adjustment (dealer, kind, amount_fen, reason, corrects, status, "
-            "requested_by, requested_at) VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7) "
-            "RETURNING id", dealer_id, kind, amount_fen, reason.strip(), corrects_statement_id,
-            actor.user_id, clock.now()))[0]
-        await audit.record(actor=actor, object_type="adjustment", object_id=row["id"],
-                           action="requested", organisation_id=dealer_id, reason=reason.strip(),
-                           after={"kind": kind, "amount_fen": amount_fen,
-                                  "corrects": corrects_statement_id})
+    row = (await raw_fetch(
+        "INSERT INTO adjustment (dealer, kind, amount_fen, reason, corrects, status, "
+        "requested_by, requested_at) VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7) "
+        "RETURNING id", dealer_id, kind, amount_fen, reason.strip(), corrects_statement_id,
+        actor.user_id, clock.now()))[0]
+    await audit.record(actor=actor, object_type="adjustment", object_id=row["id"],
+                       action="requested", organisation_id=dealer_id, reason=reason.strip(),
+                       after={"kind": kind, "amount_fen": amount_fen,
+                              "corrects": corrects_statement_id})
     return row["id"]
 
 
+@transactional
 async def decide_adjustment(*, actor: Actor, adjustment_id: int, approve: bool,
                             reason: str = "") -> None:
     """A second finance user approves or refuses (with a reason) a requested adjustment."""
     _finance(actor)
     if not approve and not reason.strip():
         raise ValidationFailed({"reason": "Give the reason for refusing."})
-    async with engine().transaction():
-        rows = await raw_fetch("SELECT * FROM adjustment WHERE id = $1 FOR UPDATE", adjustment_id)
-        if not rows:
-            raise NotFound("Not found.")
-        adjustment = rows[0]
-        if adjustment["status"] != "requested":
-            raise Conflict("This request has already been decided.")
-        if adjustment["requested_by"] == actor.user_id:
-            raise RuleViolation("A second person decides an adjustment, not its requester (R26).")
-        status = "approved" if approve else "refused"
-        await raw_fetch("UPDATE adjustment SET status = $2, decided_by = $3, decided_at = $4, "
-                        "decision_reason = $5 WHERE id = $1", adjustment_id, status,
-                        actor.user_id, clock.now(), reason.strip())
-        await audit.record(actor=actor, object_type="adjustment", object_id=adjustment_id,
-                           action=status, organisation_id=adjustment["dealer"],
-                           before={"status": "requested"}, after={"status": status},
-                           reason=reason.strip())
+    rows = await raw_fetch("SELECT * FROM adjustment WHERE id = $1 FOR UPDATE", adjustment_id)
+    if not rows:
+        raise NotFound("Not found.")
+    adjustment = rows[0]
+    if adjustment["status"] != "requested":
+        raise Conflict("This request has already been decided.")
+    if adjustment["requested_by"] == actor.user_id:
+        raise RuleViolation("A second person decides an adjustment, not its requester (R26).")
+    status = "approved" if approve else "refused"
+    await raw_fetch("UPDATE adjustment SET status = $2, decided_by = $3, decided_at = $4, "
+                    "decision_reason = $5 WHERE id = $1", adjustment_id, status,
+                    actor.user_id, clock.now(), reason.strip())
+    await audit.record(actor=actor, object_type="adjustment", object_id=adjustment_id,
+                       action=status, organisation_id=adjustment["dealer"],
+                       before={"status": "requested"}, after={"status": status},
+                       reason=reason.strip())
 
 
 async def list_adjustments(*, dealer_id: int | None = None,

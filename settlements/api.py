@@ -12,7 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import Body
 
-from dealers.batches import LineErrors
+from dealers.batch_lines import LineErrors
 from portal import clock, i18n, listing
 from portal.api import api_token_required
 from portal.errors import ValidationFailed

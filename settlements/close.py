@@ -19,7 +19,7 @@ import asyncpg
 
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import engine, raw_fetch
+from portal.db import engine, in_transaction, raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
 from settlements import close_sql as sql
 
@@ -83,12 +83,8 @@ async def close_period(*, actor: Actor, period: date, run_id: int | None = None)
     ends, today = period_end(period), clock.china_today()
     async with _Progress(run_id) as progress:
         try:
-            async with engine().transaction():
-                count = await _close(actor, period, ends, today, progress)
-                if run_id is not None:  # done only if the data commits with it
-                    await raw_fetch("UPDATE period_close SET status = 'done', step = $2, "
-                                    "statements = $3, finished_at = $4 WHERE id = $1",
-                                    run_id, STEPS, count, clock.now())
+            count = await in_transaction(
+                lambda: _close(actor, period, ends, today, progress, run_id))
         except BaseException as exc:
             await progress.failed(exc)
             raise
@@ -96,7 +92,7 @@ async def close_period(*, actor: Actor, period: date, run_id: int | None = None)
 
 
 async def _close(actor: Actor, period: date, ends: datetime, today: date,
-                 progress: _Progress) -> int:
+                 progress: _Progress, run_id: int | None) -> int:
     await raw_fetch("SELECT pg_advisory_xact_lock($1, $2)", LOCK_CLASS,
                     period.year * 100 + period.month)
     mark = (await raw_fetch(sql.LOCK_DRAFTS, period))[0]["mark"]
@@ -109,7 +105,29 @@ async def _close(actor: Actor, period: date, ends: datetime, today: date,
     await audit.record(actor=actor, object_type="period", object_id=period.isoformat(),
                        action="closed", after={"draft_statements": summary["drafts"],
                                                "credits_waiting": list(summary["waiting"])})
+    if run_id is not None:  # done only if the data commits with it
+        await raw_fetch("UPDATE period_close SET status = 'done', step = $2, statements = $3, "
+                        "finished_at = $4 WHERE id = $1", run_id, STEPS, summary["drafts"],
+                        clock.now())
     return summary["drafts"]
+
+
+@transactional
+async def _insert_run(actor: Actor, period: date, now: datetime) -> int:
+    # A run left 'running' whose close no longer holds the month's lock was interrupted
+    # (the process stopped): mark it so, or the month could never be closed again.
+    await raw_fetch(
+        "UPDATE period_close SET status = 'failed', error = 'Interrupted.', "
+        "finished_at = $3 WHERE period = $1 AND status = 'running' AND started_at < $2 "
+        "AND pg_try_advisory_xact_lock($4, $5)", period, now - STALE_AFTER, now,
+        LOCK_CLASS, period.year * 100 + period.month)
+    run_id = (await raw_fetch(
+        "INSERT INTO period_close (period, status, step, steps, started_by, started_at) "
+        "VALUES ($1, 'running', 0, $2, $3, $4) RETURNING id",
+        period, STEPS, actor.user_id, now))[0]["id"]
+    await audit.record(actor=actor, object_type="period", object_id=period.isoformat(),
+                       action="close_started", after={"run": run_id})
+    return run_id
 
 
 async def start_close(*, actor: Actor, period: date) -> int:
@@ -118,20 +136,7 @@ async def start_close(*, actor: Actor, period: date) -> int:
     period = _check(actor, period)
     now = clock.now()
     try:
-        async with engine().transaction():
-            # A run left 'running' whose close no longer holds the month's lock was interrupted
-            # (the process stopped): mark it so, or the month could never be closed again.
-            await raw_fetch(
-                "UPDATE period_close SET status = 'failed', error = 'Interrupted.', "
-                "finished_at = $3 WHERE period = $1 AND status = 'running' AND started_at < $2 "
-                "AND pg_try_advisory_xact_lock($4, $5)", period, now - STALE_AFTER, now,
-                LOCK_CLASS, period.year * 100 + period.month)
-            run_id = (await raw_fetch(
-                "INSERT INTO period_close (period, status, step, steps, started_by, started_at) "
-                "VALUES ($1, 'running', 0, $2, $3, $4) RETURNING id",
-                period, STEPS, actor.user_id, now))[0]["id"]
-            await audit.record(actor=actor, object_type="period", object_id=period.isoformat(),
-                               action="close_started", after={"run": run_id})
+        run_id = await _insert_run(actor, period, now)
     except asyncpg.exceptions.UniqueViolationError:
         raise Conflict("This month is already being closed.") from None
     _tasks[run_id] = asyncio.create_task(_run(actor, period, run_id))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers.batches import LineErrors
+from dealers.batch_lines import LineErrors
 from portal import clock
 from portal.catalog import list_products
 from portal.errors import PortalError, ValidationFailed

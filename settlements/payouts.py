@@ -26,12 +26,11 @@ import asyncpg
 
 from portal import audit, clock, payments
 from portal.actor import Actor
-from portal.db import raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.settings import Settings
 from settlements import journal, notices
 from settlements import payout_outcomes as outcomes
-from settlements.tables import Payout
 
 ACCOUNT = re.compile(r"acct_[A-Za-z0-9]{1,35}")
 
@@ -74,20 +73,25 @@ async def set_payout_account(*, actor: Actor, dealer_id: int, stripe_account: st
         raise ValidationFailed(errors)
     if stripe_account and settings is not None and settings.stripe_secret_key:
         await _check_account(settings, stripe_account)
+    return await _store_payout_account(actor, dealer_id, stripe_account, bank_name, bank_account)
+
+
+@transactional
+async def _store_payout_account(actor: Actor, dealer_id: int, stripe_account: str,
+                                bank_name: str, bank_account: str) -> int:
     dealer = await raw_fetch("SELECT id, kind FROM organisation WHERE id = $1", dealer_id)
     if not dealer or dealer[0]["kind"] == "hq":
         raise NotFound("Not found.")
-    async with Payout._meta.db.transaction():
-        before = await payout_account(dealer_id)
-        row = (await raw_fetch(
-            "INSERT INTO payout_account (dealer, stripe_account, bank_name, bank_account, "
-            "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", dealer_id,
-            stripe_account, bank_name, bank_account, actor.user_id, clock.now()))[0]
-        keys = ("stripe_account", "bank_name", "bank_account")
-        await audit.record(actor=actor, object_type="payout_account", object_id=dealer_id,
-                           action="set", organisation_id=dealer_id,
-                           before={k: before[k] for k in keys} if before else None,
-                           after=dict(zip(keys, (stripe_account, bank_name, bank_account), strict=True)))
+    before = await payout_account(dealer_id)
+    row = (await raw_fetch(
+        "INSERT INTO payout_account (dealer, stripe_account, bank_name, bank_account, "
+        "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", dealer_id,
+        stripe_account, bank_name, bank_account, actor.user_id, clock.now()))[0]
+    keys = ("stripe_account", "bank_name", "bank_account")
+    await audit.record(actor=actor, object_type="payout_account", object_id=dealer_id,
+                       action="set", organisation_id=dealer_id,
+                       before={k: before[k] for k in keys} if before else None,
+                       after=dict(zip(keys, (stripe_account, bank_name, bank_account), strict=True)))
     return row["id"]
 
 
@@ -147,18 +151,7 @@ async def pay_statement(settings: Settings, *, actor: Actor, statement_id: int) 
     if not settings.stripe_secret_key:
         raise payments.PaymentUnavailable("Stripe payouts are not configured; record a bank "
                                           "transfer instead.")
-    async with Payout._meta.db.transaction():
-        statement = await _payable_statement(statement_id)
-        account = await payout_account(statement["dealer"])
-        if not account or not account["stripe_account"]:
-            raise RuleViolation("This dealer has no Stripe connected account; set one, or "
-                                "record a bank transfer.")
-        payout = await _insert_payout(statement, actor, method="stripe", status="pending",
-                                      destination=account["stripe_account"], attempts=1)
-        await audit.record(actor=actor, object_type="statement", object_id=statement_id,
-                           action="payout_started", organisation_id=statement["dealer"],
-                           after={"payout": payout["id"], "amount_fen": payout["amount_fen"],
-                                  "destination": payout["destination"]})
+    payout = await _start_payout(actor, statement_id)
     # committed: from here on the key is on record, whatever happens to this process
     try:
         transfer = await _send(settings, payout)
@@ -171,6 +164,22 @@ async def pay_statement(settings: Settings, *, actor: Actor, statement_id: int) 
     return {"payout_id": payout["id"], "status": "paid", "transfer": transfer["id"]}
 
 
+@transactional
+async def _start_payout(actor: Actor, statement_id: int) -> dict:
+    statement = await _payable_statement(statement_id)
+    account = await payout_account(statement["dealer"])
+    if not account or not account["stripe_account"]:
+        raise RuleViolation("This dealer has no Stripe connected account; set one, or "
+                            "record a bank transfer.")
+    payout = await _insert_payout(statement, actor, method="stripe", status="pending",
+                                  destination=account["stripe_account"], attempts=1)
+    await audit.record(actor=actor, object_type="statement", object_id=statement_id,
+                       action="payout_started", organisation_id=statement["dealer"],
+                       after={"payout": payout["id"], "amount_fen": payout["amount_fen"],
+                              "destination": payout["destination"]})
+    return payout
+
+
 async def _send(settings: Settings, payout: dict) -> dict:
     return await payments.transfer(
         settings, amount_fen=payout["amount_fen"], destination=payout["destination"],
@@ -178,6 +187,7 @@ async def _send(settings: Settings, payout: dict) -> dict:
         metadata={"payout_id": payout["id"], "statement_id": payout["statement"]})
 
 
+@transactional
 async def record_bank_payment(*, actor: Actor, statement_id: int, reference: str) -> int:
     """R27: finance records the bank transfer it made, with the bank's reference (unique): the
     statement is paid and the journal posted at once. Returns the payout id."""
@@ -185,25 +195,24 @@ async def record_bank_payment(*, actor: Actor, statement_id: int, reference: str
     reference = reference.strip()
     if not reference or len(reference) > 80:
         raise ValidationFailed({"reference": "Enter the bank reference."})
-    async with Payout._meta.db.transaction():
-        statement = await _payable_statement(statement_id)
-        if await raw_fetch("SELECT 1 FROM payout WHERE method = 'bank' AND bank_reference = $1 "
-                           "AND status <> 'failed'", reference):
-            raise Conflict("This bank reference has already been recorded.")
-        account = await payout_account(statement["dealer"])
-        payout = await _insert_payout(statement, actor, method="bank", status="paid",
-                                      destination=account["bank_account"] if account else "",
-                                      reference=reference)
-        await raw_fetch("UPDATE statement SET status = 'paid' WHERE id = $1", statement_id)
-        await journal.post_payout(payout_id=payout["id"], dealer_id=statement["dealer"],
-                                  period=statement["period"], method="bank",
-                                  amount_fen=payout["amount_fen"], actor=actor)
-        await audit.record(actor=actor, object_type="statement", object_id=statement_id,
-                           action="paid", organisation_id=statement["dealer"],
-                           after={"payout": payout["id"], "bank_reference": reference,
-                                  "amount_fen": payout["amount_fen"]})
-        await notices.tell_dealer(statement_id=statement_id, kind="statement_paid",
-                                  amount_fen=payout["amount_fen"])
+    statement = await _payable_statement(statement_id)
+    if await raw_fetch("SELECT 1 FROM payout WHERE method = 'bank' AND bank_reference = $1 "
+                       "AND status <> 'failed'", reference):
+        raise Conflict("This bank reference has already been recorded.")
+    account = await payout_account(statement["dealer"])
+    payout = await _insert_payout(statement, actor, method="bank", status="paid",
+                                  destination=account["bank_account"] if account else "",
+                                  reference=reference)
+    await raw_fetch("UPDATE statement SET status = 'paid' WHERE id = $1", statement_id)
+    await journal.post_payout(payout_id=payout["id"], dealer_id=statement["dealer"],
+                              period=statement["period"], method="bank",
+                              amount_fen=payout["amount_fen"], actor=actor)
+    await audit.record(actor=actor, object_type="statement", object_id=statement_id,
+                       action="paid", organisation_id=statement["dealer"],
+                       after={"payout": payout["id"], "bank_reference": reference,
+                              "amount_fen": payout["amount_fen"]})
+    await notices.tell_dealer(statement_id=statement_id, kind="statement_paid",
+                              amount_fen=payout["amount_fen"])
     return payout["id"]
 
 

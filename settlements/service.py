@@ -10,10 +10,9 @@ import asyncpg
 
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from settlements import rules
-from settlements.tables import CreditPrice, RebatePolicy
 
 MAX_CREDIT_PRICE_FEN = 100_000_000  # ¥1,000,000 a unit: anything above is a typing error
 
@@ -41,17 +40,17 @@ async def set_rebate_policy(*, actor: Actor, effective_from: date, tiers: list[r
                                                   "choose another month."}) from None
 
 
+@transactional
 async def _insert_rebate_policy(actor: Actor, effective_from: date, tiers: list[rules.Tier],
                                 reason: str) -> None:
-    async with RebatePolicy._meta.db.transaction():
-        await raw_fetch("INSERT INTO rebate_policy (effective_from, tiers, reason, created_by, "
-                        "created_at) VALUES ($1, $2::jsonb, $3, $4, $5)", effective_from,
-                        json.dumps([{"from_fen": t.from_fen, "rate_bp": t.rate_bp} for t in tiers]),
-                        reason, actor.user_id, clock.now())
-        await audit.record(actor=actor, object_type="rebate_policy",
-                           object_id=effective_from.isoformat(), action="set",
-                           after={"tiers": [(t.from_fen, t.rate_bp) for t in tiers]},
-                           reason=reason)
+    await raw_fetch("INSERT INTO rebate_policy (effective_from, tiers, reason, created_by, "
+                    "created_at) VALUES ($1, $2::jsonb, $3, $4, $5)", effective_from,
+                    json.dumps([{"from_fen": t.from_fen, "rate_bp": t.rate_bp} for t in tiers]),
+                    reason, actor.user_id, clock.now())
+    await audit.record(actor=actor, object_type="rebate_policy",
+                       object_id=effective_from.isoformat(), action="set",
+                       after={"tiers": [(t.from_fen, t.rate_bp) for t in tiers]},
+                       reason=reason)
 
 
 async def record_volume(*, actor: Actor, period: date, dealer_id: int, amount_fen: int) -> None:
@@ -60,16 +59,20 @@ async def record_volume(*, actor: Actor, period: date, dealer_id: int, amount_fe
     if amount_fen < 0:
         raise ValidationFailed({"amount": "Enter the amount received, e.g. 1200.00."})
     try:
-        async with RebatePolicy._meta.db.transaction():
-            await raw_fetch("INSERT INTO purchase_volume (period, dealer, amount_fen, imported_by, "
-                            "imported_at) VALUES ($1, $2, $3, $4, $5)", period.replace(day=1),
-                            dealer_id, amount_fen, actor.user_id, clock.now())
-            await audit.record(actor=actor, object_type="purchase_volume",
-                               object_id=period.replace(day=1).isoformat(), action="recorded",
-                               organisation_id=dealer_id, after={"amount_fen": amount_fen})
+        await _insert_volume(actor, period.replace(day=1), dealer_id, amount_fen)
     except asyncpg.exceptions.UniqueViolationError:
         raise ValidationFailed({"dealer": "This dealer's purchases are already imported for "
                                           "this month."}) from None
+
+
+@transactional
+async def _insert_volume(actor: Actor, period: date, dealer_id: int, amount_fen: int) -> None:
+    await raw_fetch("INSERT INTO purchase_volume (period, dealer, amount_fen, imported_by, "
+                    "imported_at) VALUES ($1, $2, $3, $4, $5)", period, dealer_id, amount_fen,
+                    actor.user_id, clock.now())
+    await audit.record(actor=actor, object_type="purchase_volume",
+                       object_id=period.isoformat(), action="recorded",
+                       organisation_id=dealer_id, after={"amount_fen": amount_fen})
 
 
 async def set_credit_price(*, actor: Actor, product_id: int, price_fen: int | None,
@@ -91,21 +94,26 @@ async def set_credit_price(*, actor: Actor, product_id: int, price_fen: int | No
     if not product:
         raise NotFound("Not found.")
     try:
-        async with CreditPrice._meta.db.transaction():
-            before = await raw_fetch(
-                "SELECT price_fen FROM credit_price WHERE product = $1 AND effective_from <= $2 "
-                "ORDER BY effective_from DESC LIMIT 1", product_id, effective_from)
-            await raw_fetch("INSERT INTO credit_price (product, price_fen, effective_from, reason, "
-                            "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)", product_id,
-                            price_fen, effective_from, reason.strip(), actor.user_id, clock.now())
-            await audit.record(actor=actor, object_type="credit_price", object_id=product_id,
-                               action="set", reason=reason.strip(),
-                               before={"price_fen": before[0]["price_fen"]} if before else None,
-                               after={"price_fen": price_fen, "model": product[0]["model"],
-                                      "from": effective_from.isoformat()})
+        await _insert_credit_price(actor, product[0], price_fen, effective_from, reason.strip())
     except asyncpg.exceptions.UniqueViolationError:
         raise ValidationFailed(
             {"effective_from": "A price from that date already exists."}) from None
+
+
+@transactional
+async def _insert_credit_price(actor: Actor, product: dict, price_fen: int, effective_from: date,
+                               reason: str) -> None:
+    before = await raw_fetch(
+        "SELECT price_fen FROM credit_price WHERE product = $1 AND effective_from <= $2 "
+        "ORDER BY effective_from DESC LIMIT 1", product["id"], effective_from)
+    await raw_fetch("INSERT INTO credit_price (product, price_fen, effective_from, reason, "
+                    "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)", product["id"],
+                    price_fen, effective_from, reason, actor.user_id, clock.now())
+    await audit.record(actor=actor, object_type="credit_price", object_id=product["id"],
+                       action="set", reason=reason,
+                       before={"price_fen": before[0]["price_fen"]} if before else None,
+                       after={"price_fen": price_fen, "model": product["model"],
+                              "from": effective_from.isoformat()})
 
 
 async def credit_price_history(product_id: int) -> list[dict]:

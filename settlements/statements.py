@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from portal import audit, clock, policy
 from portal.actor import Actor
-from portal.db import engine, raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
 from settlements import journal, notices, rules
 
@@ -52,72 +52,72 @@ def _require_draft(statement: dict) -> None:
         raise Conflict(_TAKEN.get(statement["status"], _TAKEN[None]))
 
 
+@transactional
 async def review_fees(*, actor: Actor, statement_id: int) -> None:
     """R24/R26: CS confirms the repair-fee lines before finance may approve."""
     if not actor.has("hq_cs"):
         raise Forbidden("Only HQ customer service reviews repair fees.")
-    async with engine().transaction():
-        statement = await _locked(statement_id)
-        _require_draft(statement)
-        if not statement["has_fees"]:
-            raise RuleViolation("This statement has no repair-fee lines to review.")
-        if statement["fees_reviewed_by"] is not None:
-            raise Conflict("The repair fees of this statement are already reviewed.")
-        await raw_fetch("UPDATE statement SET fees_reviewed_by = $2, fees_reviewed_at = $3 "
-                        "WHERE id = $1", statement_id, actor.user_id, clock.now())
-        await audit.record(actor=actor, object_type="statement", object_id=statement_id,
-                           action="fees_reviewed", organisation_id=statement["dealer"])
+    statement = await _locked(statement_id)
+    _require_draft(statement)
+    if not statement["has_fees"]:
+        raise RuleViolation("This statement has no repair-fee lines to review.")
+    if statement["fees_reviewed_by"] is not None:
+        raise Conflict("The repair fees of this statement are already reviewed.")
+    await raw_fetch("UPDATE statement SET fees_reviewed_by = $2, fees_reviewed_at = $3 "
+                    "WHERE id = $1", statement_id, actor.user_id, clock.now())
+    await audit.record(actor=actor, object_type="statement", object_id=statement_id,
+                       action="fees_reviewed", organisation_id=statement["dealer"])
 
 
+@transactional
 async def approve_statement(*, actor: Actor, statement_id: int) -> str:
     """R26: finance approves a draft it did not prepare, once CS reviewed its repair fees.
     Returns the new status: 'second_approval' when the total is above the HQ-set amount
     (policy second_approval_above_fen), else 'approved' (frozen and posted to the journal)."""
     if not actor.has("hq_finance"):
         raise Forbidden("Only HQ finance may do this.")
-    async with engine().transaction():
-        statement = await _locked(statement_id)
-        _require_draft(statement)
-        enforce(actions_for(actor, statement), "approve")  # R26: the page's own words
-        limit = await policy.value_on("second_approval_above_fen", clock.china_today())
-        status = "second_approval" if statement["total_fen"] > limit else "approved"
-        await raw_fetch("UPDATE statement SET status = $2, approved_by = $3, approved_at = $4 "
-                        "WHERE id = $1", statement_id, status, actor.user_id, clock.now())
-        if status == "approved":
-            await journal.post_statements([statement_id], actor=actor)
-            await notices.tell_dealer(statement_id=statement_id, kind="statement_approved",
-                                      amount_fen=statement["total_fen"])
-        await audit.record(actor=actor, object_type="statement", object_id=statement_id,
-                           action="approved" if status == "approved" else "first_approval",
-                           organisation_id=statement["dealer"],
-                           before={"status": "draft"},
-                           after={"status": status, "total_fen": statement["total_fen"],
-                                  "second_approval_above_fen": limit})
+    statement = await _locked(statement_id)
+    _require_draft(statement)
+    enforce(actions_for(actor, statement), "approve")  # R26: the page's own words
+    limit = await policy.value_on("second_approval_above_fen", clock.china_today())
+    status = "second_approval" if statement["total_fen"] > limit else "approved"
+    await raw_fetch("UPDATE statement SET status = $2, approved_by = $3, approved_at = $4 "
+                    "WHERE id = $1", statement_id, status, actor.user_id, clock.now())
+    if status == "approved":
+        await journal.post_statements([statement_id], actor=actor)
+        await notices.tell_dealer(statement_id=statement_id, kind="statement_approved",
+                                  amount_fen=statement["total_fen"])
+    await audit.record(actor=actor, object_type="statement", object_id=statement_id,
+                       action="approved" if status == "approved" else "first_approval",
+                       organisation_id=statement["dealer"],
+                       before={"status": "draft"},
+                       after={"status": status, "total_fen": statement["total_fen"],
+                              "second_approval_above_fen": limit})
     return status
 
 
+@transactional
 async def second_approve(*, actor: Actor, statement_id: int) -> None:
     """R26: a second finance user, neither the preparer nor the first approver, approves a
     statement above the HQ-set amount; it is then frozen and posted to the journal."""
     if not actor.has("hq_finance"):
         raise Forbidden("Only HQ finance may do this.")
-    async with engine().transaction():
-        statement = await _locked(statement_id)
-        if statement["status"] != "second_approval":
-            if statement["status"] == "draft":
-                raise Conflict("This statement needs its first approval.")
-            raise Conflict(_TAKEN.get(statement["status"], _TAKEN[None]))
-        enforce(actions_for(actor, statement), "second-approval")  # R26
-        await raw_fetch("UPDATE statement SET status = 'approved', second_approved_by = $2, "
-                        "second_approved_at = $3 WHERE id = $1", statement_id, actor.user_id,
-                        clock.now())
-        await journal.post_statements([statement_id], actor=actor)
-        await notices.tell_dealer(statement_id=statement_id, kind="statement_approved",
-                                  amount_fen=statement["total_fen"])
-        await audit.record(actor=actor, object_type="statement", object_id=statement_id,
-                           action="approved", organisation_id=statement["dealer"],
-                           before={"status": "second_approval"},
-                           after={"status": "approved", "total_fen": statement["total_fen"]})
+    statement = await _locked(statement_id)
+    if statement["status"] != "second_approval":
+        if statement["status"] == "draft":
+            raise Conflict("This statement needs its first approval.")
+        raise Conflict(_TAKEN.get(statement["status"], _TAKEN[None]))
+    enforce(actions_for(actor, statement), "second-approval")  # R26
+    await raw_fetch("UPDATE statement SET status = 'approved', second_approved_by = $2, "
+                    "second_approved_at = $3 WHERE id = $1", statement_id, actor.user_id,
+                    clock.now())
+    await journal.post_statements([statement_id], actor=actor)
+    await notices.tell_dealer(statement_id=statement_id, kind="statement_approved",
+                              amount_fen=statement["total_fen"])
+    await audit.record(actor=actor, object_type="statement", object_id=statement_id,
+                       action="approved", organisation_id=statement["dealer"],
+                       before={"status": "second_approval"},
+                       after={"status": "approved", "total_fen": statement["total_fen"]})
 
 
 async def statement_lines(statement_id: int) -> list[dict]:

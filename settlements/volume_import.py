@@ -12,10 +12,10 @@ from datetime import date
 
 import asyncpg
 
-from dealers.batches import LineErrors
+from dealers.batch_lines import LineErrors
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import engine, raw_fetch
+from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 from portal.money import parse_yuan
 from portal.spreadsheets import VOLUME_ROWS, cell_text, read_table
@@ -123,19 +123,22 @@ async def import_volumes(*, actor: Actor, period: date, filename: str, content: 
         raise RuleViolation("Purchases are imported for this month or an earlier one.")
     parsed = await parse_volumes(filename, content)
     try:
-        async with engine().transaction():
-            lookup = await raw_fetch(_LOOKUP, sorted({key for _, key, _ in parsed if key}),
-                                     period)
-            good, problems = check_rows(parsed, lookup)
-            if problems:
-                raise LineErrors(problems)
-            await raw_fetch(_INSERT, period, [d for d, _ in good], [a for _, a in good],
-                            actor.user_id, clock.now())
-            await audit.record(actor=actor, object_type="purchase_volume",
-                               object_id=period.isoformat(), action="imported",
-                               after={"rows": len(good), "total_fen": sum(a for _, a in good),
-                                      "file": filename[:100]})
+        return await _store_volumes(actor, period, filename, parsed)
     except asyncpg.exceptions.UniqueViolationError:
         raise Conflict("Some of these purchases were imported meanwhile: check the month "
                        "again.") from None
+
+
+@transactional
+async def _store_volumes(actor: Actor, period: date, filename: str, parsed: list) -> int:
+    lookup = await raw_fetch(_LOOKUP, sorted({key for _, key, _ in parsed if key}), period)
+    good, problems = check_rows(parsed, lookup)
+    if problems:
+        raise LineErrors(problems)
+    await raw_fetch(_INSERT, period, [d for d, _ in good], [a for _, a in good],
+                    actor.user_id, clock.now())
+    await audit.record(actor=actor, object_type="purchase_volume",
+                       object_id=period.isoformat(), action="imported",
+                       after={"rows": len(good), "total_fen": sum(a for _, a in good),
+                              "file": filename[:100]})
     return len(good)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from dealers.batches import LineInput
+from dealers.batch_lines import LineInput
 from dealers.tables import ReasonCode
 from portal.tables import Product, ProductCategory
 from tests.helpers import actor_of, make_org, make_user

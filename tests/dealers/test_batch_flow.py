@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from dealers import batches, receiving, rules
+from dealers import batch_lines, batches, queries, receiving, rules
 from dealers.tables import ReturnBatch, ReturnLine
 from portal import clock
 from portal.errors import PortalError, ValidationFailed
@@ -15,7 +15,7 @@ from tests.dealers.factory import IN_WINDOW, cfl_line, network, reason
 async def _approved(net) -> int:
     a = net["actors"]
     batch_id = await batches.create_draft(actor=a["clerk"])
-    await batches.add_lines(actor=a["clerk"], batch_id=batch_id,
+    await batch_lines.add_lines(actor=a["clerk"], batch_id=batch_id,
                             lines=[cfl_line(net, 10), cfl_line(net, 5, lights=True)])
     await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
     await batches.sign_batch(actor=a["manager"], batch_id=batch_id, note="checked 15 lamps")
@@ -32,7 +32,7 @@ async def _arrived(net) -> tuple[int, list[dict]]:
                                  dispatched_on=date(2026, 12, 9))
     number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
     await receiving.arrive(actor=a["logistics"], number=number)
-    return batch_id, await batches.list_lines(batch_id)
+    return batch_id, await queries.list_lines(batch_id)
 
 
 async def test_batch_end_to_end_with_short_count():
@@ -73,7 +73,7 @@ async def test_r5_submit_outside_window_refused_and_nothing_changes():
     a = net["actors"]
     with clock.frozen(IN_WINDOW.replace(day=20)):
         batch_id = await batches.create_draft(actor=a["clerk"])
-        await batches.add_lines(actor=a["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
+        await batch_lines.add_lines(actor=a["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
         with pytest.raises(Exception, match="only possible in your window"):
             await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
     assert (await ReturnBatch.select(ReturnBatch.status).first())["status"] == "draft"
@@ -93,7 +93,7 @@ async def test_r8_r9_nobody_signs_or_approves_own_submission():
     a = net["actors"]
     with clock.frozen(IN_WINDOW):
         batch_id = await batches.create_draft(actor=a["manager"])
-        await batches.add_lines(actor=a["manager"], batch_id=batch_id, lines=[cfl_line(net)])
+        await batch_lines.add_lines(actor=a["manager"], batch_id=batch_id, lines=[cfl_line(net)])
         await batches.submit_batch(actor=a["manager"], batch_id=batch_id)
         with pytest.raises(Exception, match="Nobody signs their own"):
             await batches.sign_batch(actor=a["manager"], batch_id=batch_id)
@@ -126,7 +126,7 @@ async def test_r13_decision_must_add_up_and_nothing_written_otherwise():
         batch_id = await _approved(net)
         number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
         await receiving.arrive(actor=a["logistics"], number=number)
-        lines = await batches.list_lines(batch_id)
+        lines = await queries.list_lines(batch_id)
         await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id, counts=[
             receiving.Count(l["id"], l["quantity"], rules.Condition()) for l in lines])
         with pytest.raises(PortalError):

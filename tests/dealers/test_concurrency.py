@@ -2,7 +2,7 @@
 import asyncio
 from datetime import date
 
-from dealers import batches, receiving, rules
+from dealers import batch_lines, batches, queries, receiving, rules
 from dealers.tables import ReturnBatch, ReturnLine
 from portal import clock
 from portal.errors import Conflict
@@ -13,7 +13,7 @@ from tests.dealers.factory import IN_WINDOW, cfl_line, network
 async def _signed(net) -> int:
     a = net["actors"]
     batch_id = await batches.create_draft(actor=a["clerk"])
-    await batches.add_lines(actor=a["clerk"], batch_id=batch_id,
+    await batch_lines.add_lines(actor=a["clerk"], batch_id=batch_id,
                             lines=[cfl_line(net, 10), cfl_line(net, 3)])
     await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
     await batches.sign_batch(actor=a["manager"], batch_id=batch_id)
@@ -47,7 +47,7 @@ async def test_r12_two_clerks_counting_at_once_cannot_double_count():
                                      dispatched_on=date(2026, 12, 9))
         number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
         await receiving.arrive(actor=a["logistics"], number=number)
-        lines = await batches.list_lines(batch_id)
+        lines = await queries.list_lines(batch_id)
 
         def counts(qty):
             return [receiving.Count(l["id"], qty, rules.Condition()) for l in lines]

@@ -6,7 +6,8 @@ import pytest
 from openpyxl import Workbook
 
 from dealers import line_import
-from dealers.batches import LineErrors, create_draft
+from dealers.batch_lines import LineErrors
+from dealers.batches import create_draft
 from dealers.tables import ReturnLine
 from portal import clock, i18n, spreadsheets
 from portal.db import count_queries

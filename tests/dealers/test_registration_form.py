@@ -3,7 +3,7 @@ page, the signatures, and the receipt column HQ fills in (R10, R12, R13)."""
 
 import segno
 
-from dealers import batches, receiving, rules
+from dealers import batch_lines, batches, queries, receiving, rules
 from dealers.registration_form import qr_svg, receiving_url
 from dealers.tables import ReturnBatch
 from portal import clock
@@ -14,7 +14,7 @@ from tests.helpers import client, login
 async def _approved(net) -> int:
     a = net["actors"]
     batch_id = await batches.create_draft(actor=a["clerk"])
-    await batches.add_lines(actor=a["clerk"], batch_id=batch_id,
+    await batch_lines.add_lines(actor=a["clerk"], batch_id=batch_id,
                             lines=[cfl_line(net, 10), cfl_line(net, 4, lights=True)])
     await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
     await batches.sign_batch(actor=a["manager"], batch_id=batch_id)
@@ -110,7 +110,7 @@ async def test_receipt_column_shows_decisions_and_reasons():
         batch_id = await _approved(net)
         number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
         await receiving.arrive(actor=a["logistics"], number=number)
-        lines = await batches.list_lines(batch_id)
+        lines = await queries.list_lines(batch_id)
         await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id, counts=[
             receiving.Count(lines[0]["id"], 10, rules.Condition(cap_percent=90)),
             receiving.Count(lines[1]["id"], 4, rules.Condition(lights=True))])

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dealers import batches, queries
+from dealers import batch_lines, batches, queries
 from dealers.demo import open_window_offices
 from portal import auth, clock
 from portal.cli import _load_demo
@@ -122,7 +122,7 @@ async def test_demo_holds_every_state_and_the_walkthrough_starts_on_any_day(mome
         batch_id = await batches.create_draft(actor=clerk, special_approval_id=approval)
         product = (await raw_fetch("SELECT id FROM product WHERE model = 'XD-2401'"))[0]["id"]
         reason = (await raw_fetch("SELECT id FROM reason_code WHERE code = 'FLICKER'"))[0]["id"]
-        await batches.add_lines(actor=clerk, batch_id=batch_id, lines=[batches.LineInput(
+        await batch_lines.add_lines(actor=clerk, batch_id=batch_id, lines=[batch_lines.LineInput(
             product_id=product, quantity=3, reason_id=reason,
             purchase_date=today - timedelta(days=30))])
         await batches.submit_batch(actor=clerk, batch_id=batch_id)

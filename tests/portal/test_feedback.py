@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from dealers import batches
+from dealers import batch_lines, batches, queries
 from portal import clock
 from portal.clock import CHINA
 from portal.tables import ProductCategory
@@ -28,7 +28,7 @@ def _status_region(html: str) -> str:
 
 async def _draft_with_line(net) -> int:
     batch_id = await batches.create_draft(actor=net["actors"]["clerk"])
-    await batches.add_lines(actor=net["actors"]["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
+    await batch_lines.add_lines(actor=net["actors"]["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
     return batch_id
 
 
@@ -72,7 +72,7 @@ async def test_htmx_actions_swap_the_message_into_the_status_region():
             assert ('<div id="flash" class="flash" role="status" aria-live="polite" '
                     'hx-swap-oob="innerHTML"><p class="flash-message">明细已添加。</p></div>') in r.text
             assert FLASH_COOKIE not in r.headers.get("set-cookie", ""), "not shown twice"
-            line = (await batches.list_lines(batch_id))[0]
+            line = (await queries.list_lines(batch_id))[0]
             page = await c.get(f"/batches/{batch_id}")
             assert 'hx-confirm="确定删除第 1 行？"' in page.text  # asks before removing
             r = await c.post(f"/batches/{batch_id}/lines/{line['id']}/delete",
@@ -124,7 +124,7 @@ async def test_r8_nobody_signs_their_own_submission_shown_before_the_click():
     net = await network()
     with clock.frozen(IN_WINDOW):
         batch_id = await batches.create_draft(actor=net["actors"]["manager"])
-        await batches.add_lines(actor=net["actors"]["manager"], batch_id=batch_id,
+        await batch_lines.add_lines(actor=net["actors"]["manager"], batch_id=batch_id,
                                 lines=[cfl_line(net)])
         await batches.submit_batch(actor=net["actors"]["manager"], batch_id=batch_id)
         async with client() as c:

@@ -14,7 +14,7 @@ from datetime import date
 
 import pytest
 
-from dealers import batches, receiving, rules, special_cases
+from dealers import batch_lines, batches, queries, receiving, rules, special_cases
 from portal import clock, handoffs, notify
 from portal.db import count_queries, engine, raw_fetch
 from portal.errors import PortalError, RuleViolation
@@ -183,7 +183,7 @@ async def _batch(w: World, upto: str, disposition: str = "return") -> dict:
     """A batch taken through the real services up to `upto` (clock frozen in the window)."""
     a = w.actors
     batch_id = await batches.create_draft(actor=a["clerk"])
-    await batches.add_lines(actor=a["clerk"], batch_id=batch_id,
+    await batch_lines.add_lines(actor=a["clerk"], batch_id=batch_id,
                             lines=[cfl_line(w.__dict__, 10), cfl_line(w.__dict__, 5)])
     steps = [
         ("submitted", lambda: batches.submit_batch(actor=a["clerk"], batch_id=batch_id)),
@@ -213,14 +213,14 @@ async def _number(batch_id: int) -> str:
 
 
 async def _count(w: World, batch_id: int, short: int = 0) -> list:
-    lines = await batches.list_lines(batch_id)
+    lines = await queries.list_lines(batch_id)
     return await receiving.receive_batch(actor=w.actors["logistics"], batch_id=batch_id, counts=[
         receiving.Count(l["id"], l["quantity"] - (short if i == 0 else 0),
                         rules.Condition(cap_percent=90)) for i, l in enumerate(lines)])
 
 
 async def _decide(w: World, batch_id: int) -> None:
-    lines = await batches.list_lines(batch_id)
+    lines = await queries.list_lines(batch_id)
     await receiving.decide_batch(actor=w.actors["cs"], batch_id=batch_id, decisions=[
         receiving.Decision(l["id"], l["received_qty"], 0, 0) for l in lines])
 
@@ -615,7 +615,7 @@ async def test_a_refused_action_tells_nobody():
     w = await world()
     with clock.frozen(IN_WINDOW.replace(day=20)):  # outside Jiangsu's window (week 2)
         batch = await batches.create_draft(actor=w.actors["clerk"])
-        await batches.add_lines(actor=w.actors["clerk"], batch_id=batch, lines=[cfl_line(w.__dict__)])
+        await batch_lines.add_lines(actor=w.actors["clerk"], batch_id=batch, lines=[cfl_line(w.__dict__)])
         with pytest.raises(RuleViolation):
             await batches.submit_batch(actor=w.actors["clerk"], batch_id=batch)
     assert await raw_fetch("SELECT * FROM notification") == []

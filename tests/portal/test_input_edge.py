@@ -9,7 +9,7 @@ import httpx
 import pytest
 from litestar import get
 
-from dealers import batches
+from dealers import batches, queries
 from dealers.tables import ReturnBatch, SpecialApproval
 from portal import clock
 from portal.errors import Conflict
@@ -101,7 +101,7 @@ async def test_nul_in_query_and_form_text_is_a_field_error():
         assert r.status_code == 422 and "status" in r.json()["fields"]
         token = await login(c, "manager")
         r = await c.post("/special-approvals", data={
-            "_csrf": token, "organisation": str(net["office"]["id"]), "reason": "a\x00b"})
+            "_csrf": token, "organisation_id": str(net["office"]["id"]), "reason": "a\x00b"})
         assert r.status_code == 422, r.text
     assert await SpecialApproval.count() == 0
 
@@ -120,7 +120,7 @@ async def test_quantity_must_be_a_json_integer(quantity):
                                               "quantity": quantity}]})
             assert r.status_code == 422, r.text
             assert "lines[0].quantity" in r.json()["fields"]
-    assert not await batches.list_lines(batch["id"])
+    assert not await queries.list_lines(batch["id"])
 
 
 async def test_text_body_on_a_json_endpoint_is_refused():

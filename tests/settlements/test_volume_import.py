@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
-from dealers.batches import LineErrors
+from dealers.batch_lines import LineErrors
 from portal import clock, i18n, spreadsheets
 from portal.db import count_queries, raw_fetch
 from portal.errors import Forbidden, RuleViolation, ValidationFailed

@@ -2,7 +2,7 @@
 spare-part lines; once HQ decides them, it replenishes the office with good parts."""
 import pytest
 
-from dealers import batches, receiving, rules
+from dealers import batches, queries, receiving, rules
 from dealers.tables import ReturnBatch
 from portal import clock
 from portal.errors import Conflict, RuleViolation
@@ -30,7 +30,7 @@ async def test_r23_faulty_spares_travel_in_the_batch_and_are_replenished():
         await batches.approve_batch(actor=a["cs"], batch_id=batch_id, disposition="return")
         number = (await ReturnBatch.select(ReturnBatch.number).first())["number"]
         await receiving.arrive(actor=a["logistics"], number=number)
-        line = (await batches.list_lines(batch_id))[0]
+        line = (await queries.list_lines(batch_id))[0]
         assert line["model"] == "ELB-28" and line["quantity"] == 4
         await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id,
                                       counts=[receiving.Count(line["id"], 4, rules.Condition())])
