@@ -25,6 +25,7 @@ from dealers.special_routes import BatchIncidentController, SpecialApprovalContr
 from portal import clock, db, nav, notify, payments, workbench
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
+from portal.csrf import csrf_protect
 from portal.failures import HANDLERS
 from portal.network_routes import NetworkController, OrganisationAdminController
 from portal.openapi import TruthfulJsonRenderPlugin
@@ -32,7 +33,7 @@ from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.validation import input_edge
-from portal.web import csrf_protect, identity_middleware
+from portal.web import identity_middleware
 from settlements import payouts
 from settlements import workbench as settlements_workbench
 from settlements.api import SettlementsApi, StatementApi

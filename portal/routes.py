@@ -13,10 +13,10 @@ from portal.redirects import safe_next
 from portal.tables import Product, ProductCategory, SparePart, User
 
 CATALOG_TYPES = {"product_category": ProductCategory, "product": Product, "spare_part": SparePart}
+from portal.csrf import anon_csrf_cookie
 from portal.web import (
     LANG_COOKIE,
     SESSION_COOKIE,
-    anon_csrf_cookie,
     current_actor,
     is_htmx,
     login_required,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch, transactional
-from portal.payments import TransferRefused
+from portal.connect import TransferRefused
 from settlements import journal, notices
 
 

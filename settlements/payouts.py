@@ -24,7 +24,7 @@ import uuid
 
 import asyncpg
 
-from portal import audit, clock, payments
+from portal import audit, clock, connect, payments
 from portal.actor import Actor
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -97,8 +97,8 @@ async def _store_payout_account(actor: Actor, dealer_id: int, stripe_account: st
 
 async def _check_account(settings: Settings, account_id: str) -> None:
     try:
-        account = await payments.retrieve_account(settings, account_id=account_id)
-    except payments.TransferRefused as exc:
+        account = await connect.retrieve_account(settings, account_id=account_id)
+    except connect.TransferRefused as exc:
         raise ValidationFailed({"stripe_account": "Stripe has no such connected account."}) from exc
     if (account.get("capabilities") or {}).get("transfers") != "active":
         raise ValidationFailed({"stripe_account": "This connected account cannot receive "
@@ -155,9 +155,9 @@ async def pay_statement(settings: Settings, *, actor: Actor, statement_id: int) 
     # committed: from here on the key is on record, whatever happens to this process
     try:
         transfer = await _send(settings, payout)
-    except payments.TransferOutcomeUnknown:
+    except connect.TransferOutcomeUnknown:
         return {"payout_id": payout["id"], "status": "pending"}
-    except payments.TransferRefused as exc:
+    except connect.TransferRefused as exc:
         await outcomes.fail(payout["id"], exc)
         raise
     await outcomes.settle(payout["id"], transfer, actor=actor)
@@ -181,7 +181,7 @@ async def _start_payout(actor: Actor, statement_id: int) -> dict:
 
 
 async def _send(settings: Settings, payout: dict) -> dict:
-    return await payments.transfer(
+    return await connect.transfer(
         settings, amount_fen=payout["amount_fen"], destination=payout["destination"],
         idempotency_key=payout["idempotency_key"], transfer_group=transfer_group(payout["statement"]),
         metadata={"payout_id": payout["id"], "statement_id": payout["statement"]})
@@ -238,19 +238,19 @@ async def reconcile_pending(settings: Settings) -> dict:
 
 async def _reconcile_one(settings: Settings, payout: dict) -> str:
     try:
-        found = await payments.find_transfer(settings,
+        found = await connect.find_transfer(settings,
                                              transfer_group=transfer_group(payout["statement"]),
                                              metadata={"payout_id": payout["id"]})
-    except (payments.TransferOutcomeUnknown, payments.TransferRefused):
+    except (connect.TransferOutcomeUnknown, connect.TransferRefused):
         return "pending"  # we learnt nothing; a lookup failing proves nothing was paid
     if found is None:
         await raw_fetch("UPDATE payout SET attempts = attempts + 1, updated_at = $2 WHERE id = $1",
                         payout["id"], clock.now())
         try:
             found = await _send(settings, payout)
-        except payments.TransferOutcomeUnknown:
+        except connect.TransferOutcomeUnknown:
             return "pending"
-        except payments.TransferRefused as exc:  # Stripe has none and refuses to make it
+        except connect.TransferRefused as exc:  # Stripe has none and refuses to make it
             await outcomes.fail(payout["id"], exc)
             return "failed"
     if await outcomes.settle(payout["id"], found, actor=None):

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from hypothesis.control import _current_build_context, event
 
 import portal.app  # noqa: F401  the composition root registers the transfer.* webhook handlers
-from portal import clock, payments
+from portal import clock, connect, payments
 from portal.db import engine, raw_fetch
 from portal.errors import Conflict, RuleViolation, ValidationFailed
 from settlements import (
@@ -315,7 +315,7 @@ class World:
 
     def reverse(self, payout_id: int) -> None:
         """The money came back: the statement is approved again and may be paid anew."""
-        sdk = payments.connect_client(self.settings)
+        sdk = connect.connect_client(self.settings)
         transfer = self.transfer_of(payout_id)
         sdk.v1.transfers.reversals.create(transfer["id"],
                                           options={"idempotency_key": f"rev-{payout_id}"})

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from portal import payments
+from portal.connect import connect_client
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 from settlements import journal, payouts
@@ -291,7 +292,7 @@ async def test_r27_transfer_reversed_reopens_statement_and_reverses_journal(conn
     settings = settings_for(connect)
     paid = await payouts.pay_statement(settings, actor=net["actors"]["finance"],
                                        statement_id=statement)
-    sdk = payments.connect_client(settings)
+    sdk = connect_client(settings)
     sdk.v1.transfers.reversals.create(paid["transfer"], options={"idempotency_key": "rev-1"})
     reversed_ = sdk.v1.transfers.retrieve(paid["transfer"]).to_dict()
     assert reversed_["reversed"] and reversed_["amount_reversed"] == 153_457
