@@ -14,16 +14,17 @@ What it leaves, relative to today (China time):
 - one batch waiting at each HQ step: signed (Shanghai, for `hq.cs`), approved (Zhejiang, to
   dispatch), in transit (Guangdong), arrived and not counted (Beijing, in time; Shandong,
   breaching R12), counted with a difference and an extra line (Anhui, for `hq.cs` to decide);
-- older: Tianjin decided last month, Liaoning decided the month before, Chongqing disposed of
-  locally (closed), Hunan refused; Jilin (no window, R4) asks for a special approval.
+- older: Tianjin decided last month (its manager disputed its quality 20 hours ago, R16: for
+  `hq.tech` to verify on site within 2 days), Liaoning decided the month before, Chongqing
+  disposed of locally (closed), Hunan refused; Jilin (no window, R4) asks for a special approval.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from dealers import batches, receiving, rules, special_cases
-from dealers.batches import LineInput
+from dealers import batch_lines, batches, receiving, rules, special_cases
+from dealers.batch_lines import LineInput
 from dealers.calendar import weeks_on
 from dealers.tables import ReturnBatch, SpecialApproval
 from portal import clock
@@ -85,7 +86,7 @@ class _Story:
             self.id = await batches.create_draft(actor=self.clerk,
                                                  special_approval_id=special_approval)
             today = clock.china_today()
-            await batches.add_lines(actor=self.clerk, batch_id=self.id, lines=[
+            await batch_lines.add_lines(actor=self.clerk, batch_id=self.id, lines=[
                 self._line(line, today, scale) for line in lines])
         if submit:
             async with at(moment):
@@ -230,7 +231,7 @@ async def load_batches_demo() -> bool:
                                       evidence="就地破碎处理，照片 12 张，见证人：重庆物流商 王经理")
     # Tianjin (week 1) and Jiangsu (week 2), last month: decided on time; Jiangsu's receipt is
     # the one js.clerk reads, and last month's statements credit both (R13).
-    s = await story("tj").file(china(last_month.replace(day=2)), LINES, scale=1)
+    tianjin = s = await story("tj").file(china(last_month.replace(day=2)), LINES, scale=1)
     await (await (await (await (await s.sign(china(last_month.replace(day=2), 16))).approve(
         china(last_month.replace(day=3)))).dispatch(china(last_month.replace(day=3), 15))
     ).arrive(china(last_month.replace(day=5), 9))).count(china(last_month.replace(day=5), 16))
@@ -312,6 +313,12 @@ async def load_batches_demo() -> bool:
         await special_cases.request_special_approval(
             actor=people["jl.manager"], organisation_id=people["jl.clerk"].organisation_id,
             reason="吉林暂无返厂周，申请本月特批返厂", quality_problem=False)
+    # Tianjin disputes the quality of last month's decided batch (R16), raised 20 hours ago:
+    # HQ tech verifies it on site within 2 days, waiting for hq.tech (not late on any day).
+    async with at(ago(now, hours=20)):
+        await special_cases.raise_quality_dispute(
+            actor=people["tj.manager"], batch_id=tianjin.id,
+            description="节能灯 CFL-13W 同批次大面积不亮，疑为批量质量问题，请技术部现场核实")
     return True
 
 

@@ -9,9 +9,11 @@ the whole module; every person gets a fresh browser context. The journeys follow
 (the batch js.clerk submits is the one js.manager signs and hq.cs approves), so they run in file
 order and each names what it needs from the one before.
 
-Languages: js.clerk, hq.cs, bj.clerk, hq.finance, gd.clerk and the auditor read Chinese (the
-default); js.manager, hq.logistics, js.repair, hq.finance2 and rm.east press the language button
-and read English (kept per user, so their later notices come in English too)."""
+Languages: js.clerk, hq.cs, bj.clerk, tj.clerk, hq.finance, gd.clerk, js.store1, hq.admin and
+the auditor read Chinese (the default); js.manager, hq.logistics, hq.tech, js.repair, hq.finance2
+and rm.east press the language button and read English (kept per user, so their later notices
+come in English too); js.clerk2, whom hq.admin adds, reads English from the first page because
+the administrator chose it."""
 from __future__ import annotations
 
 import re
@@ -84,12 +86,14 @@ async def person(portal, username: str, english: bool = False):
         await page.click("#login-submit")
         await expect(page.locator("#logout")).to_be_visible()
         lang = "en" if english else "zh-CN"
-        if await page.get_attribute("html", "lang") != lang:
+        switch = await page.get_attribute("html", "lang") != lang
+        if switch:
             await page.click("#lang-switch")
         await expect(page.locator("html")).to_have_attribute("lang", lang)
         if page.url.rstrip("/") != portal["base"]:
             await page.goto(portal["base"] + "/")
         page.portal_base = portal["base"]  # type: ignore[attr-defined]
+        page.switched_language = switch  # type: ignore[attr-defined]
         yield page
         assert errors == [], errors
     finally:
@@ -275,6 +279,43 @@ async def test_cs_decides_the_counted_batch(portal):
         await inbox_shows(page, f"返厂单 {number} 已处理")
 
 
+# --- batch quality dispute: HQ tech → office and CS --------------------------------------------
+
+async def test_tech_verifies_the_quality_dispute_on_site(portal):
+    """en. Tianjin's manager disputed the quality of last month's batch 20 hours ago (R16, the
+    demo): hq.tech's home shows it due within 2 days, one click opens the batch, the technician
+    records the findings as confirmed; Tianjin's clerk and customer service are told."""
+    async with person(portal, "hq.tech", english=True) as page:
+        await expect(page.locator("main")).to_contain_text("Quality verifications")
+        before = await count(page, "to_verify")
+        await open_queue(page, "to_verify", "Quality disputes to verify on site")
+        tianjin = row(page, "Tianjin Logistics")
+        await expect(tianjin).to_have_count(1)
+        number = (await tianjin.locator("a").first.inner_text()).strip()
+        await tianjin.locator("a").first.click()
+        await expect(page.locator("h1")).to_contain_text(number)
+        dispute = page.locator("#incidents .dispute").filter(has_text="CFL-13W")
+        await expect(dispute).to_contain_text("verify by")
+        await expect(dispute.locator(".badge.alarm")).to_have_count(0)  # within the 2 days
+        await dispute.locator("input[name=findings]").fill(
+            "On site: 31 of 40 CFL-13W from one date code do not light; a batch fault")
+        await dispute.get_by_role("button", name="Confirmed", exact=True).click()
+        await flash_says(page, f"Verification of batch {number} recorded; the office has been "
+                               "told.")
+        await expect(dispute).to_contain_text("Confirmed: whole batch taken back, freight by "
+                                              "the company.")
+        await page.click("#nav-home")
+        await expect(page.locator("#count-to_verify")).to_have_text(str(before - 1))
+        handed["verified"] = number
+
+    async with person(portal, "tj.clerk") as page:
+        await open_queue(page, "decided", "已处理的批次：请查看回执")
+        await expect(row(page, number)).to_have_count(1)
+        await inbox_shows(page, f"{number} 的质量问题已确认")
+    async with person(portal, "hq.cs") as page:
+        await inbox_shows(page, f"{number} 的质量问题已确认")
+
+
 # --- repair point → office ---------------------------------------------------------------------
 
 async def test_repair_point_asks_its_office_for_an_exchange(portal):
@@ -335,6 +376,40 @@ async def test_finance_approves_a_statement_the_other_finance_user_prepared(port
         await inbox_shows(page, f"您的 {month} 对账单已审批")
 
 
+# --- franchise store: its statement approved, read and downloaded --------------------------------
+
+async def test_store_reads_and_downloads_its_approved_statement(portal):
+    """A franchise store acts on nothing in the portal (SPEC §1: it reads its statements and
+    may run a repair point; the demo's stores run none): hq.finance2 (en) approves the
+    Nanjing Xinjiekou store's statement (no repair fees, so no review first); js.store1 (zh)
+    finds it on its home and in its inbox, opens it in one click and downloads it."""
+    async with person(portal, "hq.finance2", english=True) as page:
+        await open_queue(page, "approval", "Statements to approve")
+        store = row(page, "Nanjing Xinjiekou Store")
+        await expect(store).to_have_count(1)
+        await store.locator("a").first.click()
+        await expect(page.locator("#statement-dealer")).to_have_text("Nanjing Xinjiekou Store")
+        number = (await page.text_content("#statement-number")).strip()
+        await page.click("#approve-statement")
+        await flash_says(page, f"Statement {number} approved; the dealer has been told.")
+        month = number[3:7] + "-" + number[7:9]
+
+    async with person(portal, "js.store1") as page:
+        await expect(page.locator("h1")).to_have_text("欢迎，南京新街口专卖店 店长")
+        await expect(page.locator("main")).to_contain_text("您的对账单与维修点")
+        await open_queue(page, "approved", "已批准、待付款的对账单")
+        mine = row(page, number)
+        await expect(mine).to_have_count(1)
+        await mine.locator("a").first.click()
+        await expect(page.locator("#statement-status")).to_have_text("已批准")
+        await expect(page.locator("#approved-by")).to_have_text("财务部 杨帆")
+        await expect(page.locator("#actions button")).to_have_count(0)  # a dealer only reads
+        async with page.expect_download() as download:
+            await page.click("#download-xlsx")
+        assert (await download.value).suggested_filename == f"{number}.xlsx"
+        await inbox_shows(page, f"您的 {month} 对账单已审批")
+
+
 # --- read and sign for others: regional manager, auditor ---------------------------------------
 
 async def test_regional_manager_reaches_a_batch_to_sign(portal):
@@ -356,3 +431,37 @@ async def test_auditor_reaches_a_batch_and_can_change_nothing(portal):
         await expect(page.locator("#batch-status")).to_have_text("已签字")
         await expect(page.locator("#actions")).to_contain_text("此返厂单目前无需您处理。")
         await expect(page.locator("main form[method=post]")).to_have_count(0)
+
+
+# --- the administrator adds a person, who signs in and finds their office's work --------------
+
+async def test_admin_adds_a_clerk_who_signs_in_to_the_office_queue(portal):
+    """zh. hq.admin's home counts the active users; one click opens the users page, where the
+    administrator adds a second Jiangsu clerk reading English. The new clerk signs in with the
+    password given, reads English without pressing the language button, and finds the
+    office's work on the home page (last month's receipt to read)."""
+    async with person(portal, "hq.admin") as page:
+        await expect(page.locator("main")).to_contain_text("系统管理")
+        users = await count(page, "users")
+        await open_queue(page, "users", "在用账号")
+        await page.get_by_role("link", name="添加用户").click()
+        form = page.locator("form[action='/admin/users/new']")
+        await form.locator("input[name=username]").fill("js.clerk2")
+        option = form.locator("select[name=organisation] option", has_text="江苏办事处")
+        await form.locator("select[name=organisation]").select_option(
+            await option.get_attribute("value"))
+        await form.locator("input[name=password]").fill(PASSWORD)
+        await form.locator("input[name=display_name]").fill("江苏办事处 业务员 吴婷")
+        await form.locator("input[name=roles][value=dealer_clerk]").check()
+        await form.locator("select[name=locale]").select_option("en")
+        await form.locator("button.primary").click()
+        await flash_says(page, "用户 js.clerk2 已创建。")
+        await expect(page.locator("h1")).to_have_text("js.clerk2")
+        await page.click("#nav-home")
+        await expect(page.locator("#count-users")).to_have_text(str(users + 1))
+
+    async with person(portal, "js.clerk2", english=True) as page:
+        assert page.switched_language is False  # the administrator's choice of language
+        await expect(page.locator("h1")).to_have_text("Welcome, 江苏办事处 业务员 吴婷")
+        await open_queue(page, "decided", "Batches decided: read the receipt")
+        await expect(row(page, "Jiangsu Office")).not_to_have_count(0)
