@@ -41,28 +41,32 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def load_actor(user_id: int) -> Actor | None:
-    row = await User.select(
-        User.id, User.username, User.display_name, User.roles, User.locale, User.active,
-        User.organisation.id.as_alias("org_id"), User.organisation.path.as_alias("org_path"),
-        User.organisation.kind.as_alias("org_kind"),
-        User.organisation.active.as_alias("org_active"),
-    ).where(User.id == user_id).first()
-    if not row or not row["active"] or not row["org_active"]:
-        return None
-    covered: tuple[str, ...] = ()
-    if "manager" in row["roles"]:
-        covered = tuple(
-            r["path"] for r in await ManagerCoverage.select(
-                ManagerCoverage.organisation.path.as_alias("path")
-            ).where(ManagerCoverage.user == user_id)
-        )
+# Who is asking, in one statement (issue 17 §1): the user, their organisation and, for a manager,
+# the paths of the offices they cover. `{source}` joins whatever identifies the request (a
+# session, an API token, a user id) and names its own columns.
+_IDENTITY = (
+    "SELECT {columns}, u.id AS user_id, u.username, u.display_name, u.roles, u.locale, "
+    "o.id AS org_id, o.path AS org_path, o.kind AS org_kind, "
+    "CASE WHEN 'manager' = ANY(u.roles) THEN ARRAY(SELECT c.path FROM manager_coverage m "
+    "JOIN organisation c ON c.id = m.organisation WHERE m.\"user\" = u.id ORDER BY c.path) "
+    "ELSE '{{}}'::varchar[] END AS covered "
+    "FROM {source} JOIN portal_user u ON u.id = {user} JOIN organisation o ON o.id = u.organisation "
+    "WHERE {where} AND u.active AND o.active")
+
+
+def _actor(row: dict) -> Actor:
     return Actor(
-        user_id=row["id"], username=row["username"], display_name=row["display_name"],
+        user_id=row["user_id"], username=row["username"], display_name=row["display_name"],
         organisation_id=row["org_id"], organisation_path=row["org_path"],
         organisation_kind=row["org_kind"], roles=frozenset(row["roles"]),
-        locale=row["locale"], covered_paths=covered,
-    )
+        locale=row["locale"], covered_paths=tuple(row["covered"]))
+
+
+async def load_actor(user_id: int) -> Actor | None:
+    """The active user as an Actor; None for an inactive user or organisation."""
+    rows = await raw_fetch(_IDENTITY.format(columns="1 AS one", source="(SELECT $1::int AS id) q",
+                                            user="q.id", where="TRUE"), user_id)
+    return _actor(rows[0]) if rows else None
 
 
 # Advisory lock classes (pg_advisory_xact_lock(class, key)): one login decision at a time per
@@ -144,19 +148,19 @@ async def resume_session(settings: Settings, token: str) -> Session | None:
     """The session for a cookie value, or None if unknown, idle too long or too old."""
     if not token or len(token) > 100:
         return None
-    row = await UserSession.select().where(UserSession.token_hash == token_hash(token)).first()
-    if row is None:
+    rows = await raw_fetch(_IDENTITY.format(
+        columns="s.id, s.csrf_token, s.created_at, s.last_seen_at", source="user_session s",
+        user="s.\"user\"", where="s.token_hash = $1"), token_hash(token))
+    if not rows:  # unknown, or its user or organisation no longer active
         return None
+    row = rows[0]
     at = clock.now()
     if _expired(settings, row["created_at"], row["last_seen_at"], at):
         await UserSession.delete().where(UserSession.id == row["id"])
         return None
-    actor = await load_actor(row["user"])
-    if actor is None:
-        return None
     if (at - row["last_seen_at"]).total_seconds() > 60:  # one write a minute is enough for idle
         await UserSession.update({UserSession.last_seen_at: at}).where(UserSession.id == row["id"])
-    return Session(token=token, csrf_token=row["csrf_token"], actor=actor)
+    return Session(token=token, csrf_token=row["csrf_token"], actor=_actor(row))
 
 
 async def end_session(token: str) -> None:
@@ -207,15 +211,16 @@ async def revoke_api_token(*, actor: Actor, token_id: int) -> None:
 async def actor_for_api_token(token: str) -> Actor | None:
     if not token.startswith("pt_") or len(token) > 100:
         return None
-    row = await ApiToken.select(ApiToken.id, ApiToken.user, ApiToken.last_used_at).where(
-        (ApiToken.token_hash == token_hash(token)) & ApiToken.revoked_at.is_null()
-    ).first()
-    if row is None:
+    rows = await raw_fetch(_IDENTITY.format(
+        columns="t.id, t.last_used_at", source="api_token t", user="t.\"user\"",
+        where="t.token_hash = $1 AND t.revoked_at IS NULL"), token_hash(token))
+    if not rows:
         return None
+    row = rows[0]
     at = clock.now()
     if row["last_used_at"] is None or (at - row["last_used_at"]).total_seconds() > 60:
         await ApiToken.update({ApiToken.last_used_at: at}).where(ApiToken.id == row["id"])
-    return await load_actor(row["user"])
+    return _actor(row)
 
 
 # --- user administration (HQ admin) -----------------------------------------------------------

@@ -6,14 +6,16 @@ from datetime import date
 
 from litestar import Controller, Request, get, post
 
+from portal import listing
 from portal.api import api_token_required
 from portal.db import raw_fetch
-from portal.errors import NotFound
+from portal.errors import NotFound, ValidationFailed
 from portal.openapi import PAYMENT_RESPONSES
 from portal.tables import Organisation
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
-from spares import oversight, service, wallets
+from spares import oversight, queries, service, wallets
+from spares.routes import point_filters
 
 
 @dataclass
@@ -108,6 +110,32 @@ class SparesApi(Controller):
     guards = [api_token_required]
     tags = ["repair points"]
     request_max_body_size = JSON_MAX_BYTES
+
+    @get("/")
+    async def list_points(self, request: Request, q: str | None = None,
+                          status: str | None = None, office_name: str | None = None,
+                          proposed_from: str | None = None, proposed_to: str | None = None,
+                          decided_from: str | None = None, decided_to: str | None = None,
+                          waiting: str | None = None, after: int | None = None) -> list[dict]:
+        """The list page's search, read by the same parser (spares.routes.point_filters): `q`
+        part of the point's name (zh or en), of its office's name, or the point's number;
+        `office_name` part of the office's name; `status` proposed, approved, refused or
+        closed; `proposed_from`/`proposed_to` and `decided_from`/`decided_to` China dates
+        (YYYY-MM-DD, inclusive); `after` the last id of the previous page. Newest first; one
+        row per application, with its point once approved."""
+        filters, _, errors = point_filters(request.query_params)
+        after_id = listing.int_param(request.query_params, "after", errors)
+        if errors:
+            raise ValidationFailed(errors)
+        rows = await queries.list_applications(current_actor(request), after_id=after_id,
+                                               **filters)
+        return [{"id": r["id"], "repair_point_id": r["repair_point"], "name": r["name"],
+                 "name_en": r["name_en"], "office_id": r["office"],
+                 "office_name": r["office_name"], "office_name_en": r["office_name_en"],
+                 "address": r["address"], "sales_scale": r["sales_scale"],
+                 "proposed_fee_fen": r["proposed_fee_fen"], "status": r["state"],
+                 "proposed_at": r["proposed_at"], "decided_at": r["decided_at"]}
+                for r in rows]
 
     @post("/", status_code=201)
     async def propose(self, request: Request, data: ProposalIn) -> dict:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 
-from dealers.batch_routes import on_batch_action
-from portal import payments
+from dealers.batch_routes import act_on_batch
+from portal import listing, payments
 from portal.db import raw_fetch
 from portal.errors import PortalError, ValidationFailed
 from portal.forms import integer, iso_date, read_form, text
-from portal.i18n import gettext
+from portal.i18n import gettext, local_name
 from portal.money import parse_yuan
-from portal.network import get_organisation, scope_condition
+from portal.network import get_organisation
 from portal.tables import Organisation
 from portal.web import (
     current_actor,
@@ -47,19 +47,71 @@ PAY_CSP = ("default-src 'self'; script-src 'self' {origin}; frame-src {origin}; 
            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
+def point_filters(query) -> tuple[dict, dict, dict]:
+    """The list's filters from the query string (issue 9 §5): (arguments for
+    queries.list_applications, the raw values to show in the form and carry in links, errors
+    by field). `waiting` is what home pages link with; people type the others."""
+    errors: dict[str, str] = {}
+    raw = {k: (query.get(k) or "").strip() for k in (
+        "waiting", "q", "status", "office_name", "proposed_from", "proposed_to", "decided_from",
+        "decided_to")}
+    raw["waiting"] = raw["waiting"] if raw["waiting"] in queries.WAITING else ""
+    ranges = {}
+    for name in ("proposed", "decided"):
+        start = listing.date_param(query, f"{name}_from", errors)
+        end = listing.date_param(query, f"{name}_to", errors)
+        listing.check_order(errors, start, end, f"{name}_to")
+        ranges[f"{name}_from"], ranges[f"{name}_to"] = listing.china_day_range(start, end)
+    filters = dict(
+        waiting=raw["waiting"] or None,
+        text=listing.text_param(query, "q", errors, limit=120) or None,
+        status=listing.choice_param(query, "status", queries.STATUSES, errors),
+        office_name=listing.text_param(query, "office_name", errors, limit=120) or None,
+        **ranges)
+    return filters, raw, errors
+
+
+# The export's columns: what the list shows, one row per application (headers are msgids).
+COLUMN_LABELS = {
+    "name": "Name", "address": "Address", "office": "Office", "scale": "Sales scale",
+    "fee": "Proposed fee (¥)", "status": "Status", "proposed": "Proposed on",
+    "decided": "Decided on", "reason": "Reason",
+}
+_H = COLUMN_LABELS
+EXPORT_COLUMNS = [
+    listing.Column(_H["name"], lambda a: local_name(a)),
+    listing.Column(_H["address"], lambda a: a["address"]),
+    listing.Column(_H["office"], lambda a: local_name(a, "office_name")),
+    listing.Column(_H["scale"], lambda a: gettext(a["sales_scale"])),
+    listing.Column(_H["fee"], lambda a: a["proposed_fee_fen"], "money"),
+    listing.Column(_H["status"], lambda a: gettext(a["state"])),
+    listing.Column(_H["proposed"], lambda a: listing.china_date(a["proposed_at"]), "date"),
+    listing.Column(_H["decided"], lambda a: listing.china_date(a["decided_at"]), "date"),
+    listing.Column(_H["reason"], lambda a: a["decision_reason"]),
+]
+
+
 async def _list_page(request: Request, status_code: int = 200, errors=None, form=None) -> Response:
+    """The list with its search (name, office, status, proposal and decision days),
+    keyset-paginated; a bad filter answers 422 with the message beside its field."""
     actor = current_actor(request)
-    query = Organisation.select(Organisation.id, Organisation.name, Organisation.name_en).where(
-        Organisation.kind.is_in(["office", "agent"]))
-    condition = scope_condition(actor, Organisation.path)
-    if condition is not None:
-        query = query.where(condition)
-    offices = await query.order_by(Organisation.id)
-    return render(request, "spares/repair_points.html", status_code=status_code,
-                  rows=await queries.list_applications(
-                      actor, waiting=request.query_params.get("waiting")),
-                  offices=offices, errors=errors or {},
-                  form=form or {})
+    q = request.query_params
+    filters, raw, filter_errors = point_filters(q)
+    after = listing.int_param(q, "after", filter_errors)
+    rows = [] if filter_errors else await queries.list_applications(actor, after_id=after,
+                                                                     **filters)
+    more = None
+    if len(rows) == queries.PAGE_SIZE:
+        more = "/repair-points?" + listing.query_string(raw, after=rows[-1]["id"])
+    errors = {**filter_errors, **(errors or {})}
+    context = dict(rows=rows, filters=raw, more_url=more, errors=errors)
+    if is_htmx(request) and not errors and q.get("after"):
+        return render(request, "spares/repair_points.html", block="rows", **context)
+    return render(request, "spares/repair_points.html",
+                  status_code=422 if filter_errors else status_code,
+                  offices=await queries.offices_in_scope(actor), form=form or {},
+                  statuses=queries.STATUSES, export_query=listing.query_string(raw),
+                  export_limit=listing.EXPORT_LIMIT, **context)
 
 
 class RepairPointController(Controller):
@@ -69,6 +121,22 @@ class RepairPointController(Controller):
     @get("/")
     async def list_page(self, request: Request) -> Response:
         return await _list_page(request)
+
+    @get("/export")
+    async def export(self, request: Request) -> Response:
+        """Every application the list's filter shows (not only the page), as CSV or XLSX in
+        the reader's language; at most EXPORT_LIMIT rows, else the list says to narrow it."""
+        filters, _, errors = point_filters(request.query_params)
+        kind = listing.choice_param(request.query_params, "format", ("csv", "xlsx"), errors)
+        rows = [] if errors else await queries.list_applications(
+            current_actor(request), limit=listing.EXPORT_LIMIT + 1, **filters)
+        if len(rows) > listing.EXPORT_LIMIT:
+            errors["export"] = gettext(listing.MESSAGES["too_many"],
+                                       n=f"{listing.EXPORT_LIMIT:,}")
+        if errors:
+            return await _list_page(request, 422, errors)
+        return await listing.export_response(kind or "csv", EXPORT_COLUMNS, rows,
+                                             "repair-points")
 
     @post("/")
     async def propose(self, request: Request) -> Response:
@@ -257,16 +325,18 @@ class BatchSparesController(Controller):
 
     @post("/batches/{batch_id:int}/spare-lines")
     async def spare_lines(self, request: Request, batch_id: int) -> Response:
-        return await on_batch_action(request, batch_id, action=service.send_faulty_to_batch(
-            actor=current_actor(request), batch_id=batch_id),
-            success="The office's faulty spare parts were added to batch %(number)s.")
+        return await act_on_batch(
+            request, batch_id, "The office's faulty spare parts were added to batch %(number)s.",
+            None, lambda actor, _: service.send_faulty_to_batch(actor=actor, batch_id=batch_id))
 
     @post("/batches/{batch_id:int}/replenish", guards=[roles_required("hq_logistics", "hq_cs")])
     async def replenish(self, request: Request, batch_id: int) -> Response:
         hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
-        return await on_batch_action(request, batch_id, action=service.ship_replacements(
-            actor=current_actor(request), batch_id=batch_id, hq_id=hq["id"]),
-            success="Replacement spare parts for batch %(number)s shipped to the office.")
+        return await act_on_batch(
+            request, batch_id, "Replacement spare parts for batch %(number)s shipped to the "
+                               "office.", None,
+            lambda actor, _: service.ship_replacements(actor=actor, batch_id=batch_id,
+                                                       hq_id=hq["id"]))
 
 
 class StockTemplateController(Controller):
