@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from dealers import batch_lines, batches, receiving, rules, special_cases
+from dealers import batch_lines, batches, receiving, rollover, rules, special_cases
 from dealers.batch_lines import LineInput
 from dealers.calendar import weeks_on
 from dealers.tables import ReturnBatch, SpecialApproval
@@ -298,7 +298,7 @@ async def load_batches_demo() -> bool:
     # closes, the roll-over moves it to next month and tells the office (R5).
     await story("js").file(recent(now, 0.5), LINES[:2], submit=False)
     async with at(now):
-        await special_cases.roll_over_unsubmitted(now)
+        await rollover.roll_over_unsubmitted(now)
     # This month's special approval, granted and unused: js.clerk starts a special batch from
     # /special-approvals and submits it on any day (README walkthrough).
     async with at(recent(now, 0.6)):

@@ -131,13 +131,23 @@ async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
     return batches
 
 
+# Every queue but the disputes' holds only batches in these states: the counts read these rows
+# (index return_batch_queue on status), never the closed history (issue 17 §3).
+OPEN_STATUSES = ("submitted", "signed", "approved", "dispatched", "received")
+
+
 async def queue_counts(*, actor: Actor, now: datetime) -> dict[str, int]:
-    """How many batches wait in each queue: one query."""
+    """How many batches wait in each queue: one query, whose cost follows open work."""
     if not actor.sees_everything:
         return {}
-    parts = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in QUEUES.items())
-    rows = await raw_fetch(f"SELECT {parts} FROM return_batch b", now)
-    return dict(rows[0])
+    parts = ", ".join(f"count(*) FILTER (WHERE {sql}) AS {name}" for name, sql in QUEUES.items()
+                      if name != "to_verify")
+    # open disputes: the partial unique index quality_dispute_one_open holds exactly them
+    rows = await raw_fetch(
+        f"SELECT {parts}, (SELECT count(*) FROM quality_dispute d WHERE d.verified_at IS NULL) "
+        f"AS to_verify FROM return_batch b WHERE b.status = ANY($2::varchar[])", now,
+        list(OPEN_STATUSES))
+    return {name: rows[0][name] for name in QUEUES}
 
 
 SPECIAL_STATUSES = ("requested", "approved", "refused")

@@ -64,6 +64,14 @@ def window_in_month(month: date, week: int | None) -> Window | None:
     return Window(week=week, first=start.replace(day=first), last=start.replace(day=last))
 
 
+def window_closed(month: date, week: int | None, at: datetime) -> bool:
+    """R5: a regular draft of `month` can no longer be submitted at `at`: its month is past, or
+    its window in that month has closed (with no window assigned, only once the month is past)."""
+    window = window_in_month(month, week)
+    return month.replace(day=1) < at.astimezone(CHINA).date().replace(day=1) or (
+        window is not None and at >= window.closes_at)
+
+
 def window_status(at: datetime, week_this_month: int | None,
                   week_next_month: int | None) -> WindowStatus:
     """R3/R4 at instant `at` (any zone; judged in China time)."""

@@ -1,5 +1,5 @@
-"""Exceptions to the monthly routine: special approvals (R7), the roll-over of drafts not
-submitted in time (R5), batch quality disputes (R16) and transit claims (R15)."""
+"""Exceptions to the monthly routine: special approvals (R7), batch quality disputes (R16) and
+transit claims (R15). The roll-over of drafts not submitted in time (R5) is dealers/rollover.py."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -8,7 +8,6 @@ import asyncpg
 
 from dealers import rules
 from dealers.batches import get_batch, require_status
-from dealers.calendar import week_for_region
 from dealers.tables import QualityDispute, SpecialApproval, TransitClaim
 from portal import audit, clock
 from portal.actor import Actor
@@ -111,52 +110,6 @@ async def regular_drafts(organisation_id: int) -> list[dict]:
 
 
 # --- R5 roll-over -----------------------------------------------------------------------------------
-
-async def roll_over_unsubmitted(at: datetime) -> int:
-    """R5: a regular draft not submitted when its window closes is not accepted this month: it
-    moves to next month's window and the office is told. Safe to run repeatedly."""
-    today = clock.china_today(at)
-    drafts = await raw_fetch(
-        "SELECT b.id, b.number, b.organisation, b.month, o.region FROM return_batch b "
-        "JOIN organisation o ON o.id = b.organisation "
-        "WHERE b.status = 'draft' AND b.kind = 'regular' AND b.month <= $1", today.replace(day=1))
-    moved = 0
-    for draft in drafts:
-        week = await week_for_region(draft["region"], draft["month"]) if draft["region"] else None
-        window = rules.window_in_month(draft["month"], week)
-        closed = draft["month"] < today.replace(day=1) or (window is not None and at >= window.closes_at)
-        if closed and await _roll_one(draft, at):
-            moved += 1
-    return moved
-
-
-@transactional
-async def _roll_one(draft: dict, at: datetime) -> bool:
-    target = clock.next_month(draft["month"])
-    while target < clock.china_today(at).replace(day=1):
-        target = clock.next_month(target)
-    taken = await raw_fetch(
-        "SELECT 1 FROM return_batch WHERE organisation = $1 AND month = $2 AND kind = 'regular' "
-        "AND status <> 'withdrawn' AND id <> $3", draft["organisation"], target, draft["id"])
-    if taken:
-        await tell("rollover_blocked", actor=None, org_id=draft["organisation"],
-                   dedupe_key=draft["number"],
-                   params={"number": draft["number"], "batch_id": draft["id"],
-                           "month": target.strftime("%Y-%m")})
-        return False
-    await raw_fetch("UPDATE return_batch SET month = $2 WHERE id = $1 AND status = 'draft'",
-                    draft["id"], target)
-    await audit.record(actor=None, object_type="return_batch", object_id=draft["id"],
-                       action="rolled_over", organisation_id=draft["organisation"],
-                       before={"month": draft["month"].isoformat()},
-                       after={"month": target.isoformat()},
-                       reason="not submitted in its window (R5)")
-    await tell("rolled_over", actor=None, org_id=draft["organisation"],
-               dedupe_key=f"{draft['number']}-{target:%Y%m}",
-               params={"number": draft["number"], "batch_id": draft["id"],
-                       "month": target.strftime("%Y-%m")})
-    return True
-
 
 # --- R16 batch quality dispute ------------------------------------------------------------------------
 

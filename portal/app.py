@@ -70,7 +70,7 @@ ROUTE_HANDLERS = [
 async def run_jobs_once(settings: Settings) -> None:
     """Periodic work: window reminders, then email delivery of queued notifications."""
     from dealers.calendar import remind_window_opening
-    from dealers.special_cases import roll_over_unsubmitted
+    from dealers.rollover import roll_over_unsubmitted
 
     await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())

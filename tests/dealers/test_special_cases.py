@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from dealers import batch_lines, batches, queries, receiving, rules, special_cases
+from dealers import batch_lines, batches, queries, receiving, rollover, rules, special_cases
 from dealers.tables import QualityDispute, ReturnBatch, SpecialApproval, TransitClaim
 from portal import clock
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
@@ -86,8 +86,8 @@ async def test_r5_unsubmitted_draft_moves_to_next_month_when_window_closes(at, m
     with clock.frozen(datetime(2026, 12, 10, 9, tzinfo=CHINA)):
         batch_id = await batches.create_draft(actor=net["actors"]["clerk"])
     with clock.frozen(at):
-        assert await special_cases.roll_over_unsubmitted(clock.now()) == moved
-        assert await special_cases.roll_over_unsubmitted(clock.now()) == 0  # idempotent
+        assert await rollover.roll_over_unsubmitted(clock.now()) == moved
+        assert await rollover.roll_over_unsubmitted(clock.now()) == 0  # idempotent
     month = (await ReturnBatch.select(ReturnBatch.month).first())["month"]
     assert month == (date(2027, 1, 1) if moved else date(2026, 12, 1))
     told = await Notification.exists().where(
@@ -105,7 +105,7 @@ async def test_r5_rolled_over_draft_can_be_submitted_next_month():
         batch_id = await batches.create_draft(actor=a["clerk"])
         await batch_lines.add_lines(actor=a["clerk"], batch_id=batch_id, lines=[cfl_line(net)])
     with clock.frozen(datetime(2026, 12, 16, 9, tzinfo=CHINA)):
-        await special_cases.roll_over_unsubmitted(clock.now())
+        await rollover.roll_over_unsubmitted(clock.now())
     with clock.frozen(datetime(2027, 1, 9, 9, tzinfo=CHINA)):
         await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
     assert (await ReturnBatch.select(ReturnBatch.status).first())["status"] == "submitted"

@@ -76,6 +76,10 @@ async def test_demo_holds_every_state_and_the_walkthrough_starts_on_any_day(mome
         counts = await queries.queue_counts(actor=hq, now=now)
         assert counts["to_sign"] and counts["to_approve"] and counts["in_transit"]
         assert counts["to_receive"] >= 2 and counts["to_decide"] and counts["breaching"] == 1
+        # each badge counts exactly its list (the counts read open work only, issue 17 §3)
+        for queue, count in counts.items():
+            listed = await queries.list_batches(actor=hq, now=now, queue=queue, limit=10_000)
+            assert len(listed) == count, queue
         # every date agrees with the rules: nothing happened after today, every regular batch
         # was submitted inside its office's window (R5), breaches only where meant (R12, R14)
         late = await raw_fetch(

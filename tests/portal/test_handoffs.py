@@ -14,7 +14,7 @@ from datetime import date
 
 import pytest
 
-from dealers import batch_lines, batches, queries, receiving, rules, special_cases
+from dealers import batch_lines, batches, queries, receiving, rollover, rules, special_cases
 from portal import clock, handoffs, notify
 from portal.db import count_queries, engine, raw_fetch
 from portal.errors import PortalError, RuleViolation
@@ -526,8 +526,8 @@ async def _rolled_over(event: str):
     with clock.frozen(IN_WINDOW):
         batch_id = await batches.create_draft(actor=w.actors["clerk"])
     after_window = IN_WINDOW.replace(day=15)  # week 2 closed at the end of the 14th (R5)
-    assert await special_cases.roll_over_unsubmitted(after_window) == 1
-    assert await special_cases.roll_over_unsubmitted(after_window) == 0  # told once
+    assert await rollover.roll_over_unsubmitted(after_window) == 1
+    assert await rollover.roll_over_unsubmitted(after_window) == 0  # told once
     return Told(w.ids("clerk", "clerk2", "manager"), 0, f"/batches/{batch_id}")
 
 
@@ -539,7 +539,7 @@ async def _rollover_blocked(event: str):
     january = IN_WINDOW.replace(year=2027, month=1, day=3)
     with clock.frozen(january):
         await batches.create_draft(actor=w.actors["clerk2"])  # January's batch exists already
-        assert await special_cases.roll_over_unsubmitted(january) == 0
+        assert await rollover.roll_over_unsubmitted(january) == 0
     return Told(w.ids("clerk", "clerk2", "manager"), 0, f"/batches/{batch_id}")
 
 
