@@ -87,6 +87,7 @@ ACTION_LABELS = {  # the catalog collects *_LABELS: each name for people is tran
     "special_approval_used": "special approval used", "quality_dispute": "quality dispute raised",
     "quality_confirmed": "quality problem confirmed", "transit_claim": "carrier claim opened",
     "transit_claim_closed": "carrier claim closed", "rolled_over": "moved to next month",
+    "rollover_blocked": "not moved: next month's batch already exists",
     "revoke": "revoked", "fees_reviewed": "fees reviewed", "imported": "imported",
 }
 FIELD_LABELS = {
