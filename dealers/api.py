@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from dealers import calendar
 from portal import clock
@@ -51,13 +52,13 @@ class CalendarApi(Controller):
                             week=r["week"], next_month_week=r["next_week"]) for r in rows]
 
     @post("/calendar/{region_id:int}", status_code=200)
-    async def assign(self, request: Request, region_id: int, data: AssignIn) -> dict:
+    async def assign(self, request: Request, region_id: FromPath[int], data: JSONBody[AssignIn]) -> dict:
         effective = await calendar.assign_week(actor=current_actor(request), region_id=region_id,
                                                week=data.week, reason=data.reason)
         return {"effective_from": effective.isoformat()}
 
     @get("/organisations/{org_id:int}/window")
-    async def window(self, request: Request, org_id: int) -> WindowOut:
+    async def window(self, request: Request, org_id: FromPath[int]) -> WindowOut:
         org, status = await calendar.window_for_organisation(actor=current_actor(request),
                                                              org_id=org_id)
         w = status.window

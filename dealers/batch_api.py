@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from dealers import batch_lines, batches, queries, receiving, rules
 from dealers.batch_routes import batch_filters
@@ -111,13 +112,13 @@ class BatchApi(Controller):
     request_max_body_size = JSON_MAX_BYTES
 
     @get("/")
-    async def list_batches(self, request: Request, queue: str | None = None,
-                           status: str | None = None, number: str | None = None,
-                           org_name: str | None = None, month: str | None = None,
-                           month_from: str | None = None, month_to: str | None = None,
-                           submitted_from: str | None = None, submitted_to: str | None = None,
-                           org: int | None = None, product: int | None = None,
-                           after: int | None = None) -> list[dict]:
+    async def list_batches(self, request: Request, queue: FromQuery[str | None] = None,
+                           status: FromQuery[str | None] = None, number: FromQuery[str | None] = None,
+                           org_name: FromQuery[str | None] = None, month: FromQuery[str | None] = None,
+                           month_from: FromQuery[str | None] = None, month_to: FromQuery[str | None] = None,
+                           submitted_from: FromQuery[str | None] = None, submitted_to: FromQuery[str | None] = None,
+                           org: FromQuery[int | None] = None, product: FromQuery[int | None] = None,
+                           after: FromQuery[int | None] = None) -> list[dict]:
         """The list page's search, read by the same parser (dealers.batch_routes
         .batch_filters): `number` a batch number or its start (RB202611); `org_name` part of
         the organisation's name; `month_from`/`month_to`/`month` months (YYYY-MM);
@@ -133,13 +134,13 @@ class BatchApi(Controller):
                                    "filed", "received", "breaching")} for r in rows]
 
     @post("/", status_code=201)
-    async def draft(self, request: Request, special_approval_id: int | None = None) -> dict:
+    async def draft(self, request: Request, special_approval_id: FromQuery[int | None] = None) -> dict:
         actor = current_actor(request)
         batch_id = await batches.create_draft(actor=actor, special_approval_id=special_approval_id)
         return _batch_out(await batches.get_batch(actor=actor, batch_id=batch_id))
 
     @get("/{batch_id:int}")
-    async def detail(self, request: Request, batch_id: int) -> dict:
+    async def detail(self, request: Request, batch_id: FromPath[int]) -> dict:
         actor = current_actor(request)
         batch = await batches.get_batch(actor=actor, batch_id=batch_id)
         lines = await queries.lines_with_verdicts(batch_id)
@@ -155,65 +156,65 @@ class BatchApi(Controller):
         return out
 
     @post("/{batch_id:int}/lines", status_code=201, request_max_body_size=BULK_JSON_BYTES)
-    async def add_lines(self, request: Request, batch_id: int, data: LinesIn) -> dict:
+    async def add_lines(self, request: Request, batch_id: FromPath[int], data: JSONBody[LinesIn]) -> dict:
         lines = [_line(raw, i) for i, raw in enumerate(data.lines, start=1)]
         added = await batch_lines.add_lines(actor=current_actor(request), batch_id=batch_id,
                                         lines=lines)
         return {"added": added}
 
     @post("/{batch_id:int}/lines/{line_id:int}/delete", status_code=200)
-    async def remove_line(self, request: Request, batch_id: int, line_id: int) -> dict:
+    async def remove_line(self, request: Request, batch_id: FromPath[int], line_id: FromPath[int]) -> dict:
         await batch_lines.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
         return {"removed": line_id}
 
     # one route per action, as on the page; each answers the batch as it is now
     @post("/{batch_id:int}/submit", status_code=200)
-    async def submit(self, request: Request, batch_id: int) -> dict:
+    async def submit(self, request: Request, batch_id: FromPath[int]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.submit_batch(
             actor=actor, batch_id=batch_id))
 
     @post("/{batch_id:int}/sign", status_code=200)
-    async def sign(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+    async def sign(self, request: Request, batch_id: FromPath[int], data: JSONBody[ReasonIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.sign_batch(
             actor=actor, batch_id=batch_id, note=data.reason))
 
     @post("/{batch_id:int}/return", status_code=200)
-    async def send_back(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+    async def send_back(self, request: Request, batch_id: FromPath[int], data: JSONBody[ReasonIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.return_to_draft(
             actor=actor, batch_id=batch_id, reason=data.reason))
 
     @post("/{batch_id:int}/approve", status_code=200)
-    async def approve(self, request: Request, batch_id: int, data: ApproveIn) -> dict:
+    async def approve(self, request: Request, batch_id: FromPath[int], data: JSONBody[ApproveIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.approve_batch(
             actor=actor, batch_id=batch_id, disposition=data.disposition, note=data.reason))
 
     @post("/{batch_id:int}/refuse", status_code=200)
-    async def refuse(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+    async def refuse(self, request: Request, batch_id: FromPath[int], data: JSONBody[ReasonIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.refuse_batch(
             actor=actor, batch_id=batch_id, reason=data.reason))
 
     @post("/{batch_id:int}/withdraw", status_code=200)
-    async def withdraw(self, request: Request, batch_id: int, data: ReasonIn) -> dict:
+    async def withdraw(self, request: Request, batch_id: FromPath[int], data: JSONBody[ReasonIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.withdraw_batch(
             actor=actor, batch_id=batch_id, reason=data.reason))
 
     @post("/{batch_id:int}/dispose", status_code=200)
-    async def dispose(self, request: Request, batch_id: int, data: DisposeIn) -> dict:
+    async def dispose(self, request: Request, batch_id: FromPath[int], data: JSONBody[DisposeIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.record_disposal(
             actor=actor, batch_id=batch_id, evidence=data.evidence))
 
     @post("/{batch_id:int}/dispatch", status_code=200)
-    async def dispatch(self, request: Request, batch_id: int, data: DispatchIn) -> dict:
+    async def dispatch(self, request: Request, batch_id: FromPath[int], data: JSONBody[DispatchIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.dispatch_batch(
             actor=actor, batch_id=batch_id, **vars(data)))
 
     @post("/arrivals", status_code=200)
-    async def arrive(self, request: Request, data: ArriveIn) -> dict:
+    async def arrive(self, request: Request, data: JSONBody[ArriveIn]) -> dict:
         return _batch_out(await receiving.arrive(actor=current_actor(request), number=data.number,
                                                  note=data.note))
 
     @post("/{batch_id:int}/receive", status_code=200, request_max_body_size=BULK_JSON_BYTES)
-    async def receive(self, request: Request, batch_id: int, data: ReceiveIn) -> dict:
+    async def receive(self, request: Request, batch_id: FromPath[int], data: JSONBody[ReceiveIn]) -> dict:
         differences = await receiving.receive_batch(
             actor=current_actor(request), batch_id=batch_id,
             counts=[receiving.Count(c.line_id, c.received_qty, c.condition.to_rule())
@@ -223,7 +224,7 @@ class BatchApi(Controller):
         return {"differences": differences}
 
     @post("/{batch_id:int}/decide", status_code=200, request_max_body_size=BULK_JSON_BYTES)
-    async def decide(self, request: Request, batch_id: int, data: DecideIn) -> dict:
+    async def decide(self, request: Request, batch_id: FromPath[int], data: JSONBody[DecideIn]) -> dict:
         actor = current_actor(request)
         await receiving.decide_batch(actor=actor, batch_id=batch_id, decisions=[
             receiving.Decision(d.line_id, d.exchanged, d.credited, d.rejected,

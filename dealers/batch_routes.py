@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from dealers import batch_lines, batches, queries, receiving, special_cases
 from dealers.forms import parse_line
@@ -184,11 +185,11 @@ class BatchController(Controller):
             request, batch_id, success="Batch %(number)s started: add its lines, then submit it.")
 
     @get("/{batch_id:int}")
-    async def detail(self, request: Request, batch_id: int) -> Response:
+    async def detail(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await batch_page(request, batch_id)
 
     @get("/{batch_id:int}/history")
-    async def history(self, request: Request, batch_id: int) -> Response:
+    async def history(self, request: Request, batch_id: FromPath[int]) -> Response:
         """R20: every transition of the batch with who, when and why."""
         actor = current_actor(request)
         batch = await batches.get_batch(actor=actor, batch_id=batch_id)
@@ -197,7 +198,7 @@ class BatchController(Controller):
         return render(request, "portal/history.html", title=batch["number"], entries=entries)
 
     @post("/{batch_id:int}/lines")
-    async def add_line(self, request: Request, batch_id: int) -> Response:
+    async def add_line(self, request: Request, batch_id: FromPath[int]) -> Response:
         form = await read_form(request)
         line, errors = parse_line(form)
         block = "lines" if is_htmx(request) else None
@@ -217,7 +218,7 @@ class BatchController(Controller):
         return done(request, "Line added.", f"/batches/{batch_id}")
 
     @post("/{batch_id:int}/lines/preview")
-    async def preview(self, request: Request, batch_id: int) -> Response:
+    async def preview(self, request: Request, batch_id: FromPath[int]) -> Response:
         """The expected verdict of the line being typed (htmx, on every change)."""
         await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
         line, errors = parse_line(await read_form(request))
@@ -226,7 +227,7 @@ class BatchController(Controller):
                       errors={**service_errors, **errors})
 
     @post("/{batch_id:int}/lines/{line_id:int}/delete")
-    async def remove_line(self, request: Request, batch_id: int, line_id: int) -> Response:
+    async def remove_line(self, request: Request, batch_id: FromPath[int], line_id: FromPath[int]) -> Response:
         await batch_lines.remove_line(actor=current_actor(request), batch_id=batch_id, line_id=line_id)
         if is_htmx(request):
             return done(request, "Line removed.",
@@ -234,7 +235,7 @@ class BatchController(Controller):
         return done(request, "Line removed.", f"/batches/{batch_id}")
 
     @post("/{batch_id:int}/special-approval")
-    async def use_special_approval(self, request: Request, batch_id: int) -> Response:
+    async def use_special_approval(self, request: Request, batch_id: FromPath[int]) -> Response:
         """R7, issue 9 §7: this draft uses the office's granted special approval; lines kept."""
         return await act_on_batch(request, batch_id, DONE["special_approval"], UseApprovalIn,
                                   lambda actor, data: batches.use_special_approval(
@@ -244,50 +245,50 @@ class BatchController(Controller):
     # --- the lifecycle buttons: one route each (R4-R11) ------------------------------------------
 
     @post("/{batch_id:int}/submit")
-    async def submit(self, request: Request, batch_id: int) -> Response:
+    async def submit(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["submit"], None,
                                   lambda actor, _: batches.submit_batch(actor=actor,
                                                                         batch_id=batch_id))
 
     @post("/{batch_id:int}/sign")
-    async def sign(self, request: Request, batch_id: int) -> Response:
+    async def sign(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["sign"], ReasonIn,
                                   lambda actor, data: batches.sign_batch(
                                       actor=actor, batch_id=batch_id, note=data.reason))
 
     @post("/{batch_id:int}/return")
-    async def send_back(self, request: Request, batch_id: int) -> Response:
+    async def send_back(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["return"], ReasonIn,
                                   lambda actor, data: batches.return_to_draft(
                                       actor=actor, batch_id=batch_id, reason=data.reason))
 
     @post("/{batch_id:int}/approve")
-    async def approve(self, request: Request, batch_id: int) -> Response:
+    async def approve(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["approve"], ApproveIn,
                                   lambda actor, data: batches.approve_batch(
                                       actor=actor, batch_id=batch_id, disposition=data.disposition,
                                       note=data.reason))
 
     @post("/{batch_id:int}/refuse")
-    async def refuse(self, request: Request, batch_id: int) -> Response:
+    async def refuse(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["refuse"], ReasonIn,
                                   lambda actor, data: batches.refuse_batch(
                                       actor=actor, batch_id=batch_id, reason=data.reason))
 
     @post("/{batch_id:int}/withdraw")
-    async def withdraw(self, request: Request, batch_id: int) -> Response:
+    async def withdraw(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["withdraw"], ReasonIn,
                                   lambda actor, data: batches.withdraw_batch(
                                       actor=actor, batch_id=batch_id, reason=data.reason))
 
     @post("/{batch_id:int}/dispatch")
-    async def dispatch(self, request: Request, batch_id: int) -> Response:
+    async def dispatch(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["dispatch"], DispatchIn,
                                   lambda actor, data: batches.dispatch_batch(
                                       actor=actor, batch_id=batch_id, **vars(data)))
 
     @post("/{batch_id:int}/dispose")
-    async def dispose(self, request: Request, batch_id: int) -> Response:
+    async def dispose(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["dispose"], DisposeIn,
                                   lambda actor, data: batches.record_disposal(
                                       actor=actor, batch_id=batch_id, evidence=data.evidence))

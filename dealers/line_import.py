@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from dealers import batch_lines, batches, rules
 from dealers.batch_lines import LineErrors, LineInput
@@ -136,7 +137,7 @@ class LineImportController(Controller):
                         headers={"Content-Disposition": 'attachment; filename="return-lines.csv"'})
 
     @post("/batches/{batch_id:int}/import", request_max_body_size=BODY_LIMIT)
-    async def upload(self, request: Request, batch_id: int) -> Response:
+    async def upload(self, request: Request, batch_id: FromPath[int]) -> Response:
         from dealers.batch_routes import batch_page
         from portal.i18n import gettext
 

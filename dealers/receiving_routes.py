@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from dealers import batches, queries, receiving, rules
 from dealers.forms import parse_condition
@@ -43,11 +44,11 @@ class CountController(Controller):
     path = "/batches/{batch_id:int}"
 
     @get("/receive", guards=[roles_required("hq_logistics")])
-    async def count_page(self, request: Request, batch_id: int) -> Response:
+    async def count_page(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await _count_page(request, batch_id)
 
     @post("/receive", guards=[roles_required("hq_logistics")])
-    async def count(self, request: Request, batch_id: int) -> Response:
+    async def count(self, request: Request, batch_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         form = await read_form(request)
         lines = await queries.list_lines(batch_id)
@@ -75,11 +76,11 @@ class CountController(Controller):
                              "it now.", f"/batches/{batch_id}", number=await _number(request, batch_id))
 
     @get("/decide", guards=[roles_required("hq_cs")])
-    async def decide_page(self, request: Request, batch_id: int) -> Response:
+    async def decide_page(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await _decide_page(request, batch_id)
 
     @post("/decide", guards=[roles_required("hq_cs")])
-    async def decide(self, request: Request, batch_id: int) -> Response:
+    async def decide(self, request: Request, batch_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         form = await read_form(request)
         lines = await queries.list_lines(batch_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import segno
 from litestar import Controller, Request, Response, get
+from litestar.params import FromPath
 
 from dealers import batches, queries
 from portal import i18n
@@ -37,7 +38,7 @@ class RegistrationFormController(Controller):
     guards = [login_required]
 
     @get("/batches/{batch_id:int}/form")
-    async def form(self, request: Request, batch_id: int) -> Response:
+    async def form(self, request: Request, batch_id: FromPath[int]) -> Response:
         data = await form_data(actor=current_actor(request), batch_id=batch_id)
         settings = request.app.state.settings
         # PORTAL_BASE_URL when set; else the address this page was requested on (the one the

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from dealers import calendar, rules
 from portal import clock, workbench
@@ -37,7 +38,7 @@ class HomeController(Controller):
                       if status else None)
 
     @get("/network/{org_id:int}/window")
-    async def window(self, request: Request, org_id: int) -> Response:
+    async def window(self, request: Request, org_id: FromPath[int]) -> Response:
         """The window card of one office: a page, or the htmx fragment that refreshes it."""
         org, status = await calendar.window_for_organisation(actor=current_actor(request),
                                                              org_id=org_id)
@@ -58,7 +59,7 @@ class CalendarController(Controller):
                       weeks=rules.WEEK_DAYS)
 
     @get("/{region_id:int}")
-    async def region(self, request: Request, region_id: int) -> Response:
+    async def region(self, request: Request, region_id: FromPath[int]) -> Response:
         region = await Region.select().where(Region.id == region_id).first()
         if region is None:
             raise NotFound("Not found.")
@@ -72,7 +73,7 @@ class CalendarAdminController(Controller):
     guards = [roles_required("hq_admin")]
 
     @post("/{region_id:int}", status_code=303)
-    async def assign(self, request: Request, region_id: int) -> Response:
+    async def assign(self, request: Request, region_id: FromPath[int]) -> Response:
         form = await read_form(request)
         errors: dict[str, str] = {}
         week = integer(form, "week", errors, required=False, low=1, high=3)

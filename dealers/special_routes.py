@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from dealers import queries, special_cases
 from dealers.batch_routes import act_on_batch
@@ -50,7 +51,7 @@ class SpecialApprovalController(Controller):
             success="Special approval requested; head office customer service has been told.")
 
     @post("/{approval_id:int}/decide", guards=[roles_required("hq_cs")])
-    async def decide(self, request: Request, approval_id: int) -> Response:
+    async def decide(self, request: Request, approval_id: FromPath[int]) -> Response:
         return await act(request, SpecialDecisionIn, lambda data: special_cases.decide_special_approval(
             actor=current_actor(request), approval_id=approval_id, **vars(data)),
             page=functools.partial(_approvals_page, request), location="/special-approvals",
@@ -70,7 +71,7 @@ class BatchIncidentController(Controller):
     guards = [login_required]
 
     @post("/batches/{batch_id:int}/disputes")
-    async def raise_dispute(self, request: Request, batch_id: int) -> Response:
+    async def raise_dispute(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(
             request, batch_id, "Quality dispute on batch %(number)s raised; head office will "
                                "verify it on site within two days.", DisputeIn,
@@ -79,7 +80,7 @@ class BatchIncidentController(Controller):
 
     @post("/batches/{batch_id:int}/disputes/{dispute_id:int}/verify",
           guards=[roles_required("hq_tech")])
-    async def verify(self, request: Request, batch_id: int, dispute_id: int) -> Response:
+    async def verify(self, request: Request, batch_id: FromPath[int], dispute_id: FromPath[int]) -> Response:
         return await act_on_batch(
             request, batch_id, "Verification of batch %(number)s recorded; the office has been "
                                "told.", VerifyIn,
@@ -87,7 +88,7 @@ class BatchIncidentController(Controller):
                 actor=actor, dispute_id=dispute_id, **vars(data)))
 
     @post("/batches/{batch_id:int}/claims", guards=[roles_required("hq_cs", "hq_logistics")])
-    async def open_claim(self, request: Request, batch_id: int) -> Response:
+    async def open_claim(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(
             request, batch_id, "Carrier claim on batch %(number)s opened.", ClaimIn,
             lambda actor, data: special_cases.open_transit_claim(
@@ -95,7 +96,7 @@ class BatchIncidentController(Controller):
 
     @post("/batches/{batch_id:int}/claims/{claim_id:int}/close",
           guards=[roles_required("hq_cs", "hq_logistics")])
-    async def close_claim(self, request: Request, batch_id: int, claim_id: int) -> Response:
+    async def close_claim(self, request: Request, batch_id: FromPath[int], claim_id: FromPath[int]) -> Response:
         return await act_on_batch(
             request, batch_id, "Carrier claim on batch %(number)s closed.", CloseClaimIn,
             lambda actor, data: special_cases.close_transit_claim(

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal import catalog, network
 from portal.validation import JSON_MAX_BYTES
@@ -110,18 +111,18 @@ class PortalApi(Controller):
                   roles=sorted(a.roles), locale=a.locale)
 
     @get("/organisations")
-    async def organisations(self, request: Request, kind: str | None = None,
-                            after: int | None = None) -> list[OrganisationOut]:
+    async def organisations(self, request: Request, kind: FromQuery[str | None] = None,
+                            after: FromQuery[int | None] = None) -> list[OrganisationOut]:
         rows = await network.list_organisations(actor=current_actor(request), kind=kind,
                                                 after_id=after)
         return [_org(r) for r in rows]
 
     @get("/organisations/{org_id:int}")
-    async def organisation(self, request: Request, org_id: int) -> OrganisationOut:
+    async def organisation(self, request: Request, org_id: FromPath[int]) -> OrganisationOut:
         return _org(await network.get_organisation(actor=current_actor(request), org_id=org_id))
 
     @post("/organisations", status_code=201)
-    async def create_organisation(self, request: Request, data: OrganisationIn) -> OrganisationOut:
+    async def create_organisation(self, request: Request, data: JSONBody[OrganisationIn]) -> OrganisationOut:
         actor = current_actor(request)
         org_id = await network.create_organisation(
             actor=actor, name=data.name, name_en=data.name_en, kind=data.kind,
@@ -134,13 +135,13 @@ class PortalApi(Controller):
                 for r in await catalog.list_categories()]
 
     @post("/catalog/categories/{category_id:int}/warranty", status_code=200)
-    async def set_warranty(self, request: Request, category_id: int, data: WarrantyIn) -> dict:
+    async def set_warranty(self, request: Request, category_id: FromPath[int], data: JSONBody[WarrantyIn]) -> dict:
         await catalog.set_warranty(actor=current_actor(request), category_id=category_id,
                                    warranty_months=data.warranty_months, reason=data.reason)
         return {"ok": True}
 
     @get("/catalog/products")
-    async def products(self, after: int | None = None) -> list[ProductOut]:
+    async def products(self, after: FromQuery[int | None] = None) -> list[ProductOut]:
         return [ProductOut(**{k: r[k] for k in ProductOut.__dataclass_fields__})
                 for r in await catalog.list_products(after_id=after)]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from portal import catalog, clock, policy
 from portal.errors import ValidationFailed
@@ -30,7 +31,7 @@ class CatalogController(Controller):
         return await _catalog_page(request)
 
     @get("/policies/{key:str}")
-    async def policy_history(self, request: Request, key: str) -> Response:
+    async def policy_history(self, request: Request, key: FromPath[str]) -> Response:
         if key not in policy.POLICIES:
             return await _catalog_page(request, status_code=404)
         return render(request, "portal/policy.html", key=key, shown=policy.shown,
@@ -44,7 +45,7 @@ class CatalogAdminController(Controller):
     guards = [roles_required("hq_admin")]
 
     @post("/categories/{category_id:int}/warranty", status_code=303)
-    async def set_warranty(self, request: Request, category_id: int) -> Response:
+    async def set_warranty(self, request: Request, category_id: FromPath[int]) -> Response:
         form = await read_form(request)
         errors: dict[str, str] = {}
         months = integer(form, "warranty_months", errors, high=120)
@@ -78,7 +79,7 @@ class CatalogAdminController(Controller):
         return done(request, "Product %(model)s added.", "/catalog", model=text(form, "model", 100))
 
     @post("/spares/{spare_id:int}/price", status_code=303)
-    async def set_price(self, request: Request, spare_id: int) -> Response:
+    async def set_price(self, request: Request, spare_id: FromPath[int]) -> Response:
         form = await read_form(request)
         price = parse_yuan(text(form, "unit_price", 30))
         try:
@@ -93,7 +94,7 @@ class CatalogAdminController(Controller):
                     "/catalog")
 
     @post("/policies/{key:str}", status_code=303)
-    async def change_policy(self, request: Request, key: str) -> Response:
+    async def change_policy(self, request: Request, key: FromPath[str]) -> Response:
         form = await read_form(request)
         errors: dict[str, str] = {}
         value = policy.parse(key, text(form, "percent", 20))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from portal import network
 from portal.errors import ValidationFailed
@@ -28,7 +29,7 @@ class NetworkController(Controller):
                       rows=rows, kind=kind or "", q=q or "", next_after=next_after)
 
     @get("/{org_id:int}")
-    async def detail(self, request: Request, org_id: int) -> Response:
+    async def detail(self, request: Request, org_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         org = await network.get_organisation(actor=actor, org_id=org_id)
         kids = await network.children(actor=actor, org_id=org_id)
@@ -67,7 +68,7 @@ class OrganisationAdminController(Controller):
                     name=text(form, "name", 200))
 
     @get("/{org_id:int}/edit")
-    async def edit_form(self, request: Request, org_id: int) -> Response:
+    async def edit_form(self, request: Request, org_id: FromPath[int]) -> Response:
         org = await network.get_organisation(actor=current_actor(request), org_id=org_id)
         form = {"name": org["name"], "name_en": org["name_en"],
                 "region": str(org["region_id"] or ""), "active": org["active"]}
@@ -75,7 +76,7 @@ class OrganisationAdminController(Controller):
                       regions=await network.list_regions())
 
     @post("/{org_id:int}/edit")
-    async def update(self, request: Request, org_id: int) -> Response:
+    async def update(self, request: Request, org_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         org = await network.get_organisation(actor=actor, org_id=org_id)
         form = await read_form(request)

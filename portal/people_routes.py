@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from portal import auth
 from portal.actor import ALL_ROLES
@@ -71,7 +72,7 @@ class UserAdminController(Controller):
                     name=text(form, "username", 100))
 
     @get("/{user_id:int}")
-    async def edit_form(self, request: Request, user_id: int) -> Response:
+    async def edit_form(self, request: Request, user_id: FromPath[int]) -> Response:
         row = await User.select(User.id, User.username, User.display_name, User.email, User.roles,
                                 User.active, User.locale, User.organisation,
                                 User.organisation.name.as_alias("org_name"),
@@ -85,7 +86,7 @@ class UserAdminController(Controller):
                       orgs=await _orgs(), offices=await _offices(), form={**row, "covers": covers})
 
     @post("/{user_id:int}")
-    async def update(self, request: Request, user_id: int) -> Response:
+    async def update(self, request: Request, user_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         form = await read_form(request)
         try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromPath
 
 from portal import audit, auth, i18n, notify
 from portal.errors import NotFound, ValidationFailed
@@ -93,7 +94,7 @@ class SessionController(Controller):
         return render(request, "portal/inbox.html", items=await notify.inbox(actor=actor))
 
     @post("/inbox/{notification_id:int}/read", status_code=303)
-    async def mark_read(self, request: Request, notification_id: int) -> Response:
+    async def mark_read(self, request: Request, notification_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         await notify.mark_read(actor=actor, notification_id=notification_id)
         if is_htmx(request):
@@ -119,12 +120,12 @@ class SessionController(Controller):
                       tokens=await auth.list_api_tokens(actor=actor))
 
     @post("/tokens/{token_id:int}/revoke", status_code=303)
-    async def revoke_token(self, request: Request, token_id: int) -> Response:
+    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Response:
         await auth.revoke_api_token(actor=current_actor(request), token_id=token_id)
         return Response(content="", status_code=303, headers={"Location": "/tokens"})
 
     @get("/history/organisation/{org_id:int}")
-    async def organisation_history(self, request: Request, org_id: int) -> Response:
+    async def organisation_history(self, request: Request, org_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         org = await get_organisation(actor=actor, org_id=org_id)
         entries = await audit.history(actor=actor, object_type="organisation", object_id=org_id,
@@ -132,7 +133,7 @@ class SessionController(Controller):
         return render(request, "portal/history.html", title=i18n.local_name(org), entries=entries)
 
     @get("/history/catalog/{object_type:str}/{object_id:int}")
-    async def catalog_history(self, request: Request, object_type: str, object_id: int) -> Response:
+    async def catalog_history(self, request: Request, object_type: FromPath[str], object_id: FromPath[int]) -> Response:
         """The catalogue is shared by the whole network, so everyone signed in may read its
         history (R17, R20)."""
         if object_type not in CATALOG_TYPES:
@@ -147,7 +148,7 @@ class SessionController(Controller):
                       entries=entries)
 
     @get("/history/user/{user_id:int}")
-    async def user_history(self, request: Request, user_id: int) -> Response:
+    async def user_history(self, request: Request, user_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         row = await User.select(User.username, User.organisation.path.as_alias("path")).where(
             User.id == user_id).first()
