@@ -1,5 +1,6 @@
-"""Return batch benchmarks (issue 3): receiving 500 lines, and the HQ list page from 100k to
-1M lines. Run: .venv/bin/python bench/batches.py [--lines 1000000]"""
+"""Return batch benchmarks (issue 3, issue 17): receiving 500 lines, the HQ list page and its
+queue badges from 100k to 1M lines, each interleaved with its raw twin.
+Run: .venv/bin/python bench/batches.py [--lines 1000000]"""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import report, run, start_database, timed  # noqa: E402
+from bench.common import compare, report_pair, run, start_database  # noqa: E402
 
 start_database()
 
@@ -51,12 +52,19 @@ async def seed_network(conn) -> dict:
     return {"hq": hq, "users": users}
 
 
+OPEN_WORK = 2_000  # batches still in the flow; the rest of the history is decided and closed
+
+
 async def grow_lines(conn, total_lines: int, per_batch: int = 50) -> None:
-    """Batches of 50 lines across the offices and months, in set-based inserts."""
+    """Batches of 50 lines across the offices and months, in set-based inserts. As in a real
+    network, history is mostly done: what was open is decided before the next batches arrive,
+    and only the newest OPEN_WORK batches are in the flow (five states in turn)."""
     have = await conn.fetchval("SELECT count(*) FROM return_line")
     need = (total_lines - have) // per_batch
     if need <= 0:
         return
+    await conn.execute("UPDATE return_batch SET status = 'dispositioned' "
+                       "WHERE status <> 'dispositioned' AND number LIKE 'B%'")
     first = await conn.fetchval("SELECT coalesce(max(id), 0) FROM return_batch")
     user = await conn.fetchval("SELECT id FROM portal_user LIMIT 1")
     await conn.execute(
@@ -64,13 +72,14 @@ async def grow_lines(conn, total_lines: int, per_batch: int = 50) -> None:
         "refused_reason, disposal_evidence, carrier, waybill, company_bears_freight, arrived_at) "
         "SELECT 'B' || lpad((g + $1)::text, 10, '0'), o.id, "
         "  (DATE '2020-01-01' + ((g + $1) / 400) * interval '1 month')::date, 'regular', "
-        "  (ARRAY['dispositioned','received','signed','dispatched','draft'])[1 + (g % 5)], "
+        "  CASE WHEN g > $3 - $4 THEN (ARRAY['submitted','received','signed','dispatched',"
+        "  'draft'])[1 + (g % 5)] ELSE 'dispositioned' END, "
         "  $2, now(), '', '', '', '', true, "
         "  CASE WHEN g % 5 IN (0, 1) THEN now() - interval '5 days' END "
         "FROM generate_series(1, $3) g "
         "JOIN LATERAL (SELECT id FROM organisation WHERE kind = 'office' "
         "              ORDER BY id OFFSET ((g + $1) % 400) LIMIT 1) o ON true",
-        first, user, need)
+        first, user, need, OPEN_WORK)
     products = await conn.fetchval("SELECT min(id) FROM product")
     await conn.execute(
         "INSERT INTO return_line (batch, line_no, product, quantity, reason_text, lights, "
@@ -85,6 +94,17 @@ RAW_LIST = """
 SELECT b.id, b.number, b.month, b.status, o.name FROM return_batch b
 JOIN organisation o ON o.id = b.organisation WHERE b.status = 'received'
 ORDER BY b.id DESC LIMIT 50"""
+RAW_COUNTS = """SELECT count(*) FILTER (WHERE b.status = 'submitted'),
+  count(*) FILTER (WHERE b.status = 'signed'),
+  count(*) FILTER (WHERE b.status = 'approved' AND b.arrived_at IS NULL),
+  count(*) FILTER (WHERE b.status = 'dispatched' AND b.arrived_at IS NULL),
+  count(*) FILTER (WHERE b.status IN ('approved', 'dispatched') AND b.arrived_at IS NOT NULL),
+  count(*) FILTER (WHERE b.status = 'received'),
+  count(*) FILTER (WHERE (b.arrived_at IS NOT NULL AND b.received_at IS NULL
+    AND $1 >= b.arrived_at + interval '2 days') OR (b.status = 'received'
+    AND $1 >= b.arrived_at + interval '4 days')),
+  (SELECT count(*) FROM quality_dispute d WHERE d.verified_at IS NULL)
+FROM return_batch b WHERE b.status = ANY($2::varchar[])"""
 RAW_TOTALS = """SELECT batch, count(*), sum(quantity), sum(received_qty) FROM return_line
 WHERE batch = ANY($1::int[]) GROUP BY batch"""
 
@@ -99,8 +119,19 @@ async def bench_list(conn, actor, lines: int) -> None:
 
     with count_queries() as counter:
         await service()
-    report(f"HQ list page (to decide), {lines:,} lines", await timed(service, 7),
-           await timed(raw, 7), counter.count)
+    report_pair(f"HQ list page (to decide), {lines:,} lines", await compare(service, raw),
+                counter.count)
+
+    async def counts():
+        return await queries.queue_counts(actor=actor, now=NOW)
+
+    async def raw_counts():  # the same scan of the open rows, hand-written
+        await conn.fetch(RAW_COUNTS, NOW, list(queries.OPEN_STATUSES))
+
+    with count_queries() as counter:
+        await counts()
+    report_pair(f"HQ queue badges, {lines:,} lines", await compare(counts, raw_counts),
+                counter.count)
 
     product = await conn.fetchval("SELECT min(id) FROM product")
 
@@ -115,8 +146,8 @@ async def bench_list(conn, actor, lines: int) -> None:
 
     with count_queries() as counter:
         await by_product()
-    report(f"HQ list filtered by product, {lines:,} lines", await timed(by_product, 7),
-           await timed(raw_by_product, 7), counter.count)
+    report_pair(f"HQ list filtered by product, {lines:,} lines",
+                await compare(by_product, raw_by_product), counter.count)
 
 
 async def bench_receive(conn, ids: dict) -> None:
@@ -148,15 +179,15 @@ async def bench_receive(conn, ids: dict) -> None:
 
     counts_used = []
 
-    async def service():
-        batch, line_ids = await fresh_batch()
+    async def service(prepared):
+        batch, line_ids = prepared
         counts = [receiving.Count(i, 9, rules.Condition(cap_percent=90)) for i in line_ids]
         with count_queries() as counter:
             await receiving.receive_batch(actor=actor, batch_id=batch, counts=counts)
         counts_used.append(counter.count)
 
-    async def raw():
-        batch, line_ids = await fresh_batch()
+    async def raw(prepared):
+        batch, line_ids = prepared
         async with conn.transaction():
             await conn.fetchrow("SELECT * FROM return_batch WHERE id = $1 FOR UPDATE", batch)
             await conn.fetch("SELECT id, line_no, product, quantity FROM return_line WHERE batch = $1",
@@ -171,11 +202,9 @@ async def bench_receive(conn, ids: dict) -> None:
                                "request_id) VALUES (now(), 'return_batch', $1, 'received', '', '')",
                                str(batch))
 
-    # Timing each including its own fresh batch set-up keeps the comparison fair.
-    service_t, raw_t = await timed(service, 5), await timed(raw, 5)
-    setup_t = await timed(fresh_batch, 5)
-    report("receive 500 lines (set-up subtracted)", service_t - setup_t, raw_t - setup_t,
-           counts_used[-1])
+    # each run gets its own fresh batch, made untimed just before it
+    report_pair("receive 500 lines", await compare(service, raw, repeat=5, setup=fresh_batch),
+                counts_used[-1])
 
 
 async def main() -> None:

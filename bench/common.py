@@ -38,6 +38,31 @@ async def timed(fn, repeat: int = 5) -> float:
     return statistics.median(samples)
 
 
+async def compare(service, raw, repeat: int = 9, setup=None) -> dict[str, dict[str, float]]:
+    """Time the service and its raw twin interleaved — A, B, A, B… — so a change of load during
+    the run moves both alike (issue 17 §6). `setup`, when given, runs untimed before each run
+    and its result is passed to the timed function. Returns {"service"|"raw": {"min", "median"}}
+    in seconds."""
+    samples: dict[str, list[float]] = {"service": [], "raw": []}
+    for _ in range(repeat):
+        for name, fn in (("service", service), ("raw", raw)):
+            prepared = await setup() if setup is not None else None
+            start = time.perf_counter()
+            await (fn(prepared) if setup is not None else fn())
+            samples[name].append(time.perf_counter() - start)
+    return {name: {"min": min(values), "median": statistics.median(values)}
+            for name, values in samples.items()}
+
+
+def report_pair(name: str, pair: dict[str, dict[str, float]], queries: int | str) -> None:
+    """One line: medians, their ratio, and the ratio of the minimums (the least noisy)."""
+    service, raw = pair["service"], pair["raw"]
+    print(f"{name:<44} service {service['median'] * 1000:8.2f} ms (min {service['min'] * 1000:.2f})"
+          f"   raw {raw['median'] * 1000:8.2f} ms (min {raw['min'] * 1000:.2f})"
+          f"   ratio {service['median'] / raw['median']:5.2f}x (min {service['min'] / raw['min']:.2f}x)"
+          f"   queries {queries}", flush=True)
+
+
 def report(name: str, service: float, raw: float, queries: int | str) -> None:
     print(f"{name:<44} service {service * 1000:9.1f} ms   raw {raw * 1000:9.1f} ms   "
           f"ratio {service / raw:5.2f}x   queries {queries}", flush=True)
