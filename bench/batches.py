@@ -18,7 +18,7 @@ import asyncpg  # noqa: E402
 
 from dealers import queries, receiving, rules  # noqa: E402
 from portal import auth, clock  # noqa: E402
-from portal.db import count_queries, engine  # noqa: E402
+from portal.db import count_queries, engine, start_pool  # noqa: E402
 
 CHINA = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 20, 10, 0, tzinfo=CHINA)
@@ -213,7 +213,7 @@ async def main() -> None:
     args = parser.parse_args()
     dsn = engine().config["dsn"]
     conn = await asyncpg.connect(dsn)
-    await engine().start_connection_pool(min_size=1, max_size=4)
+    await start_pool(min_size=1, max_size=4)
     ids = await seed_network(conn)
     with clock.frozen(NOW):
         await bench_receive(conn, ids)

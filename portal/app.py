@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.db_pool:
-            await db.engine().start_connection_pool(min_size=1, max_size=10)
+            await db.start_pool(min_size=1, max_size=10)
         task = asyncio.create_task(_job_loop(settings)) if run_jobs else None
         try:
             yield

@@ -116,3 +116,25 @@ async def test_a_retried_write_commits_once():
     await mark_then_conflict_once()
     row = await raw_fetch("SELECT name FROM organisation WHERE id = $1", org["id"])
     assert len(calls) == 2 and row[0]["name"] == "总部!"
+
+
+async def test_returning_a_connection_to_the_pool_costs_no_query_and_keeps_no_transaction():
+    """Issue 17 §2: asyncpg's default reset runs a statement on every release (once per query
+    here); the portal's pool skips it. A transaction left open is still rolled back."""
+    from portal.db import start_pool
+
+    engine().pool = None  # the tests run without a pool: make one of a single connection
+    await start_pool(min_size=1, max_size=1)
+    try:
+        pool = engine().pool
+        seen: list[str] = []
+        async with pool.acquire() as connection:
+            connection.add_query_logger(lambda record: seen.append(record.query))
+            await connection.execute("BEGIN")
+            await connection.execute("UPDATE organisation SET name = name")
+        async with pool.acquire() as again:  # the same connection, returned and taken again
+            assert again.is_in_transaction() is False
+            await again.fetchval("SELECT 1")
+        assert seen == ["BEGIN", "UPDATE organisation SET name = name", "ROLLBACK", "SELECT 1"]
+    finally:
+        await engine().close_connection_pool()
