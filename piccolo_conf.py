@@ -11,5 +11,6 @@ APP_REGISTRY = AppRegistry(
         "dealers.piccolo_app",
         "spares.piccolo_app",
         "settlements.piccolo_app",
+        "service.piccolo_app",
     ]
 )

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-HQ_ROLES = frozenset({"hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin", "auditor"})
+HQ_ROLES = frozenset({"hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin", "auditor",
+                      "vice_president"})
 ALL_ROLES = (
     "dealer_clerk", "manager", "repair_staff",
-    "hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin", "auditor",
+    "hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin", "auditor", "vice_president",
 )
 
 

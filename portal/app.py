@@ -34,6 +34,8 @@ from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.validation import input_edge
 from portal.web import identity_middleware
+from service import routes as service_routes
+from service import workbench as service_workbench
 from settlements import payouts
 from settlements import workbench as settlements_workbench
 from settlements.api import SettlementsApi, StatementApi
@@ -64,6 +66,7 @@ ROUTE_HANDLERS = [
     StockTemplateController,
     StatementController, SettlementsController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi, StatementApi, SettlementsApi,
+    *service_routes.HANDLERS,
 ]
 
 
@@ -84,7 +87,8 @@ payments.on_event("transfer.created", payouts.on_transfer_created)
 payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
 
 # The queues each domain adds to the home pages (issue 9 §1), in the order they are shown.
-for provider in (dealers_workbench.queues, spares_workbench.queues, settlements_workbench.queues):
+for provider in (dealers_workbench.queues, spares_workbench.queues, settlements_workbench.queues,
+                 service_workbench.queues):
     workbench.register(provider)
 
 

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from portal import audit, clock
-from portal.actor import ALL_ROLES, Actor
+from portal.actor import ALL_ROLES, HQ_ROLES, Actor
 from portal.db import in_transaction, raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, Throttled, ValidationFailed
 from portal.settings import Settings
@@ -258,8 +258,7 @@ async def create_user(*, actor: Actor, username: str, display_name: str, email: 
         Organisation.id == organisation_id).first()
     if org is None:
         errors["organisation"] = "Choose an organisation."
-    elif org["kind"] != "hq" and set(roles) & {"hq_cs", "hq_logistics", "hq_tech", "hq_finance",
-                                                "hq_admin", "auditor"}:
+    elif org["kind"] != "hq" and set(roles) & HQ_ROLES:
         errors["roles"] = "Head-office roles belong to head-office users only."
     if not errors and await User.exists().where(User.username == username):
         errors["username"] = "This username is taken."

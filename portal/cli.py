@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import logging
 import sys
+from typing import TypedDict
 
 
 def _conf():
@@ -19,7 +20,7 @@ def migrate() -> None:
     _conf()
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    for app_name in ("portal", "dealers", "spares", "settlements"):
+    for app_name in ("portal", "dealers", "spares", "settlements", "service"):
         result = asyncio.run(run_forwards(app_name=app_name, migration_id="all", fake=False))
         if not result.success:  # run_forwards reports failure instead of raising
             sys.exit(f"migration of {app_name} failed: {result.message}")
@@ -47,7 +48,11 @@ def serve(host: str, port: int, demo: bool) -> None:
 # uvicorn must not rewrite the client address from X-Forwarded-For (its default trusts
 # 127.0.0.1, i.e. any local process): `portal.proxies.client_ip` reads the header itself, and
 # only from PORTAL_TRUSTED_PROXIES. One place decides, so the throttle and the logs agree.
-UVICORN_OPTIONS = {"proxy_headers": False}
+class _UvicornOptions(TypedDict):
+    proxy_headers: bool
+
+
+UVICORN_OPTIONS: _UvicornOptions = {"proxy_headers": False}
 
 
 async def _load_demo() -> bool:
@@ -63,7 +68,7 @@ async def _load_demo() -> bool:
     # a few thousand short queries: one pool for the load instead of a connection per query
     pooled = db.engine().pool is None
     if pooled:
-        await db.engine().start_connection_pool(min_size=1, max_size=2)
+        await db.start_pool(min_size=1, max_size=2)
     try:
         loaded = [await load_demo(), await load_spares_demo(), await load_batches_demo(),
                   await load_settlements_demo()]

@@ -70,6 +70,7 @@ HQ_USERS = [
     ("hq.finance", "财务部 陈静", ["hq_finance"]),
     ("hq.finance2", "财务部 杨帆", ["hq_finance"]),
     ("auditor", "审计 周敏", ["auditor"]),
+    ("hq.vp", "营销中心副总 孙强", ["vice_president"]),
 ]
 # (code, zh, en, warranty months, is CFL) -- R17
 CATEGORIES = [
@@ -136,7 +137,13 @@ class at:
 async def actors() -> dict[str, Actor]:
     """Every demo user as an Actor, by username."""
     rows = await raw_fetch("SELECT id, username FROM portal_user")
-    return {r["username"]: await auth.load_actor(r["id"]) for r in rows}
+    people: dict[str, Actor] = {}
+    for r in rows:
+        actor = await auth.load_actor(r["id"])
+        if actor is None:  # the demo deactivates no one
+            raise RuntimeError(f"demo user {r['username']} cannot act")
+        people[r["username"]] = actor
+    return people
 
 
 async def orgs() -> dict[str, int]:

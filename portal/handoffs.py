@@ -49,6 +49,7 @@ AUDIENCES = dict(  # SQL, not words: a dict() call, which scripts/catalog.py doe
     hq_cs="o.kind = 'hq' AND 'hq_cs' = ANY(u.roles)",
     hq_logistics="o.kind = 'hq' AND 'hq_logistics' = ANY(u.roles)",
     hq_tech="o.kind = 'hq' AND 'hq_tech' = ANY(u.roles)",
+    vice_president="o.kind = 'hq' AND 'vice_president' = ANY(u.roles)",
     named="u.id = ANY(p.ids)",  # the proposer, the submitter, ... passed as user_ids
 )
 
@@ -254,6 +255,9 @@ HANDOFFS: dict[str, Handoff] = {
         subject="Quality problem on %(number)s not confirmed",
         body="HQ tech did not confirm the quality problem: %(findings)s",
         link=_BATCH),
+    # --- customer service: complaints (service/complaints.py, R32) ------------------------------
+    # --- customer service: service calls and opinion cards (service/calls.py, R33) --------------
+    # --- customer service: return visits, surveys, the customer archive (service/archive.py, R34)
 }
 
 def _for_locale(params: dict, locale: str) -> dict:

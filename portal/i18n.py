@@ -32,6 +32,7 @@ ENGLISH_FOR_CODE = {
     "dealer_clerk": "dealer clerk", "manager": "manager", "repair_staff": "repair-point staff",
     "hq_cs": "HQ customer service", "hq_logistics": "HQ logistics", "hq_tech": "HQ tech",
     "hq_finance": "HQ finance", "hq_admin": "HQ administrator", "auditor": "auditor",
+    "vice_president": "marketing vice-president",
     "in_transit": "in transit", "to_sign": "to sign", "to_approve": "to approve",
     "to_receive": "to receive", "to_dispatch": "to dispatch", "to_decide": "to decide", "to_verify": "to verify",
     "second_approval": "awaiting second approval", "receipt_ready": "receipt ready",
@@ -92,7 +93,7 @@ def pick_locale(user_locale: str | None, cookie: str | None, accept_language: st
     """User setting first, then the language cookie, then the browser's; zh_CN otherwise."""
     for candidate in (user_locale, cookie):
         if candidate in LOCALES:
-            return candidate  # type: ignore[return-value]
+            return candidate
     for part in (accept_language or "").split(","):
         tag = part.split(";")[0].strip().lower()
         if tag.startswith("zh"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 from litestar import Request
 
@@ -54,6 +55,10 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "credit_prices": "Credit prices", "network": "Network", "calendar": "Return calendar",
     "catalog": "Catalogue", "users": "Users", "templates": "First-stock templates",
     "inbox": "Inbox", "tokens": "API tokens", "menu": "Menu",
+    # customer service (SPEC §8): each part adds its labels below its own line
+    # complaints:
+    # service calls:
+    # customers, return visits, surveys:
 }
 NAV = [
     Link("home", "/", NAV_LABELS["home"], lambda a: True),
@@ -83,6 +88,9 @@ NAV = [
          _hq("hq_admin", "hq_finance")),
     Link("credit_prices", "/settlements/credit-prices", NAV_LABELS["credit_prices"],
          _hq("hq_admin")),
+    # --- customer service: complaints (R32) ---
+    # --- customer service: service calls (R33) ---
+    # --- customer service: customers, return visits, surveys (R34) ---
     Link("network", "/network", NAV_LABELS["network"],
          lambda a: a.organisation_kind != "repair_point"),
     Link("calendar", "/calendar", NAV_LABELS["calendar"],
@@ -96,13 +104,21 @@ NAV = [
 ]
 
 
-def nav_links(actor: Actor | None, path: str) -> list[dict]:
+class NavEntry(TypedDict):
+    key: str
+    href: str
+    label: str
+    current: bool
+
+
+def nav_links(actor: Actor | None, path: str) -> list[NavEntry]:
     """The links `actor` sees, each {key, href, label, current}; the current one is the
     longest link that is the page's path or a folder above it."""
     if actor is None:
         return []
-    links = [{"key": link.key, "href": link.href.replace("{own}", str(actor.organisation_id)),
-              "label": link.label, "current": False} for link in NAV if link.shown(actor)]
+    links: list[NavEntry] = [
+        {"key": link.key, "href": link.href.replace("{own}", str(actor.organisation_id)),
+         "label": link.label, "current": False} for link in NAV if link.shown(actor)]
     matches = [link for link in links if path == link["href"]
                or (link["href"] != "/" and path.startswith(link["href"] + "/"))]
     if matches:

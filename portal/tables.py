@@ -11,6 +11,7 @@ from piccolo.columns import (
     Date,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -22,6 +23,8 @@ from piccolo.table import Table
 class Region(Table):
     """Province-level divisions plus the three Fujian cities the return calendar names (R2)."""
 
+    id: Serial
+
     code = Varchar(length=16, unique=True, null=False)
     name_zh = Varchar(length=32, null=False)
     name_en = Varchar(length=64, null=False)
@@ -29,6 +32,8 @@ class Region(Table):
 
 class Organisation(Table):
     """One node of the dealer tree (R1). `path` is the chain of ids from HQ, e.g. '1.4.17.'."""
+
+    id: Serial
 
     class Kind(str, Enum):
         hq = "hq"
@@ -41,7 +46,7 @@ class Organisation(Table):
     name = Varchar(length=120, null=False)
     name_en = Varchar(length=120, null=False, default="")
     kind = Varchar(length=20, choices=Kind, null=False)
-    parent = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
+    parent: ForeignKey[Organisation] = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
     region = ForeignKey(Region, null=True, on_delete=OnDelete.restrict)
     path = Varchar(length=255, null=False, default="", index=True)
     active = Boolean(default=True, null=False)
@@ -49,6 +54,8 @@ class Organisation(Table):
 
 
 class User(Table, tablename="portal_user"):
+    id: Serial
+
     class Role(str, Enum):
         dealer_clerk = "dealer_clerk"
         manager = "manager"
@@ -59,6 +66,7 @@ class User(Table, tablename="portal_user"):
         hq_finance = "hq_finance"
         hq_admin = "hq_admin"
         auditor = "auditor"
+        vice_president = "vice_president"  # marketing VP: major complaints (R32), audits (R30)
 
     username = Varchar(length=64, unique=True, null=False)
     display_name = Varchar(length=120, null=False)
@@ -74,12 +82,16 @@ class User(Table, tablename="portal_user"):
 class ManagerCoverage(Table):
     """A regional manager (an HQ employee) covers several offices and may sign for them (SPEC §1)."""
 
+    id: Serial
+
     user = ForeignKey(User, null=False, on_delete=OnDelete.cascade)
     organisation = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
 
 
 class UserSession(Table):
     """Server-side session. Only a hash of the cookie value is stored."""
+
+    id: Serial
 
     token_hash = Varchar(length=64, unique=True, null=False)
     user = ForeignKey(User, null=False, on_delete=OnDelete.cascade)
@@ -89,6 +101,8 @@ class UserSession(Table):
 
 
 class ApiToken(Table):
+    id: Serial
+
     user = ForeignKey(User, null=False, on_delete=OnDelete.cascade)
     name = Varchar(length=80, null=False)
     token_hash = Varchar(length=64, unique=True, null=False)
@@ -99,6 +113,8 @@ class ApiToken(Table):
 
 
 class LoginAttempt(Table):
+    id: Serial
+
     username = Varchar(length=64, null=False, index=True)
     ip = Varchar(length=64, null=False, default="")
     succeeded = Boolean(null=False, default=False)
@@ -107,6 +123,8 @@ class LoginAttempt(Table):
 
 class AuditEntry(Table):
     """R20: who did what, when and why. Append-only: a trigger refuses UPDATE and DELETE."""
+
+    id: Serial
 
     at = Timestamptz(null=False)
     actor = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
@@ -121,6 +139,8 @@ class AuditEntry(Table):
 
 
 class Notification(Table):
+    id: Serial
+
     user = ForeignKey(User, null=False, on_delete=OnDelete.cascade)
     kind = Varchar(length=40, null=False)
     dedupe_key = Varchar(length=80, null=False)
@@ -135,6 +155,8 @@ class Notification(Table):
 class ProductCategory(Table):
     """R17: warranty months per category are data; 0 means no warranty (plastic parts)."""
 
+    id: Serial
+
     code = Varchar(length=32, unique=True, null=False)
     name_zh = Varchar(length=60, null=False)
     name_en = Varchar(length=60, null=False)
@@ -143,6 +165,8 @@ class ProductCategory(Table):
 
 
 class Product(Table):
+    id: Serial
+
     model = Varchar(length=60, unique=True, null=False)
     spec = Varchar(length=120, null=False, default="")
     name_zh = Varchar(length=120, null=False)
@@ -152,6 +176,8 @@ class Product(Table):
 
 
 class SparePart(Table):
+    id: Serial
+
     code = Varchar(length=40, unique=True, null=False)
     name_zh = Varchar(length=120, null=False)
     name_en = Varchar(length=120, null=False)
@@ -162,6 +188,8 @@ class SparePart(Table):
 class PolicyValue(Table):
     """A business parameter HQ may change (fee rate, deposit ratio...). Rows are never edited:
     a change is a new row effective from a date, so the history is the table itself."""
+
+    id: Serial
 
     key = Varchar(length=40, null=False)
     value = BigInt(null=False)
@@ -174,6 +202,8 @@ class PolicyValue(Table):
 class Payment(Table):
     """An attempt to take money through Stripe. The idempotency key is stored before Stripe is
     called, so a retry after a timeout never charges twice."""
+
+    id: Serial
 
     purpose = Varchar(length=20, null=False)  # deposit | ...
     object_id = Varchar(length=40, null=False)
@@ -189,6 +219,8 @@ class Payment(Table):
 class StripeEvent(Table):
     """Webhook events handled, by Stripe's event id: stored in the same transaction as their
     effect, so a duplicate delivery has none."""
+
+    id: Serial
 
     event_id = Varchar(length=80, null=False, unique=True)
     type = Varchar(length=80, null=False)

@@ -61,6 +61,7 @@ SECTION_LABELS = {
     "hq_finance": "Finance",
     "hq_admin": "Administration",
     "auditor": "Overview (you read, you do not change)",
+    "vice_president": "Major complaints and audits",
 }
 SECTIONS = tuple(SECTION_LABELS)
 
@@ -98,7 +99,7 @@ def sections_of(actor: Actor) -> set[str]:
         found.add("repair_staff")
     if kind == "hq":
         found.update(r for r in ("hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin",
-                                 "auditor") if actor.has(r))
+                                 "auditor", "vice_president") if actor.has(r))
     return found
 
 

@@ -16,7 +16,7 @@ from piccolo.table import sort_table_classes
 from portal.db import raw_fetch
 from portal.tables import Region
 
-APPS = ["portal", "dealers", "spares", "settlements"]
+APPS = ["portal", "dealers", "spares", "settlements", "service"]
 TABLES = Finder().get_table_classes()
 
 
