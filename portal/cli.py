@@ -62,6 +62,7 @@ async def _load_demo() -> bool:
     from dealers.demo import load_batches_demo, open_window_offices
     from portal import db
     from portal.demo import load_demo
+    from service.demo import load_service_demo
     from settlements.demo import load_settlements_demo
     from spares.demo import load_spares_demo
 
@@ -71,7 +72,7 @@ async def _load_demo() -> bool:
         await db.start_pool(min_size=1, max_size=2)
     try:
         loaded = [await load_demo(), await load_spares_demo(), await load_batches_demo(),
-                  await load_settlements_demo()]
+                  await load_settlements_demo(), await load_service_demo()]
     finally:
         if pooled:
             await db.engine().close_connection_pool()
