@@ -244,7 +244,7 @@ async def test_refusing_an_adjustment_asks_first():
     async with client() as c:
         await login(c, "finance2")
         page = await c.get("/settlements/adjustments")
-        button = re.search(r'<button name="decision" value="refuse"[^>]*>', page.text).group(0)
+        button = re.search(r'<button name="approve" value="0"[^>]*>', page.text).group(0)
         assert 'data-confirm="确定拒绝这笔调整？它不会计入任何对账单。"' in button
         assert 'data-confirm-yes="拒绝"' in button
         assert "R26" not in button

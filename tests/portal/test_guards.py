@@ -233,7 +233,8 @@ async def test_r1_tenant_matrix(user):
                                     f"{url} {headers.get('HX-Request', '')}: {r.status_code}"
                                     f"{' LEAK' if leaked else ''}")
             if not visible:
-                for action in ("review", "approve", "bank-payment", "adjustment"):
+                for action in ("review", "approve", "second-approval", "pay", "bank-payment",
+                               "adjustment"):
                     r = await c.post(f"/statements/{statement_id}/{action}",
                                      data={"_csrf": csrf, "reference": "x", "amount": "1",
                                            "reason": "x"})

@@ -157,6 +157,46 @@ async def test_close_and_its_progress():
         assert (await c.get(url, headers=await _headers(net, "clerk"))).status_code == 403
 
 
+async def test_one_route_per_action_and_the_correction_twin_of_the_statement_page():
+    """issue 11 §5: each action is its own route (an unknown one is simply not routed); the
+    statement page's "ask for a correction" has its twin, with the same input model
+    (settlements.inputs.CorrectionIn) and the service's messages."""
+    net = await closed_month()
+    sid = await _approved_office(net)
+    async with client() as c:
+        finance = await _headers(net, "finance")
+        csrf = await login(c, "finance")
+        assert (await c.post(f"/statements/{sid}/archive", data={"_csrf": csrf})).status_code \
+            in (404, 405)
+        assert (await c.post(f"/api/v1/statements/{sid}/archive", headers=finance,
+                             json={})).status_code in (404, 405)
+        empty = await c.post(f"/api/v1/statements/{sid}/adjustment", headers=finance, json={})
+        assert empty.status_code == 422
+        assert set(empty.json()["fields"]) == {"amount", "reason"}
+        charge = await c.post(f"/api/v1/statements/{sid}/adjustment", headers=finance,
+                              json={"kind": "charge", "amount_fen": 500, "reason": "late"})
+        assert charge.status_code == 422 and "amount" in charge.json()["fields"]
+        sibling = await c.post(f"/api/v1/statements/{net['sibling_statement']}/adjustment",
+                               headers=await _headers(net, "clerk"),
+                               json={"amount_fen": -500, "reason": "late"})
+        assert sibling.status_code == 404  # R1: not found before any rule
+        assert await raw_fetch("SELECT id FROM adjustment") == []
+        made = await c.post(f"/api/v1/statements/{sid}/adjustment", headers=finance,
+                            json={"kind": "charge", "amount_fen": -500, "reason": "late form"})
+        assert made.status_code == 201, made.text
+    rows = await raw_fetch("SELECT id, dealer, corrects, amount_fen, status FROM adjustment")
+    assert rows == [{"id": made.json()["adjustment_id"], "dealer": net["office"]["id"],
+                     "corrects": sid, "amount_fen": -500, "status": "requested"}]
+
+
+async def _approved_office(net) -> int:
+    sid = net["office_statement"]
+    await raw_fetch("UPDATE statement SET status = 'approved', approved_by = $2, "
+                    "fees_reviewed_by = $3 WHERE id = $1", sid, net["users"]["finance2"]["id"],
+                    net["users"]["cs"]["id"])
+    return sid
+
+
 async def test_download_through_the_api_in_english():
     net = await closed_month()
     async with client() as c:

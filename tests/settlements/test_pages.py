@@ -292,18 +292,18 @@ async def test_credit_prices_are_hq_admin_data_with_history():
     async with client() as c:
         csrf = await login(c, "finance")
         assert (await c.get("/settlements/credit-prices")).status_code == 200
-        denied = await _post(c, "/settlements/credit-prices", csrf, product=str(net["product"]),
+        denied = await _post(c, "/settlements/credit-prices", csrf, product_id=str(net["product"]),
                              price="12.50", effective_from="2026-12-20", reason="x")
         assert denied.status_code == 403
     async with client() as c:
         csrf = await login(c, "admin")
         with clock.frozen(DECEMBER):
-            bad = await _post(c, "/settlements/credit-prices", csrf, product=str(net["product"]),
+            bad = await _post(c, "/settlements/credit-prices", csrf, product_id=str(net["product"]),
                               price="twelve", effective_from="2026-12-20", reason="")
             assert bad.status_code == 422 and 'id="error-price"' in bad.text
             assert await raw_fetch("SELECT id FROM credit_price") == []
             for price, day in (("12.50", "2026-12-20"), ("13.00", "2027-01-01")):
-                r = await _post(c, "/settlements/credit-prices", csrf, product=str(net["product"]),
+                r = await _post(c, "/settlements/credit-prices", csrf, product_id=str(net["product"]),
                                 price=price, effective_from=day, reason="price list 2027")
                 assert r.status_code == 303, r.text
             page = await c.get("/settlements/credit-prices")
@@ -314,11 +314,11 @@ async def test_payout_accounts_page_keeps_history():
     net = await closed_month(close_it=False)
     async with client() as c:
         csrf = await login(c, "finance")
-        bad = await _post(c, "/settlements/payout-accounts", csrf, dealer="x")
-        assert bad.status_code == 422 and 'id="error-dealer"' in bad.text
+        bad = await _post(c, "/settlements/payout-accounts", csrf, dealer_id="x")
+        assert bad.status_code == 422 and 'id="error-dealer_id"' in bad.text
         for account in ("6222-0001", "6222-0002"):
             r = await _post(c, "/settlements/payout-accounts", csrf,
-                            dealer=str(net["office"]["id"]), bank_name="ICBC",
+                            dealer_id=str(net["office"]["id"]), bank_name="ICBC",
                             bank_account=account)
             assert r.status_code == 303, r.text
         page = await c.get("/settlements/payout-accounts")
@@ -333,23 +333,39 @@ async def test_adjustments_page_asks_and_a_second_person_decides():
     office = str(net["office"]["id"])
     async with client() as c:
         csrf = await login(c, "finance")
-        bad = await _post(c, "/settlements/adjustments", csrf, dealer=office, kind="charge",
+        bad = await _post(c, "/settlements/adjustments", csrf, dealer_id=office, kind="charge",
                           amount="", reason="")
         assert bad.status_code == 422 and 'id="error-amount"' in bad.text
         assert await raw_fetch("SELECT id FROM adjustment") == []
-        assert (await _post(c, "/settlements/adjustments", csrf, dealer=office, kind="charge",
+        assert (await _post(c, "/settlements/adjustments", csrf, dealer_id=office, kind="charge",
                             amount="-80.00", reason="Late form")).status_code == 303
         adjustment = (await raw_fetch("SELECT id FROM adjustment"))[0]["id"]
         own = await _post(c, f"/settlements/adjustments/{adjustment}/decide", csrf,
-                          decision="approve")
+                          approve="1")
         assert own.status_code == 422  # not its requester (R26)
     async with client() as c:
         csrf = await login(c, "finance2")
         assert f'id="approve-adjustment-{adjustment}"' in (
             await c.get("/settlements/adjustments")).text
         assert (await _post(c, f"/settlements/adjustments/{adjustment}/decide", csrf,
-                            decision="approve")).status_code == 303
+                            approve="1")).status_code == 303
     assert (await raw_fetch("SELECT status FROM adjustment"))[0]["status"] == "approved"
+    async with client() as c:  # the other button (approve=0) refuses, with the reason
+        csrf = await login(c, "finance")
+        assert (await _post(c, "/settlements/adjustments", csrf, dealer_id=office,
+                            kind="adjustment", amount="12.00", corrects_statement_id="",
+                            reason="Double count")).status_code == 303
+        second = (await raw_fetch("SELECT max(id) AS id FROM adjustment"))[0]["id"]
+    async with client() as c:
+        csrf = await login(c, "finance2")
+        url = f"/settlements/adjustments/{second}/decide"
+        no_reason = await _post(c, url, csrf, approve="0", reason="")
+        assert no_reason.status_code == 422 and 'id="error-reason"' in no_reason.text
+        refused = await _post(c, url, csrf, approve="0", reason="Not double")
+        assert refused.status_code == 303
+        assert "调整已驳回。" in (await c.get(refused.headers["location"])).text
+    assert (await raw_fetch("SELECT status FROM adjustment WHERE id = $1", second))[0][
+        "status"] == "refused"
 
 
 async def test_nav_links_to_statements_for_those_who_may_see_them():

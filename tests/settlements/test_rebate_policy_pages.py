@@ -10,7 +10,7 @@ from portal import clock
 from portal.clock import CHINA
 from portal.db import raw_fetch
 from portal.errors import ValidationFailed
-from settlements import queries, rules, service
+from settlements import hq_queries, rules, service
 from tests.helpers import actor_of, api_token, client, login, make_user
 from tests.spares.factory import network
 
@@ -54,7 +54,7 @@ def _row(page: str, policy_id: int) -> str:
 
 async def test_r26_admin_adds_a_policy_from_a_future_month_and_the_history_shows_it():
     net = await _world()
-    november = (await queries.rebate_policies())[0]
+    november = (await hq_queries.rebate_policies())[0]
     async with client() as c:
         csrf = await login(c, "admin")
         page = await c.get(URL)
@@ -67,7 +67,7 @@ async def test_r26_admin_adds_a_policy_from_a_future_month_and_the_history_shows
         saved = await c.post(URL, data={"_csrf": csrf, **GOOD})
         assert saved.status_code == 303 and saved.headers["location"] == URL
         page = (await c.get(URL)).text
-    new = (await queries.rebate_policies())[0]
+    new = (await hq_queries.rebate_policies())[0]
     assert new["effective_from"] == date(2027, 1, 1) and new["reason"] == "2027 dealer terms"
     # exact fen and basis points, parsed from the strings: ¥100,000.00 -> 10,000,000 fen
     assert [(t["from_fen"], t["rate_bp"]) for t in new["tiers"]] == [
@@ -82,9 +82,9 @@ async def test_r26_admin_adds_a_policy_from_a_future_month_and_the_history_shows
     assert 'class="badge ok"' in _row(page, november["id"])
     current = re.search(r'id="current-tiers">(.*?)</p>', page, re.S).group(1)
     assert "100,000.00" in current and "1 %" in current and "1.5 %" not in current
-    assert (await queries.rebate_policy_in_force(date(2026, 12, 1)))["id"] == november["id"]
-    assert (await queries.rebate_policy_in_force(date(2027, 3, 1)))["id"] == new["id"]
-    assert await queries.rebate_policy_in_force(date(2026, 10, 1)) is None
+    assert (await hq_queries.rebate_policy_in_force(date(2026, 12, 1)))["id"] == november["id"]
+    assert (await hq_queries.rebate_policy_in_force(date(2027, 3, 1)))["id"] == new["id"]
+    assert await hq_queries.rebate_policy_in_force(date(2026, 10, 1)) is None
     assert await _written() == (2, 2)
 
 
@@ -145,7 +145,7 @@ async def test_r26_rate_at_exactly_50_percent_is_allowed():
         csrf = await login(c, "admin")
         ok = await c.post(URL, data={"_csrf": csrf, **GOOD, "rate_2": "50"})
     assert ok.status_code == 303
-    assert (await queries.rebate_policies())[0]["tiers"][-1]["rate_bp"] == 5_000
+    assert (await hq_queries.rebate_policies())[0]["tiers"][-1]["rate_bp"] == 5_000
 
 
 async def test_r26_api_twin_reads_and_sets_policies_with_the_same_rules():
@@ -199,4 +199,4 @@ async def test_r26_a_second_policy_for_the_same_month_is_refused_and_the_first_s
                                         reason="again", tiers=[rules.Tier(0, 200)])
     assert "effective_from" in refused.value.errors
     assert await _written() == before
-    assert (await queries.rebate_policy_in_force(date(2027, 1, 1)))["tiers"][0]["rate_bp"] == 100
+    assert (await hq_queries.rebate_policy_in_force(date(2027, 1, 1)))["tiers"][0]["rate_bp"] == 100
