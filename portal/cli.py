@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from typing import TypedDict
 
@@ -26,11 +27,21 @@ def migrate() -> None:
             sys.exit(f"migration of {app_name} failed: {result.message}")
 
 
-def serve(host: str, port: int, demo: bool) -> None:
+def serve(host: str, port: int, demo: bool, workers: int = 1) -> None:
     migrate()
     if demo:
         asyncio.run(_load_demo())
     import uvicorn
+
+    if workers > 1:  # each worker builds its own app (portal.app.served_app) and pool
+        from portal.settings import served_base_url
+
+        os.environ["PORTAL_SERVED_BASE_URL"] = served_base_url(host, port)
+        print(f"Portal running on http://{host}:{port} with {workers} worker processes "
+              "(Ctrl-C to stop)", flush=True)
+        uvicorn.run("portal.app:served_app", factory=True, workers=workers, host=host,
+                    port=port, log_level="info", **UVICORN_OPTIONS)
+        return
 
     from portal.app import create_app
     from portal.settings import Settings, served_base_url
@@ -135,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
     p_serve.add_argument("--demo", action="store_true", help="load the demo network first")
+    p_serve.add_argument("--workers", type=int, default=1,
+                         help="worker processes (each with its own pool; jobs run in one)")
     sub.add_parser("migrate", help="apply the committed migrations")
     sub.add_parser("demo", help="load the demo network (idempotent)")
     sub.add_parser("notify", help="send due reminders and queued emails once")
@@ -144,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     p_user.add_argument("--role", action="append", default=None)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.host, args.port, args.demo)
+        serve(args.host, args.port, args.demo, max(1, args.workers))
     elif args.command == "migrate":
         migrate()
     elif args.command == "demo":

@@ -6,11 +6,12 @@ benchmarks can count them (`count_queries`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -116,8 +117,27 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 async def start_pool(*, min_size: int = 1, max_size: int = 10) -> None:
-    await engine().start_connection_pool(min_size=min_size, max_size=max_size,
-                                         reset=_keep_session)
+    """The process's pool. Its connections carry the process id as their application name, so
+    `pg_stat_activity` tells the workers of `portal serve --workers N` apart."""
+    await engine().start_connection_pool(
+        min_size=min_size, max_size=max_size, reset=_keep_session,
+        server_settings={"application_name": f"portal-{os.getpid()}"})
+
+
+JOBS_LOCK = 4_201  # pg_try_advisory_lock key: one process at a time runs the periodic jobs
+
+
+@contextlib.asynccontextmanager
+async def exclusive(key: int) -> AsyncIterator[bool]:
+    """Yields whether this process holds the session advisory lock `key`, on a connection of its
+    own for as long as the block runs (the pool's connections never keep session locks: see
+    `_keep_session`). Whoever does not get it skips the work; nobody waits."""
+    connection = await asyncpg.connect(engine().config["dsn"])
+    try:
+        _bump()
+        yield bool(await connection.fetchval("SELECT pg_try_advisory_lock($1)", key))
+    finally:
+        await connection.close()  # ends the session, and with it the lock
 
 
 def engine() -> PortalEngine:
