@@ -64,6 +64,7 @@ class Complaint(Table):
 
     class Status(str, Enum):
         recorded = "recorded"
+        judged = "judged"  # stands; waits for CS to assign the responsible unit
         not_standing = "not_standing"
         assigned = "assigned"
         investigated = "investigated"
@@ -95,6 +96,7 @@ class Complaint(Table):
     cause = Text(null=False, default="")
     responsible = Text(null=False, default="")
     resolution = Text(null=False, default="")
+    proposed_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)  # never its approver
     approved_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     told_how = Text(null=False, default="")
     accountability = Text(null=False, default="")
@@ -106,10 +108,24 @@ class Complaint(Table):
     resolve_by = Timestamptz(null=False)  # SLA: the customer told by then
     judged_at = Timestamptz(null=True, default=None)
     assigned_at = Timestamptz(null=True, default=None)
+    investigated_at = Timestamptz(null=True, default=None)
+    proposed_at = Timestamptz(null=True, default=None)
     approved_at = Timestamptz(null=True, default=None)
     told_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
-    escalated_at = Timestamptz(null=True, default=None)
+    escalated_at = Timestamptz(null=True, default=None)  # told CS: not judged in time
+    resolve_escalated_at = Timestamptz(null=True, default=None)  # told CS: customer not told in time
+
+
+class PublicAttempt(Table):
+    """R32: each request to a public (no account) form, by the client's IP, so the forms are
+    rate-limited across processes (service.complaints.admit_public_attempt)."""
+
+    id: Serial
+
+    action = Varchar(length=16, null=False)  # complain | status | ...
+    ip = Varchar(length=64, null=False)
+    at = Timestamptz(null=False)
 
 
 class ServiceCall(Table):
