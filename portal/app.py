@@ -74,11 +74,13 @@ async def run_jobs_once(settings: Settings) -> None:
     """Periodic work: window reminders, then email delivery of queued notifications."""
     from dealers.calendar import remind_window_opening
     from dealers.rollover import roll_over_unsubmitted
+    from service.archive import erase_expired_customers
 
     await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())
     await notify.send_pending_emails(settings)
     await payouts.reconcile_pending(settings)  # R27: payouts whose Stripe answer was lost
+    await erase_expired_customers(clock.now())  # R34: personal data past HQ's retention
 
 
 # Stripe events each domain handles (payments.py calls them inside the event's transaction).

@@ -258,6 +258,18 @@ HANDOFFS: dict[str, Handoff] = {
     # --- customer service: complaints (service/complaints.py, R32) ------------------------------
     # --- customer service: service calls and opinion cards (service/calls.py, R33) --------------
     # --- customer service: return visits, surveys, the customer archive (service/archive.py, R34)
+    "return_visit_plan_drawn": Handoff(
+        audience=("office_managers",),
+        subject="Return visits %(year)s: %(planned)s customers to visit",
+        body="%(office)s: %(planned)s of the year's %(customers)s customers were drawn for a "
+             "return visit. Visit each of them and record what they say.",
+        link="/return-visits/{plan_id}"),
+    "survey_action_owned": Handoff(
+        audience=("named",),
+        subject="A survey action is yours: %(problem)s",
+        body="The satisfaction survey of %(office)s named the problem \"%(problem)s\". You own "
+             "its action: %(action)s Due by %(due)s.",
+        link="/surveys/{survey_id}"),
 }
 
 def _for_locale(params: dict, locale: str) -> dict:

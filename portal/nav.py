@@ -59,6 +59,7 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     # complaints:
     # service calls:
     # customers, return visits, surveys:
+    "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
 }
 NAV = [
     Link("home", "/", NAV_LABELS["home"], lambda a: True),
@@ -91,6 +92,15 @@ NAV = [
     # --- customer service: complaints (R32) ---
     # --- customer service: service calls (R33) ---
     # --- customer service: customers, return visits, surveys (R34) ---
+    Link("customers", "/customers", NAV_LABELS["customers"],
+         lambda a: a.organisation_kind in (*CUSTOMERS, "repair_point") or _regional(a)
+         or _hq("hq_cs", "auditor")(a)),
+    Link("return_visits", "/return-visits", NAV_LABELS["return_visits"],
+         lambda a: (a.organisation_kind in DEALERS and a.has("manager"))
+         or _hq("hq_cs", "auditor")(a)),
+    Link("surveys", "/surveys", NAV_LABELS["surveys"],
+         lambda a: (a.organisation_kind in DEALERS and a.has("manager"))
+         or _hq("hq_cs", "auditor")(a)),
     Link("network", "/network", NAV_LABELS["network"],
          lambda a: a.organisation_kind != "repair_point"),
     Link("calendar", "/calendar", NAV_LABELS["calendar"],

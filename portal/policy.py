@@ -22,6 +22,8 @@ POLICIES: dict[str, tuple[int, int, str]] = {
     # R26: a statement above this total (fen) needs a second finance approver.
     "second_approval_above_fen": (10_000_000, 10_000_000_000,
                                   "Statements above this amount need a second finance approver (R26)"),
+    # R34: a customer file idle this many months loses its personal data (name, phone, address).
+    "customer_retention_months": (36, 240, "Customer data kept, months without activity (R34)"),
 }
 
 
@@ -34,11 +36,15 @@ def shown(key: str, value: int) -> str:
     """A policy's value as people read it: ¥100,000.00 or 10 % (12.5 %)."""
     if is_money(key):
         return i18n.money(value)
+    if key.endswith("_months"):  # a count of months, stored as it is
+        return i18n.gettext("%(n)s months", n=value)
     return f"{value / 100:.2f}".rstrip("0").rstrip(".") + " %"
 
 
 def parse(key: str, text: str) -> int | None:
     """What was typed in the policy's unit -> the stored integer (fen or bp); None if unreadable."""
+    if key.endswith("_months"):
+        return int(text.strip()) if text.strip().isdigit() and len(text.strip()) < 6 else None
     return parse_yuan(text) if is_money(key) else parse_percent(text)
 
 

@@ -10,3 +10,69 @@ from datetime import date  # noqa: F401
 # --- service calls and opinion cards (R33) ------------------------------------------------------
 
 # --- return visits, surveys, the customer archive (R34) ----------------------------------------
+
+
+@dataclass
+class CustomerIn:
+    """Open a customer's file (or find it by phone) at an organisation: the reader's own, or
+    for HQ customer service the organisation named."""
+    name: str
+    phone: str
+    address: str = ""
+    area: str = ""
+    purchased_on: date | None = None
+    organisation_id: int | None = None
+
+
+@dataclass
+class PurchaseIn:
+    product_id: int
+    purchased_on: date
+    quantity: int = 1
+    proof: str = ""
+    sold_by_id: int | None = None  # the selling organisation; the file's holder when empty
+
+
+@dataclass
+class OwnerExportIn:
+    """The customer's own data, on their request: the request's reference is kept (R20)."""
+    reference: str
+    format: str = "json"  # json | xlsx
+
+
+@dataclass
+class PlanIn:
+    year: int
+    planned: int
+    organisation_id: int | None = None
+
+
+@dataclass
+class VisitIn:
+    visited_on: date
+    satisfied: bool = False
+    findings: str = ""
+
+
+@dataclass
+class SurveyIn:
+    year: int
+    title: str
+    organisation_id: int | None = None
+
+
+@dataclass
+class AnswerIn:
+    satisfied: bool = False
+    problem: str = ""  # a code of the listed problems
+    other_problem: str = ""  # or the problem in the customer's words
+    comments: str = ""
+    customer_id: int | None = None
+
+
+@dataclass
+class ActionIn:
+    action_kind: str
+    action: str
+    owner_id: int
+    due_on: date
