@@ -257,6 +257,17 @@ HANDOFFS: dict[str, Handoff] = {
         link=_BATCH),
     # --- customer service: complaints (service/complaints.py, R32) ------------------------------
     # --- customer service: service calls and opinion cards (service/calls.py, R33) --------------
+    "call_recorded": Handoff(
+        audience=("point_staff",),
+        subject="Service call %(number)s: visit the customer by %(visit_by)s",
+        body="%(point)s: a customer called for a repair. Visit on site by %(visit_by)s (China "
+             "time), within 24 hours of the call. The problem: %(problem)s",
+        link="/service-calls/{call_id}"),
+    "call_cancelled": Handoff(
+        audience=("point_staff", "named"),
+        subject="Service call %(number)s cancelled",
+        body="No visit is needed any more. Reason: %(reason)s",
+        link="/service-calls/{call_id}"),
     # --- customer service: return visits, surveys, the customer archive (service/archive.py, R34)
     "return_visit_plan_drawn": Handoff(
         audience=("office_managers",),

@@ -8,6 +8,52 @@ from datetime import date  # noqa: F401
 # --- complaints (R32) --------------------------------------------------------------------------
 
 # --- service calls and opinion cards (R33) ------------------------------------------------------
+# Instants are typed as people type them: "2026-12-02T14:30" is China time (a form's
+# datetime-local field); with an offset ("…+08:00", "…Z") it is that instant. Empty: now.
+
+
+@dataclass
+class CallIn:
+    """R33: a consumer's repair call. `point_id`: the repair point, when the recorder picks one
+    (needed when no point's coverage area names the customer's area)."""
+    name: str
+    phone: str
+    problem: str
+    area: str = ""
+    address: str = ""
+    product_id: int | None = None
+    called_at: str = ""
+    point_id: int | None = None
+
+
+@dataclass
+class CallVisitIn:
+    """R33: the on-site visit. `outcome`: fixed | parts | not_fixed | no_fault; `repair_id`:
+    the point's repair record of this service (R19), if it made one."""
+    outcome: str
+    visited_at: str = ""
+    first_time_fix: bool = False
+    notes: str = ""
+    repair_id: int | None = None
+
+
+@dataclass
+class CallCloseIn:
+    note: str = ""
+
+
+@dataclass
+class CallCancelIn:
+    reason: str = ""
+
+
+@dataclass
+class CardIn:
+    """R33: the customer's opinion card: each score 1 to 5, comments free."""
+    attitude: int | None = None
+    skill: int | None = None
+    punctuality: int | None = None
+    comments: str = ""
 
 # --- return visits, surveys, the customer archive (R34) ----------------------------------------
 

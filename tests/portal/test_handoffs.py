@@ -609,6 +609,38 @@ async def _statement_paid(event: str):
                                                           reference="ICBC-2"))
 
 
+# --- customer service: service calls and opinion cards (service/calls.py, R33) -------------------
+
+async def _service_call(w: World) -> int:
+    from service import calls
+    from service.inputs import CallIn
+
+    return await calls.record_call(actor=w.actors["clerk"], data=CallIn(
+        name="张先生", phone="138 1234 5678", problem="吸顶灯不亮。", area="市区"))
+
+
+@walk("call_recorded")
+async def _call_recorded(event: str):
+    w = await world()
+    call_id = await _service_call(w)  # routed by its area to the office's point
+    return Told(w.ids("staff", "staff2"), w.users["clerk"]["id"], f"/service-calls/{call_id}")
+
+
+@walk("call_cancelled")
+async def _call_cancelled(event: str):
+    from service import calls
+    from service.inputs import CallCancelIn
+
+    w = await world()
+    call_id = await _service_call(w)
+    await raw_fetch("DELETE FROM notification")
+    cancel = lambda: calls.cancel_call(  # noqa: E731
+        actor=w.actors["cs"], call_id=call_id, data=CallCancelIn(reason="顾客已自行修好。"))
+    await cancel()
+    return Told(w.ids("staff", "staff2", "clerk"), w.users["cs"]["id"],
+                f"/service-calls/{call_id}", again=cancel)
+
+
 # --- in the caller's transaction, one query, e-mail -------------------------------------------------
 
 async def test_a_refused_action_tells_nobody():
