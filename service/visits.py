@@ -117,9 +117,8 @@ async def plan_page(*, actor: Actor, plan_id: int) -> dict:
 
 
 def may_record(actor: Actor, org_id: int) -> bool:
-    """Visits are recorded by the plan's leaders or the office's own people."""
-    return not actor.read_only and (rules.may_lead_visits(actor, org_id)
-                                    or actor.organisation_id == org_id)
+    """Visits are recorded by those who lead the plan: the office's managers, HQ CS (R34)."""
+    return not actor.read_only and rules.may_lead_visits(actor, org_id)
 
 
 @transactional

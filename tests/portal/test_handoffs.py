@@ -641,6 +641,50 @@ async def _call_cancelled(event: str):
                 f"/service-calls/{call_id}", again=cancel)
 
 
+# --- customer service: return visits and surveys (service/visits.py, service/surveys.py, R34) ----
+
+async def _office_customer(w: World) -> int:
+    from service.customers import open_customer
+
+    async with engine().transaction():
+        return await open_customer(actor=w.actors["cs"], organisation_id=w.orgs["office"]["id"],
+                                   name="张女士", phone="13800138000",
+                                   purchased_on=clock.china_today())
+
+
+@walk("return_visit_plan_drawn")
+async def _return_visit_plan_drawn(event: str):
+    from service.inputs import PlanIn
+    from service.visits import draw_plan
+
+    w = await world()
+    await _office_customer(w)
+    data = PlanIn(clock.china_today().year, 1, w.orgs["office"]["id"])
+    plan = await draw_plan(actor=w.actors["cs"], data=data)
+    return Told(w.ids("manager"), w.users["cs"]["id"], f"/return-visits/{plan}",
+                again=lambda: draw_plan(actor=w.actors["cs"], data=data))
+
+
+@walk("survey_action_owned")
+async def _survey_action_owned(event: str):
+    from service import surveys
+    from service.inputs import ActionIn, AnswerIn, SurveyIn
+
+    w = await world()
+    survey = await surveys.open_survey(actor=w.actors["manager"],
+                                       data=SurveyIn(clock.china_today().year, "满意度调查"))
+    await surveys.record_answer(actor=w.actors["manager"], survey_id=survey,
+                                data=AnswerIn(False, "price"))
+    await surveys.analyse_survey(actor=w.actors["manager"], survey_id=survey)
+    problem = (await raw_fetch("SELECT id FROM survey_problem"))[0]["id"]
+    data = ActionIn("corrective", "Publish the repair prices.", w.users["cs2"]["id"],
+                    clock.china_today())
+    act = lambda: surveys.record_action(actor=w.actors["manager"],  # noqa: E731
+                                        survey_id=survey, problem_id=problem, data=data)
+    await act()
+    return Told(w.ids("cs2"), w.users["manager"]["id"], f"/surveys/{survey}", again=act)
+
+
 # --- in the caller's transaction, one query, e-mail -------------------------------------------------
 
 async def test_a_refused_action_tells_nobody():
