@@ -136,7 +136,7 @@ async def test_r34_search_by_phone_digits_and_name_masked_the_same_way(viewer, s
     ("store", "张三丰", PHONE), ("manager", "张**", "138****8000"),
     ("cs", "张三丰", PHONE), ("auditor", "张**", "138****8000")])
 async def test_r34_export_masks_as_the_list_and_never_shows_a_sibling(viewer, name, phone):
-    w = await world()
+    await world()
     async with client() as c:
         await login(c, viewer)
         r = await c.get("/customers/export?format=csv")
