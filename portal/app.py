@@ -75,9 +75,11 @@ async def run_jobs_once(settings: Settings) -> None:
     from dealers.calendar import remind_window_opening
     from dealers.rollover import roll_over_unsubmitted
     from service.archive import erase_expired_customers
+    from service.complaints import escalate_overdue_complaints
 
     await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())
+    await escalate_overdue_complaints(clock.now())  # R32: complaints past an SLA deadline
     await notify.send_pending_emails(settings)
     await payouts.reconcile_pending(settings)  # R27: payouts whose Stripe answer was lost
     await erase_expired_customers(clock.now())  # R34: personal data past HQ's retention

@@ -256,6 +256,90 @@ HANDOFFS: dict[str, Handoff] = {
         body="HQ tech did not confirm the quality problem: %(findings)s",
         link=_BATCH),
     # --- customer service: complaints (service/complaints.py, R32) ------------------------------
+    "complaint_recorded": Handoff(
+        audience=("hq_cs",),
+        subject="New complaint %(reference)s: judge it",
+        body="%(org)s received complaint %(reference)s. Judge whether it stands, its kind and "
+             "whether it is major by %(due)s (China time).",
+        link="/complaints/{complaint_id}"),
+    "complaint_major": Handoff(
+        audience=("vice_president",),
+        subject="Major complaint %(reference)s",
+        body="Customer service judged complaint %(reference)s (%(org)s) a major complaint. It "
+             "is handled at your level: you approve its resolution, and it closes only with a "
+             "preventive action.",
+        link="/complaints/{complaint_id}"),
+    "complaint_not_standing": Handoff(
+        audience=("dealer_people",),
+        subject="Complaint %(reference)s does not stand",
+        body="Customer service judged that complaint %(reference)s does not stand and answered "
+             "the customer. Reason: %(reason)s",
+        link="/complaints/{complaint_id}"),
+    "complaint_assigned": Handoff(
+        audience=("named",),
+        subject="Complaint %(reference)s is assigned to you",
+        body="Customer service assigned complaint %(reference)s (%(org)s) to your unit. "
+             "Investigate the cause and who is responsible, then propose a resolution.",
+        link="/complaints/{complaint_id}"),
+    "complaint_investigated": Handoff(
+        audience=("hq_cs",),
+        subject="Complaint %(reference)s investigated",
+        body="The responsible unit recorded the cause of complaint %(reference)s; its proposed "
+             "resolution follows.",
+        link="/complaints/{complaint_id}"),
+    "complaint_proposed": Handoff(
+        audience=("hq_cs",),
+        subject="Complaint %(reference)s: a resolution to approve",
+        body="The responsible unit proposed a resolution for complaint %(reference)s (%(org)s). "
+             "Approve it or send it back.",
+        link="/complaints/{complaint_id}"),
+    "complaint_proposed_major": Handoff(
+        audience=("vice_president",),
+        subject="Major complaint %(reference)s: a resolution to approve",
+        body="The responsible unit proposed a resolution for the major complaint %(reference)s "
+             "(%(org)s). Approve it or send it back.",
+        link="/complaints/{complaint_id}"),
+    "complaint_refused": Handoff(
+        audience=("named",),
+        subject="Complaint %(reference)s: resolution sent back",
+        body="Your proposed resolution for complaint %(reference)s was not approved: "
+             "%(reason)s. Propose another.",
+        link="/complaints/{complaint_id}"),
+    "complaint_approved": Handoff(
+        audience=("dealer_people",),
+        subject="Complaint %(reference)s: resolution approved, tell the customer",
+        body="The resolution of complaint %(reference)s is approved. Tell the customer, record "
+             "how, then close the complaint.",
+        link="/complaints/{complaint_id}"),
+    "complaint_approved_hq": Handoff(
+        audience=("hq_cs",),
+        subject="Complaint %(reference)s: resolution approved, tell the customer",
+        body="The resolution of complaint %(reference)s is approved. Tell the customer, record "
+             "how, then close the complaint.",
+        link="/complaints/{complaint_id}"),
+    "complaint_told": Handoff(
+        audience=("hq_cs",),
+        subject="Complaint %(reference)s: the customer is told",
+        body="%(org)s told the customer the resolution of complaint %(reference)s. It closes "
+             "with accountability and an improvement action.",
+        link="/complaints/{complaint_id}"),
+    "complaint_major_closed": Handoff(
+        audience=("vice_president",),
+        subject="Major complaint %(reference)s closed",
+        body="The major complaint %(reference)s (%(org)s) is closed with its accountability, "
+             "improvement and preventive actions.",
+        link="/complaints/{complaint_id}"),
+    "complaint_overdue": Handoff(
+        audience=("hq_cs",),
+        subject="Complaint %(reference)s is past its deadline",
+        body="Complaint %(reference)s was %(what)s (due %(due)s, China time). Take it up now.",
+        link="/complaints/{complaint_id}"),
+    "complaint_overdue_major": Handoff(
+        audience=("hq_cs", "vice_president"),
+        subject="Major complaint %(reference)s is past its deadline",
+        body="The major complaint %(reference)s was %(what)s (due %(due)s, China time). Take "
+             "it up now.",
+        link="/complaints/{complaint_id}"),
     # --- customer service: service calls and opinion cards (service/calls.py, R33) --------------
     "call_recorded": Handoff(
         audience=("point_staff",),

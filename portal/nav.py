@@ -57,6 +57,7 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "inbox": "Inbox", "tokens": "API tokens", "menu": "Menu",
     # customer service (SPEC §8): each part adds its labels below its own line
     # complaints:
+    "complaints": "Complaints",
     # service calls:
     # customers, return visits, surveys:
     "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
@@ -90,6 +91,10 @@ NAV = [
     Link("credit_prices", "/settlements/credit-prices", NAV_LABELS["credit_prices"],
          _hq("hq_admin")),
     # --- customer service: complaints (R32) ---
+    Link("complaints", "/complaints", NAV_LABELS["complaints"],
+         lambda a: _office_staff(a) or _repair_staff(a)
+         or (a.organisation_kind == "store" and a.has("dealer_clerk", "manager"))
+         or _hq("hq_cs", "vice_president", "hq_tech", "hq_logistics", "auditor")(a)),
     # --- customer service: service calls (R33) ---
     # --- customer service: customers, return visits, surveys (R34) ---
     Link("customers", "/customers", NAV_LABELS["customers"],

@@ -24,6 +24,10 @@ POLICIES: dict[str, tuple[int, int, str]] = {
                                   "Statements above this amount need a second finance approver (R26)"),
     # R34: a customer file idle this many months loses its personal data (name, phone, address).
     "customer_retention_months": (36, 240, "Customer data kept, months without activity (R34)"),
+    # R32: a complaint is judged within these hours of being recorded, and its customer told
+    # the answer within these days (SLA clocks; breaches are shown and escalated).
+    "complaint_acknowledge_hours": (24, 720, "Complaints: judged within (hours) (R32)"),
+    "complaint_resolve_days": (7, 90, "Complaints: customer told the answer within (days) (R32)"),
 }
 
 
@@ -33,9 +37,11 @@ def is_money(key: str) -> bool:
 
 
 def shown(key: str, value: int) -> str:
-    """A policy's value as people read it: ¥100,000.00 or 10 % (12.5 %)."""
+    """A policy's value as people read it: ¥100,000.00 or 10 % (12.5 %), or 24 hours."""
     if is_money(key):
         return i18n.money(value)
+    if key.endswith(("_hours", "_days")):  # a whole number of hours or days (R32 clocks)
+        return i18n.gettext("%(n)s hours" if key.endswith("_hours") else "%(n)s days", n=value)
     if key.endswith("_months"):  # a count of months, stored as it is
         return i18n.gettext("%(n)s months", n=value)
     return f"{value / 100:.2f}".rstrip("0").rstrip(".") + " %"
@@ -43,6 +49,8 @@ def shown(key: str, value: int) -> str:
 
 def parse(key: str, text: str) -> int | None:
     """What was typed in the policy's unit -> the stored integer (fen or bp); None if unreadable."""
+    if key.endswith(("_hours", "_days")):  # whole hours or days (R32 clocks)
+        return int(text.strip()) if text.strip().isdigit() and len(text.strip()) < 5 else None
     if key.endswith("_months"):
         return int(text.strip()) if text.strip().isdigit() and len(text.strip()) < 6 else None
     return parse_yuan(text) if is_money(key) else parse_percent(text)

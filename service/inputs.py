@@ -7,6 +7,97 @@ from datetime import date  # noqa: F401
 
 # --- complaints (R32) --------------------------------------------------------------------------
 
+@dataclass
+class ComplaintIn:
+    """R32: a complaint recorded by staff from any channel. `about_product` (a catalogue
+    product) or `about_org` (a repair point or office) name what it is about; `about_person`
+    a person."""
+    name: str
+    phone: str
+    channel: str  # phone | web | letter | visit | card
+    about: str  # product | repair_point | office | person | other
+    description: str
+    asks: str = ""
+    about_product: int | None = None
+    about_org: int | None = None
+    about_person: str = ""
+
+
+@dataclass
+class PublicComplaintIn:
+    """R32: a consumer's complaint on the public form (no account)."""
+    name: str
+    phone: str
+    about: str
+    description: str
+    asks: str = ""
+    about_product: int | None = None
+    about_org: int | None = None
+    about_person: str = ""
+
+
+@dataclass
+class ComplaintStatusIn:
+    """R32: a consumer follows their complaint with its reference and their phone number."""
+    reference: str
+    phone: str
+
+
+@dataclass
+class ComplaintJudgeIn:
+    """R32 step 2 (CS): does it stand; its kind; is it major. One that does not stand is
+    answered now: the reason, and how the customer was told."""
+    stands: bool
+    kind: str  # quality | service | suggestion
+    major: bool = False
+    reason: str = ""
+    told_how: str = ""
+
+
+@dataclass
+class ComplaintAssignIn:
+    """R32 step 3 (CS): the responsible unit by type; `assigned_org` when it is an office or
+    repair point ("unit")."""
+    assigned_to: str  # management | hq_logistics | hq_tech | hq_cs | unit
+    assigned_org: int | None = None
+    reason: str = ""
+
+
+@dataclass
+class ComplaintInvestigateIn:
+    """R32 step 4 (the assigned unit): the cause and who is responsible."""
+    cause: str
+    responsible: str
+
+
+@dataclass
+class ComplaintProposeIn:
+    """R32 step 5 (the assigned unit): the resolution, after what the customer asks for."""
+    resolution: str
+
+
+@dataclass
+class ComplaintApproveIn:
+    """R32 step 6 (CS; the vice-president for a major complaint): approve, or send the
+    proposal back with the reason."""
+    approve: bool
+    reason: str = ""
+
+
+@dataclass
+class ComplaintTellIn:
+    """R32 step 7 (the recording unit): how and when the customer was told."""
+    told_how: str
+
+
+@dataclass
+class ComplaintCloseIn:
+    """R32 step 8: accountability and the improvement; a major complaint also a preventive
+    action."""
+    accountability: str
+    improvement: str
+    preventive: str = ""
+
 # --- service calls and opinion cards (R33) ------------------------------------------------------
 # Instants are typed as people type them: "2026-12-02T14:30" is China time (a form's
 # datetime-local field); with an offset ("…+08:00", "…Z") it is that instant. Empty: now.
