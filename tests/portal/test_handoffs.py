@@ -609,6 +609,206 @@ async def _statement_paid(event: str):
                                                           reference="ICBC-2"))
 
 
+# --- customer service: complaints (service/complaints.py, service/complaint_steps.py, R32) -------
+
+async def _complaint(w: World, upto: str = "recorded", *, by: str = "clerk", major: bool = False,
+                     assigned_to: str = "unit") -> dict:
+    """A complaint taken through the real services up to `upto`; the marketing vice-presidents
+    (one reading English, one Chinese) join HQ first; what setting up told is forgotten."""
+    from service import complaint_steps, complaints
+    from service.inputs import (
+        ComplaintApproveIn,
+        ComplaintAssignIn,
+        ComplaintIn,
+        ComplaintInvestigateIn,
+        ComplaintJudgeIn,
+        ComplaintProposeIn,
+        ComplaintTellIn,
+    )
+
+    for name, locale in (("vp", "en"), ("vp2", "zh_CN")):
+        if name not in w.users:
+            w.users[name] = await make_user(w.orgs["hq"], ["vice_president"], username=name,
+                                            locale=locale)
+            w.actors[name] = await actor_of(w.users[name])
+    a = w.actors
+    saved = await complaints.record_complaint(actor=a[by], data=ComplaintIn(
+        name="张女士", phone="13812345678", channel="phone", about="repair_point",
+        about_org=w.orgs["point"]["id"], description="维修后仍不亮。", asks="换新。"))
+    cid = saved["id"]
+    unit = {"unit": "staff", "hq_tech": "tech"}[assigned_to]
+    steps = {
+        "judged": lambda: complaint_steps.judge_complaint(actor=a["cs"], complaint_id=cid,
+                                                          data=ComplaintJudgeIn(True, "service",
+                                                                                major)),
+        "assigned": lambda: complaint_steps.assign_complaint(
+            actor=a["cs"], complaint_id=cid, data=ComplaintAssignIn(
+                assigned_to, w.orgs["point"]["id"] if assigned_to == "unit" else None)),
+        "investigated": lambda: complaint_steps.investigate_complaint(
+            actor=a[unit], complaint_id=cid, data=ComplaintInvestigateIn("虚焊。", "维修员")),
+        "proposed": lambda: complaint_steps.propose_resolution(
+            actor=a[unit], complaint_id=cid, data=ComplaintProposeIn("免费换新。")),
+        "approved": lambda: complaint_steps.approve_resolution(
+            actor=a["vp" if major else "cs2"], complaint_id=cid, data=ComplaintApproveIn(True)),
+        "told": lambda: complaint_steps.tell_customer(
+            actor=a["cs" if by == "cs" else by], complaint_id=cid,
+            data=ComplaintTellIn("电话告知。")),
+    }
+    for status, step in steps.items():
+        if upto == "recorded":
+            break
+        await step()
+        if status == upto:
+            break
+    await raw_fetch("DELETE FROM notification")
+    return {"id": cid, "reference": saved["reference"], "link": f"/complaints/{cid}"}
+
+
+@walk("complaint_recorded")
+async def _complaint_recorded(event: str):
+    from service import complaints
+    from service.inputs import ComplaintIn
+
+    w = await world()
+    await complaints.record_complaint(actor=w.actors["clerk"], data=ComplaintIn(
+        name="张女士", phone="13812345678", channel="letter", about="other", description="x"))
+    cid = (await raw_fetch("SELECT id FROM complaint"))[0]["id"]
+    return Told(w.ids("cs", "cs2"), w.users["clerk"]["id"], f"/complaints/{cid}")
+
+
+@walk("complaint_major", "complaint_not_standing")
+async def _complaint_judged(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintJudgeIn
+
+    w = await world()
+    c = await _complaint(w)
+    stands = event == "complaint_major"
+    judge = lambda: complaint_steps.judge_complaint(  # noqa: E731
+        actor=w.actors["cs"], complaint_id=c["id"], data=ComplaintJudgeIn(
+            stands, "service", major=stands, reason="" if stands else "已过保修期且人为损坏。",
+            told_how="" if stands else "电话答复。"))
+    await judge()
+    told = w.ids("vp", "vp2") if stands else w.ids("clerk", "clerk2", "manager")  # the office
+    return Told(told, w.users["cs"]["id"], c["link"], again=judge)
+
+
+@walk("complaint_assigned")
+async def _complaint_assigned(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintAssignIn
+
+    w = await world()
+    c = await _complaint(w, "judged")
+    assign = lambda: complaint_steps.assign_complaint(  # noqa: E731
+        actor=w.actors["cs"], complaint_id=c["id"],
+        data=ComplaintAssignIn("unit", w.orgs["point"]["id"]))
+    await assign()
+    return Told(w.ids("staff", "staff2"), w.users["cs"]["id"], c["link"], again=assign)
+
+
+@walk("complaint_investigated")
+async def _complaint_investigated(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintInvestigateIn
+
+    w = await world()
+    c = await _complaint(w, "assigned")
+    investigate = lambda: complaint_steps.investigate_complaint(  # noqa: E731
+        actor=w.actors["staff"], complaint_id=c["id"],
+        data=ComplaintInvestigateIn("镇流器虚焊。", "维修员"))
+    await investigate()
+    return Told(w.ids("cs", "cs2"), w.users["staff"]["id"], c["link"], again=investigate)
+
+
+@walk("complaint_proposed", "complaint_proposed_major")
+async def _complaint_proposed(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintProposeIn
+
+    w = await world()
+    major = event == "complaint_proposed_major"
+    c = await _complaint(w, "investigated", major=major)
+    propose = lambda: complaint_steps.propose_resolution(  # noqa: E731
+        actor=w.actors["staff"], complaint_id=c["id"], data=ComplaintProposeIn("免费换新。"))
+    await propose()
+    return Told(w.ids("vp", "vp2") if major else w.ids("cs", "cs2"), w.users["staff"]["id"],
+                c["link"], again=propose)
+
+
+@walk("complaint_refused")
+async def _complaint_refused(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintApproveIn
+
+    w = await world()
+    c = await _complaint(w, "proposed")
+    refuse = lambda: complaint_steps.approve_resolution(  # noqa: E731
+        actor=w.actors["cs"], complaint_id=c["id"],
+        data=ComplaintApproveIn(False, "请写明更换时间。"))
+    await refuse()
+    return Told(w.ids("staff"), w.users["cs"]["id"], c["link"], again=refuse)  # the proposer
+
+
+@walk("complaint_approved", "complaint_approved_hq")
+async def _complaint_approved(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintApproveIn
+
+    w = await world()
+    held_by_hq = event == "complaint_approved_hq"  # recorded by CS: CS tells the customer
+    c = await _complaint(w, "proposed", by="cs" if held_by_hq else "clerk")
+    approve = lambda: complaint_steps.approve_resolution(  # noqa: E731
+        actor=w.actors["cs2"], complaint_id=c["id"], data=ComplaintApproveIn(True))
+    await approve()
+    told = w.ids("cs") if held_by_hq else w.ids("clerk", "clerk2", "manager")
+    return Told(told, w.users["cs2"]["id"], c["link"], again=approve)
+
+
+@walk("complaint_told")
+async def _complaint_told(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintTellIn
+
+    w = await world()
+    c = await _complaint(w, "approved")
+    tell_them = lambda: complaint_steps.tell_customer(  # noqa: E731
+        actor=w.actors["clerk"], complaint_id=c["id"], data=ComplaintTellIn("上门致歉并换新。"))
+    await tell_them()
+    return Told(w.ids("cs", "cs2"), w.users["clerk"]["id"], c["link"], again=tell_them)
+
+
+@walk("complaint_major_closed")
+async def _complaint_major_closed(event: str):
+    from service import complaint_steps
+    from service.inputs import ComplaintCloseIn
+
+    w = await world()
+    c = await _complaint(w, "told", major=True)
+    close = lambda: complaint_steps.close_complaint(  # noqa: E731
+        actor=w.actors["manager"], complaint_id=c["id"], data=ComplaintCloseIn(
+            "维修员扣奖金。", "焊接培训。", "每周抽检镇流器。"))
+    await close()
+    return Told(w.ids("vp", "vp2"), w.users["manager"]["id"], c["link"], again=close)
+
+
+@walk("complaint_overdue", "complaint_overdue_major")
+async def _complaint_overdue(event: str):
+    from datetime import timedelta
+
+    from service import complaints
+
+    w = await world()
+    major = event == "complaint_overdue_major"
+    c = await _complaint(w, "judged" if major else "recorded", major=major)
+    await raw_fetch("DELETE FROM notification")
+    later = clock.now() + timedelta(days=8)  # past both deadlines: escalated once, for the later
+    assert await complaints.escalate_overdue_complaints(later) == 1
+    assert await complaints.escalate_overdue_complaints(later) == 0  # never twice
+    told = w.ids("cs", "cs2", "vp", "vp2") if major else w.ids("cs", "cs2")
+    return Told(told, 0, c["link"])
+
+
 # --- customer service: service calls and opinion cards (service/calls.py, R33) -------------------
 
 async def _service_call(w: World) -> int:
