@@ -1,0 +1,409 @@
+"""The HTTP bench (issue 17 §6): the real portal and its raw twin (bench/raw_twin.py), each
+served by uvicorn in its own process (one worker) on the same embedded PostgreSQL, driven by
+bench/loadgen.py at concurrency 1 and 16 over the HQ batch list, a dealer clerk's home and the
+JSON list, at 100k and 1M return lines (10M with --lines 10000000).
+
+Interleaved: for each page, concurrency and size, `--rounds` rounds of both servers, each run
+`--seconds` long (portal then twin, then twin then portal, …), after a short untimed warm-up of
+each. Printed per case: requests per second (median of the rounds, and the lowest round), their
+ratio portal/twin (issue 17's goal is ≥ 0.8×), p50 and p99 latency (median over the rounds, and
+the lowest), each server process's CPU per request (/proc, user + system), and the queries per
+request: the portal's counted in-process (portal.db.count_queries around the same request
+through Litestar's test client), the twin's from its `x-queries` header. Before loading, it
+checks that the twin's SQL is the portal's and that both answer the same rows.
+
+The load generator runs in this process and shares the machine's cores with both servers and
+PostgreSQL; it prints its own share of a core at the end. CPU per request is the figure least
+moved by whatever else runs on the machine.
+
+Run: .venv/bin/python bench/http_bench.py [--lines 1000000] [--seconds 2] [--rounds 3]"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import pickle
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# Importing bench.batches starts the bench's embedded PostgreSQL, migrated (it calls
+# bench.common.start_database at import), and gives its seeding functions: the same network and
+# the same history of return lines as bench/batches.py.
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+from bench import batches as seeding  # noqa: E402
+from bench import raw_twin  # noqa: E402
+from bench.common import _ROOT as WORK_DIR  # noqa: E402
+from bench.common import run  # noqa: E402
+from bench.loadgen import Result, build_request, run_load  # noqa: E402
+from portal import auth, db  # noqa: E402
+from portal.web import SESSION_COOKIE  # noqa: E402
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
+HOST = "127.0.0.1"
+SIZES = (100_000, 1_000_000, 10_000_000)
+WARM_UP_SECONDS = 0.5
+
+
+@dataclass
+class Page:
+    name: str
+    path: str
+    who: str  # "cs" (an HQ customer-service session), "clerk" (a dealer clerk's), "token" (API)
+
+
+PAGES = [
+    Page("HQ batch list", "/batches?queue=to_decide", "cs"),
+    Page("dealer clerk's home", "/", "clerk"),
+    Page("JSON batch list", "/api/v1/batches?queue=to_decide", "token"),
+]
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process so far (/proc, in clock ticks)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Rounds:
+    rps: list[float] = field(default_factory=list)
+    p50: list[float] = field(default_factory=list)
+    p99: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # server CPU seconds per request
+    errors: int = 0
+
+    def add(self, result: Result, cpu: float) -> None:
+        self.rps.append(result.rps)
+        self.p50.append(result.p50)
+        self.p99.append(result.p99)
+        self.cpu.append(cpu / max(result.requests, 1))
+        self.errors += result.errors
+
+
+@dataclass
+class Case:
+    page: Page
+    concurrency: int
+    lines: int
+    queries: tuple[int, int]
+    portal: Rounds = field(default_factory=Rounds)
+    twin: Rounds = field(default_factory=Rounds)
+    client_cpu: list[float] = field(default_factory=list)  # the load generator's share of a core
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.portal.rps) / statistics.median(self.twin.rps)
+
+    @property
+    def ratio_min(self) -> float:
+        return min(self.portal.rps) / min(self.twin.rps)
+
+
+# --- data and identities ----------------------------------------------------------------------
+
+async def add_clerk(conn) -> int:
+    """A dealer clerk at the first office (bench/batches.py seeds HQ users only)."""
+    office = await conn.fetchval("SELECT min(id) FROM organisation WHERE kind = 'office'")
+    return await conn.fetchval(
+        "INSERT INTO portal_user (username, display_name, email, password_hash, organisation, "
+        "roles, locale, active, created_at) VALUES ('clerk', 'clerk', '', $1, $2, "
+        "ARRAY['dealer_clerk'], 'zh_CN', true, now()) RETURNING id",
+        auth.hash_password("bench-password"), office)
+
+
+async def identities(users: dict[str, int], token: str) -> dict[str, dict[str, str]]:
+    """Request headers for each `Page.who`: fresh sessions (one per size, so a long seeding
+    cannot outlast their idle timeout) made as the login form would, and the API token."""
+    headers = {"token": {"Authorization": f"Bearer {token}"}}
+    for who in ("cs", "clerk"):
+        actor = await auth.load_actor(users[who])
+        assert actor is not None
+        session = await auth.start_session(actor)
+        headers[who] = {"Cookie": f"{SESSION_COOKIE}={session.token}"}
+    return headers
+
+
+def _is_identity(sql: str) -> bool:
+    """Who is asking (portal/auth.py `_IDENTITY`) and its once-a-minute keep-alive write."""
+    return " AS covered FROM " in sql or re.match(r'UPDATE "(user_session|api_token)"', sql) \
+        is not None
+
+
+async def portal_statements(headers: dict[str, dict[str, str]]) -> dict[str, list]:
+    """Each page requested once in-process (the real app, Litestar's test client): the number
+    of queries (portal.db.count_queries) and every statement with its arguments."""
+    from litestar.testing import AsyncTestClient
+
+    from portal.app import create_app
+
+    recorded: list[tuple[str, list]] = []
+    original = db.PortalEngine.run_querystring
+
+    async def recording(self, querystring, in_pool: bool = True):
+        recorded.append(querystring.compile_string("postgres"))
+        return await original(self, querystring, in_pool=in_pool)
+
+    found: dict[str, list] = {}
+    db.PortalEngine.run_querystring = recording  # type: ignore[method-assign]
+    try:
+        async with AsyncTestClient(app=create_app()) as client:
+            for page in PAGES:
+                # once untimed: a session's first request may refresh it (a write a minute)
+                await client.get(page.path, headers=headers[page.who])
+                recorded.clear()
+                with db.count_queries() as counter:
+                    response = await client.get(page.path, headers=headers[page.who])
+                if response.status_code != 200:
+                    raise SystemExit(f"{page.path} answered {response.status_code} in-process")
+                found[page.path] = [counter.count, list(recorded)]
+    finally:
+        db.PortalEngine.run_querystring = original  # type: ignore[method-assign]
+    return found
+
+
+def check_twin_sql(statements: dict[str, list]) -> None:
+    """The twin's hand copies must be the statements the portal runs (else it is no twin)."""
+    for path, (_, recorded) in statements.items():
+        twin = raw_twin.STATEMENTS.get(path.split("?")[0])
+        if twin is None:
+            continue
+        portal = [sql for sql, _ in recorded if not _is_identity(sql)]
+        if portal != twin:
+            print(f"WARNING: bench/raw_twin.py runs other SQL than the portal for {path}; "
+                  "update its copies. The portal runs:", *portal, sep="\n  ", flush=True)
+        else:
+            print(f"checked: the twin runs the portal's statements for {path}", flush=True)
+
+
+# --- the two servers --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def start_server(name: str, target: list[str], env: dict[str, str]) -> Server:
+    """uvicorn in its own process, one worker, the same options for both servers (its defaults
+    pick uvloop and httptools for both; no access log, as neither server's figure should
+    include log writes)."""
+    port = free_port()
+    log = WORK_DIR / f"{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *target, "--host", HOST, "--port", str(port),
+         "--no-access-log", "--log-level", "warning", "--no-proxy-headers"],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return Server(name, process, port, log)
+
+
+async def wait_ready(server: Server, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                break
+            try:
+                await client.get(f"http://{HOST}:{server.port}/static/app.css")
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
+    raise SystemExit(f"{server.name} did not start:\n{server.log.read_text()[-3000:]}")
+
+
+async def check_answers(portal: Server, twin: Server, headers: dict[str, dict[str, str]]) -> str:
+    """Same rows from both: the JSON lists equal, the HTML lists the same batch ids."""
+    async with httpx.AsyncClient() as client:
+        answers = {}
+        for page in PAGES:
+            a = await client.get(f"http://{HOST}:{portal.port}{page.path}",
+                                 headers=headers[page.who])
+            b = await client.get(f"http://{HOST}:{twin.port}{page.path}")
+            if a.status_code != 200 or b.status_code != 200:
+                raise SystemExit(f"{page.path}: portal {a.status_code}, twin {b.status_code}")
+            answers[page.path] = (a, b)
+    a, b = answers["/api/v1/batches?queue=to_decide"]
+    same_json = a.json() == b.json()
+    if not same_json:
+        print("WARNING: the twin's JSON list differs from the portal's", flush=True)
+    ids = [re.findall(r'id="batch-(\d+)"', r.text) for r in answers["/batches?queue=to_decide"]]
+    if ids[0] != ids[1]:
+        print("WARNING: the twin's HTML list shows other batches than the portal's", flush=True)
+    sizes = ", ".join(f"{page.path} {len(answers[page.path][0].content) / 1000:.1f} / "
+                      f"{len(answers[page.path][1].content) / 1000:.1f} kB" for page in PAGES)
+    return (f"checked: {len(ids[0])} rows on each HTML list, the same batches: "
+            f"{ids[0] == ids[1]}; JSON lists equal: {same_json}; portal / twin answers: {sizes}")
+
+
+# --- load ---------------------------------------------------------------------------------------
+
+async def measure(case: Case, portal: Server, twin: Server, headers: dict[str, str],
+                  seconds: float, rounds: int, verbose: bool = False) -> None:
+    requests = {
+        "portal": build_request(HOST, portal.port, case.page.path, headers),
+        "twin": build_request(HOST, twin.port, case.page.path),
+    }
+    servers = {"portal": portal, "twin": twin}
+    for name, server in servers.items():  # untimed warm-up: pools, caches, plans
+        await run_load(HOST, server.port, requests[name], concurrency=case.concurrency,
+                       seconds=WARM_UP_SECONDS)
+    for round_no in range(rounds):
+        # portal, twin, then twin, portal…: neither always runs right after the other
+        order = list(servers.items())[::-1 if round_no % 2 else 1]
+        for name, server in order:
+            cpu, own = server.cpu_seconds(), time.process_time()
+            result = await run_load(HOST, server.port, requests[name],
+                                    concurrency=case.concurrency, seconds=seconds)
+            getattr(case, name).add(result, server.cpu_seconds() - cpu)
+            case.client_cpu.append((time.process_time() - own) / result.seconds)
+            if verbose:
+                print(f"    round {round_no + 1} {name:<6} {result.rps:7.0f} req/s   "
+                      f"p50 {ms(result.p50)} ms   p99 {ms(result.p99)} ms   "
+                      f"{result.requests} requests", flush=True)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def report(case: Case) -> None:
+    med = statistics.median
+    print(f"{case.page.name} {case.page.path}, concurrency {case.concurrency}, "
+          f"{case.lines:,} lines", flush=True)
+    for name, r, queries in (("portal", case.portal, case.queries[0]),
+                             ("twin", case.twin, case.queries[1])):
+        errors = f"   ERRORS {r.errors}" if r.errors else ""
+        print(f"  {name:<6} {med(r.rps):7.0f} req/s (min {min(r.rps):5.0f})   "
+              f"p50 {ms(med(r.p50)):>6} ms (min {ms(min(r.p50))})   "
+              f"p99 {ms(med(r.p99)):>6} ms (min {ms(min(r.p99))})   "
+              f"CPU {ms(med(r.cpu))} ms/request   {queries} queries{errors}", flush=True)
+    print(f"  ratio  {case.ratio:.2f}x (min {case.ratio_min:.2f}x)", flush=True)
+
+
+def table(cases: list[Case]) -> None:
+    med = statistics.median
+    print("\n| page | conc. | lines | portal req/s (min) | twin req/s (min) | ratio (min) | "
+          "p50 portal / twin | p99 portal / twin | CPU per request portal / twin | "
+          "queries portal / twin |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for c in cases:
+        p, t = c.portal, c.twin
+        print(f"| {c.page.name} `{c.page.path}` | {c.concurrency} | {c.lines:,} | "
+              f"{med(p.rps):.0f} ({min(p.rps):.0f}) | {med(t.rps):.0f} ({min(t.rps):.0f}) | "
+              f"{c.ratio:.2f}× ({c.ratio_min:.2f}×) | {ms(med(p.p50))} / {ms(med(t.p50))} ms | "
+              f"{ms(med(p.p99))} / {ms(med(t.p99))} ms | {ms(med(p.cpu))} / {ms(med(t.cpu))} ms"
+              f" | {c.queries[0]} / {c.queries[1]} |")
+    shares = [share for c in cases for share in c.client_cpu]
+    print(f"\nload generator: {min(shares):.0%}–{max(shares):.0%} of one core while measuring; "
+          f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+          flush=True)
+
+
+async def twin_queries(twin: Server) -> dict[str, int]:
+    async with httpx.AsyncClient() as client:
+        return {page.path: int((await client.get(f"http://{HOST}:{twin.port}{page.path}"))
+                               .headers["x-queries"]) for page in PAGES}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000,
+                        help="the largest size; smaller standard sizes (100k, 1M) run first")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (portal, twin)")
+    parser.add_argument("--concurrency", default="1,16")
+    parser.add_argument("--verbose", action="store_true", help="print every round")
+    parser.add_argument("--show-sql", action="store_true",
+                        help="print the statements the portal runs for each page")
+    args = parser.parse_args()
+    sizes = [s for s in SIZES if s < args.lines] + [args.lines]
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    dsn = db.engine().config["dsn"]
+    conn = await asyncpg.connect(dsn)
+    ids = await seeding.seed_network(conn)
+    users = {"cs": ids["users"]["cs"], "clerk": await add_clerk(conn)}
+    cs = await auth.load_actor(users["cs"])
+    assert cs is not None
+    token = await auth.create_api_token(actor=cs, name="http bench")
+
+    servers: list[Server] = []
+    cases: list[Case] = []
+    try:
+        for lines in sizes:
+            started = time.monotonic()
+            await seeding.grow_lines(conn, lines)
+            # settled tables, as autovacuum would leave them, so it does not start mid-run
+            for table_name in ("return_batch", "return_line"):
+                await conn.execute(f"VACUUM ANALYZE {table_name}")
+            print(f"--- {lines:,} return lines (seeded in {time.monotonic() - started:.0f} s; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
+            headers = await identities(users, token)
+            statements = await portal_statements(headers)
+            check_twin_sql(statements)
+            if args.show_sql:
+                for path, (count, recorded) in statements.items():
+                    print(f"{path}: {count} queries", *(sql for sql, _ in recorded),
+                          sep="\n  ", flush=True)
+            if not servers:
+                home = WORK_DIR / "home_statements.pickle"
+                home.write_bytes(pickle.dumps([
+                    (sql, args) for sql, args in statements["/"][1] if not _is_identity(sql)]))
+                common = {"PORTAL_DATABASE_URL": dsn, "PORTAL_SECURE_COOKIES": "0",
+                          "PORTAL_DB_POOL": "1"}
+                servers = [
+                    start_server("portal", ["portal.app:create_app", "--factory"], common),
+                    start_server("twin", ["bench.raw_twin:app"],
+                                 {**common, "TWIN_HQ_USER": str(users["cs"]),
+                                  "TWIN_HOME_STATEMENTS": str(home)})]
+                for server in servers:
+                    await wait_ready(server)
+            portal, twin = servers
+            print(await check_answers(portal, twin, headers), flush=True)
+            twin_counts = await twin_queries(twin)
+            for page in PAGES:
+                for concurrency in levels:
+                    case = Case(page, concurrency, lines,
+                                (statements[page.path][0], twin_counts[page.path]))
+                    await measure(case, portal, twin, headers[page.who], args.seconds,
+                                  args.rounds, args.verbose)
+                    report(case)
+                    cases.append(case)
+    finally:
+        for server in servers:
+            server.stop()
+        await conn.close()
+    table(cases)
+
+
+if __name__ == "__main__":
+    import uvloop  # the cheapest client loop: the load generator shares the cores
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    run(main)
