@@ -323,3 +323,73 @@ async def test_r1_complaint_tenant_matrix(user):
                     failures.append(f"{user} {url}: {target} "
                                     f"{'shown' if saved['reference'] in text else 'missing'}")
     assert failures == []
+
+
+# --- customer archive, return visits, surveys (R34): the same tree, the same rule (R1) ---------
+
+async def _r34_world(orgs: dict, users: dict, people: dict) -> dict:
+    from portal.db import in_transaction
+    from service import surveys, visits
+    from service.customers import open_customer
+    from service.inputs import PlanIn, SurveyIn
+
+    async def opened(org: str, name: str, phone: str) -> int:
+        actor = await actor_of(people[org])
+        return await in_transaction(lambda: open_customer(
+            actor=actor, organisation_id=orgs[org]["id"], name=name, phone=phone))
+
+    ids = {"a1": await opened("a1", "甲先生", "13900000001"),
+           "b1": await opened("b1", "乙女士", "13900000002")}
+    manager = await actor_of(users["manager_a"])
+    ids["plan"] = await visits.draw_plan(actor=manager,
+                                         data=PlanIn(clock.china_today().year, 1))
+    ids["survey"] = await surveys.open_survey(
+        actor=manager, data=SurveyIn(clock.china_today().year, "调查-A"))
+    return ids
+
+
+ARCHIVE_USERS = {"clerk_a", "manager_a", "clerk_a1", "clerk_b", "regional_a", "hq_cs", "auditor"}
+VISIT_USERS = {"manager_a", "hq_cs", "auditor"}
+
+
+@pytest.mark.parametrize("user", USERS)
+async def test_r1_r34_customers_plans_and_surveys(user):
+    orgs, users, people, _ = await _tree()
+    ids = await _r34_world(orgs, users, people)
+    token = await api_token(users[user])
+    api = {"Authorization": f"Bearer {token}"}
+    failures = []
+    async with client() as c:
+        await login(c, user)
+        for target, secret in (("a1", "甲"), ("b1", "乙")):
+            if user not in ARCHIVE_USERS:
+                expected = 403
+            else:
+                expected = 200 if _visible(user, target) else 404
+            for url, headers in ((f"/customers/{ids[target]}", {}),
+                                 (f"/customers/{ids[target]}", {"HX-Request": "true"}),
+                                 (f"/customers/{ids[target]}/history", {}),
+                                 (f"/api/v1/customers/{ids[target]}", api)):
+                r = await c.get(url, headers=headers)
+                if r.status_code != expected or (expected != 200 and secret in r.text):
+                    failures.append(f"{user} customer of {target} {url}: {r.status_code}")
+        for kind, url_page, url_api in (("plan", "/return-visits/{}", "/api/v1/return-visit-plans/{}"),
+                                        ("survey", "/surveys/{}", "/api/v1/surveys/{}")):
+            expected = 200 if user in VISIT_USERS else 403
+            for url, headers in ((url_page.format(ids[kind]), {}),
+                                 (url_api.format(ids[kind]), api)):
+                r = await c.get(url, headers=headers)
+                if r.status_code != expected:
+                    failures.append(f"{user} {kind} {url}: {r.status_code} != {expected}")
+        for url, headers in (("/customers", {}), ("/customers?name=%E5%A5%B3%E5%A3%AB", {}),
+                             ("/customers?phone=139", {"HX-Request": "true"}),
+                             ("/customers/export?format=csv", {}),
+                             ("/api/v1/customers", api), ("/api/v1/customers?phone=139", api),
+                             ("/return-visits", {}), ("/surveys", {}),
+                             ("/api/v1/return-visit-plans", api), ("/api/v1/surveys", api)):
+            r = await c.get(url, headers=headers)
+            for target, secret in (("a1", "甲"), ("b1", "乙")):
+                if _relation(user, target) in ("sibling", "uncovered") and secret in r.text:
+                    failures.append(f"{user} list {url} shows the customer of {target}")
+    assert failures == []
+# --- end of the R34 matrix ---
