@@ -1,7 +1,7 @@
 """JSON twins of every batch action under /api/v1: same services, same rules, same messages."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from litestar import Controller, Request, get, post
@@ -206,7 +206,7 @@ class BatchApi(Controller):
     @post("/{batch_id:int}/dispatch", status_code=200)
     async def dispatch(self, request: Request, batch_id: FromPath[int], data: JSONBody[DispatchIn]) -> dict:
         return await _acted(request, batch_id, lambda actor: batches.dispatch_batch(
-            actor=actor, batch_id=batch_id, **vars(data)))
+            actor=actor, batch_id=batch_id, **asdict(data)))
 
     @post("/arrivals", status_code=200)
     async def arrive(self, request: Request, data: JSONBody[ArriveIn]) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -46,7 +47,7 @@ async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
     is_staff = batches.is_staff_of(actor, batch)
     approvals = await special_cases.usable_approvals(batch["organisation"]) \
         if is_staff and batch["status"] == "draft" and batch["kind"] == "regular" else []
-    context = dict(
+    context: dict[str, Any] = dict(
         batch=batch, actions=actions, approvals=approvals,
         lines=await queries.lines_with_verdicts(batch_id),
         products=await queries.list_products() if batch["status"] == "draft" else [],
@@ -285,7 +286,7 @@ class BatchController(Controller):
     async def dispatch(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(request, batch_id, DONE["dispatch"], DispatchIn,
                                   lambda actor, data: batches.dispatch_batch(
-                                      actor=actor, batch_id=batch_id, **vars(data)))
+                                      actor=actor, batch_id=batch_id, **asdict(data)))
 
     @post("/{batch_id:int}/dispose")
     async def dispose(self, request: Request, batch_id: FromPath[int]) -> Response:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -46,14 +47,14 @@ class SpecialApprovalController(Controller):
     @post("/")
     async def request_approval(self, request: Request) -> Response:
         return await act(request, SpecialRequestIn, lambda data: special_cases.request_special_approval(
-            actor=current_actor(request), **vars(data)),
+            actor=current_actor(request), **asdict(data)),
             page=functools.partial(_approvals_page, request), location="/special-approvals",
             success="Special approval requested; head office customer service has been told.")
 
     @post("/{approval_id:int}/decide", guards=[roles_required("hq_cs")])
     async def decide(self, request: Request, approval_id: FromPath[int]) -> Response:
         return await act(request, SpecialDecisionIn, lambda data: special_cases.decide_special_approval(
-            actor=current_actor(request), approval_id=approval_id, **vars(data)),
+            actor=current_actor(request), approval_id=approval_id, **asdict(data)),
             page=functools.partial(_approvals_page, request), location="/special-approvals",
             success=DECIDED.__getitem__)
 
@@ -85,14 +86,14 @@ class BatchIncidentController(Controller):
             request, batch_id, "Verification of batch %(number)s recorded; the office has been "
                                "told.", VerifyIn,
             lambda actor, data: special_cases.verify_quality_dispute(
-                actor=actor, dispute_id=dispute_id, **vars(data)))
+                actor=actor, dispute_id=dispute_id, **asdict(data)))
 
     @post("/batches/{batch_id:int}/claims", guards=[roles_required("hq_cs", "hq_logistics")])
     async def open_claim(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await act_on_batch(
             request, batch_id, "Carrier claim on batch %(number)s opened.", ClaimIn,
             lambda actor, data: special_cases.open_transit_claim(
-                actor=actor, batch_id=batch_id, **vars(data)))
+                actor=actor, batch_id=batch_id, **asdict(data)))
 
     @post("/batches/{batch_id:int}/claims/{claim_id:int}/close",
           guards=[roles_required("hq_cs", "hq_logistics")])
@@ -100,4 +101,4 @@ class BatchIncidentController(Controller):
         return await act_on_batch(
             request, batch_id, "Carrier claim on batch %(number)s closed.", CloseClaimIn,
             lambda actor, data: special_cases.close_transit_claim(
-                actor=actor, claim_id=claim_id, **vars(data)))
+                actor=actor, claim_id=claim_id, **asdict(data)))

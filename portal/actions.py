@@ -4,7 +4,8 @@
   API twin receives it from JSON (Litestar decodes and type-checks it), the page handler reads
   the same dataclass from the posted form with `form_input`. Field names are the form's names;
   an amount in fen (`freight_fen`) is typed in yuan in a form field without the suffix
-  (`freight`), as people write money.
+  (`freight`), as people write money. Pass a model on with `**asdict(data)`, never
+  `**vars(data)`: a dataclass decoded from JSON keeps its defaults on the class, not the instance.
 - **One route per action**: `POST /things/{id}/submit`, `POST /things/{id}/sign`, ... each a
   handler of a few lines that reads its model and calls `act`.
 - **One helper for "act, re-render with errors, or redirect"**: `act` runs the service call;
