@@ -120,6 +120,7 @@ async def survey_page(request: Request, survey_id: int, *, status_code: int = 20
     page = await surveys.survey_page(actor=actor, survey_id=survey_id)
     owners = await queries.action_owners(page["survey"]["organisation"]) if page["leader"] \
         else []
+    page["actions"] = {k: gettext(why) if why else None for k, why in page["actions"].items()}
     return render(request, "service/survey.html", status_code=status_code, **page,
                   errors=errors or {}, form=form or {}, owners=owners,
                   problem_labels=rules.SURVEY_PROBLEM_LABELS,

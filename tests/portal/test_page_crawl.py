@@ -181,6 +181,8 @@ def findings_of(html: str, locale: str, allowed: Allowed, path: str = "") -> lis
                     found.append(f"untranslated: {run!r} in {node[:90]!r}")
         else:
             for run in CJK.findall(node):
+                if re.search(re.escape(run) + r"\*", node):
+                    continue  # a name people entered, shown masked (张** , R34): entered text
                 if run not in allowed.cjk and not any(
                         v in node for v in allowed.entered.get(run, ())) and not any(
                         re.search(where, path) and run == ok for where, ok, _ in EN_ALLOWED):
