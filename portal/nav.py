@@ -59,6 +59,7 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     # complaints:
     "complaints": "Complaints",
     # service calls:
+    "service_calls": "Service calls",
     # customers, return visits, surveys:
     "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
 }
@@ -96,6 +97,9 @@ NAV = [
          or (a.organisation_kind == "store" and a.has("dealer_clerk", "manager"))
          or _hq("hq_cs", "vice_president", "hq_tech", "hq_logistics", "auditor")(a)),
     # --- customer service: service calls (R33) ---
+    Link("service_calls", "/service-calls", NAV_LABELS["service_calls"],
+         lambda a: _repair_staff(a) or _office_staff(a) or _regional(a)
+         or _hq("hq_cs", "auditor")(a)),
     # --- customer service: customers, return visits, surveys (R34) ---
     Link("customers", "/customers", NAV_LABELS["customers"],
          lambda a: a.organisation_kind in (*CUSTOMERS, "repair_point") or _regional(a)

@@ -15,6 +15,7 @@ from tests.helpers import actor_of, api_token, client, login, make_org, make_use
 
 PUBLIC = {"/login", "/lang", "/static/{file_path:path}", "/webhooks/stripe", "/api/v1/schema",
           "/api/v1/schema/openapi.json", "/api/v1/schema/{path:str}"}
+PUBLIC |= {"/card/{token:str}"}  # R33: the customer's opinion card, no account (service/call_routes.py)
 PUBLIC |= {"/complain", "/complain/status"}  # R32: a consumer's complaint and its status, no account
 
 
@@ -393,3 +394,111 @@ async def test_r1_r34_customers_plans_and_surveys(user):
                     failures.append(f"{user} list {url} shows the customer of {target}")
     assert failures == []
 # --- end of the R34 matrix ---
+
+
+# --- service calls and opinion cards (R33): every call route in the tenant matrix (R1) ----------
+
+async def _r33_calls(orgs: dict) -> dict[str, int]:
+    """A visited call at point RA (under office A) and at a point RB under office B, each
+    recorded and visited by the point's own staff."""
+    from service import calls
+    from service.inputs import CallIn, CallVisitIn
+
+    orgs["rb"] = await make_org("repair_point", parent=orgs["b"], name="维修点-RB")
+    ids = {}
+    for point in ("ra", "rb"):
+        staff = await actor_of(await make_user(orgs[point], ["repair_staff"],
+                                               username=f"staff_{point}"))
+        ids[point] = await calls.record_call(actor=staff, data=CallIn(
+            name=f"顾客-{point}", phone="13800000000", problem="不亮"))
+        await calls.record_visit(actor=staff, call_id=ids[point],
+                                 data=CallVisitIn(outcome="fixed"))
+    return ids
+
+
+@pytest.mark.parametrize("user", USERS)
+async def test_r1_service_call_routes_in_the_tenant_matrix(user):
+    orgs, users, _, _ = await _tree()
+    ids = await _r33_calls(orgs)
+    token = {"Authorization": f"Bearer {await api_token(users[user])}"}
+    visible = {"ra": _visible(user, "ra"),
+               "rb": user in ("hq_cs", "auditor", "hq_admin", "clerk_b")}
+    failures = []
+    async with client() as c:
+        csrf = await login(c, user)
+        for point, call_id in ids.items():
+            for url, headers in ((f"/service-calls/{call_id}", {}),
+                                 (f"/service-calls/{call_id}", {"HX-Request": "true"}),
+                                 (f"/api/v1/service-calls/{call_id}", token)):
+                r = await c.get(url, headers=headers)
+                leaked = not visible[point] and f"顾客-{point}" in r.text
+                if r.status_code != (200 if visible[point] else 404) or leaked:
+                    failures.append(f"{user} call at {point} {url}: {r.status_code}"
+                                    f"{' LEAK' if leaked else ''}")
+            if visible[point]:
+                continue
+            for action in ("visit", "close", "cancel", "card/link", "card/tablet"):
+                r = await c.post(f"/service-calls/{call_id}/{action}",
+                                 data={"_csrf": csrf, "outcome": "fixed", "reason": "x"})
+                a = await c.post(f"/api/v1/service-calls/{call_id}/{action.replace('/', '-')}",
+                                 headers=token, json={"outcome": "fixed", "reason": "x"})
+                if user != "auditor" and (r.status_code, a.status_code) != (404, 404) \
+                        and not action.endswith("tablet"):
+                    failures.append(f"{user} call at {point} {action}: "
+                                    f"{r.status_code}/{a.status_code}")
+                if user != "auditor" and action.endswith("tablet") and r.status_code != 404:
+                    failures.append(f"{user} call at {point} {action}: {r.status_code}")
+        for url, headers in (("/service-calls", {}), ("/service-calls/export?format=csv", {}),
+                             ("/api/v1/service-calls", token)):
+            text = (await c.get(url, headers=headers)).text
+            for point in ids:
+                if not visible[point] and f"顾客-{point}" in text:
+                    failures.append(f"{user} list {url} shows the call at {point}")
+    assert failures == []
+
+
+# --- complaints (R32): the same tree, the same rule (R1) -------------------------------------------
+
+@pytest.mark.parametrize("user", USERS)
+async def test_r1_complaint_tenant_matrix(user):
+    """Complaints held by office A, its store A1 and office B: each user sees exactly those of
+    the organisations they may see, on the page, its fragment, the API, the list, its search
+    and its export; every step on an invisible one answers 404 before any rule."""
+    from service import complaints
+    from service.inputs import ComplaintIn
+
+    orgs, users, _, _ = await _tree()
+    held = {}
+    for target, clerk in (("a", "clerk_a"), ("a1", "clerk_a1"), ("b", "clerk_b")):
+        held[target] = await complaints.record_complaint(
+            actor=await actor_of(users[clerk]), data=ComplaintIn(
+                name=f"顾客{target}", phone="13800000000", channel="phone", about="other",
+                description="灯不亮。"))
+    token = await api_token(users[user])
+    api = {"Authorization": f"Bearer {token}"}
+    failures = []
+    async with client() as c:
+        csrf = await login(c, user)
+        for target, saved in held.items():
+            visible = _visible(user, target)
+            link = f"/complaints/{saved['id']}"
+            for url, headers in ((link, {}), (link, {"HX-Request": "true"}),
+                                 (f"/api/v1/complaints/{saved['id']}", api)):
+                r = await c.get(url, headers=headers)
+                if r.status_code != (200 if visible else 404):
+                    failures.append(f"{user} complaint of {target} {url}: {r.status_code}")
+            if not visible:
+                r = await c.post(f"{link}/judge", data={"_csrf": csrf, "stands": "1",
+                                                        "kind": "service"})
+                a = await c.post(f"/api/v1/complaints/{saved['id']}/judge", headers=api,
+                                 json={"stands": True, "kind": "service"})
+                if (r.status_code, a.status_code) != (404, 404):
+                    failures.append(f"{user} judge {target}: {r.status_code}/{a.status_code}")
+        for url, headers in (("/complaints", {}), ("/complaints?who=%E9%A1%BE%E5%AE%A2", {}),
+                             ("/complaints/export?format=csv", {}), ("/api/v1/complaints", api)):
+            text = (await c.get(url, headers=headers)).text
+            for target, saved in held.items():
+                if (saved["reference"] in text) != _visible(user, target):
+                    failures.append(f"{user} {url}: {target} "
+                                    f"{'shown' if saved['reference'] in text else 'missing'}")
+    assert failures == []
