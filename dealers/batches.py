@@ -285,7 +285,7 @@ async def dispatch_batch(*, actor: Actor, batch_id: int, carrier: str, waybill: 
         errors["freight"] = "Enter the freight cost, e.g. 350.00."
     if dispatched_on is None or dispatched_on > clock.china_today():
         errors["dispatched_on"] = "Enter the dispatch date (not in the future)."
-    if errors:
+    if errors or dispatched_on is None:
         raise ValidationFailed(errors)
     batch = await get_batch(actor=actor, batch_id=batch_id, lock=True)
     require_staff(actor, batch)

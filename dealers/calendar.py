@@ -111,8 +111,9 @@ async def remind_window_opening(at: datetime) -> int:
 
     target = clock.china_today(at) + timedelta(days=REMINDER_DAYS)
     weeks = await weeks_on(target)
-    regions = [region for region, week in weeks.items()
-               if week is not None and rules.WEEK_DAYS[week][0] == target.day]
+    opening = {region: week for region, week in weeks.items()
+               if week is not None and rules.WEEK_DAYS[week][0] == target.day}
+    regions = list(opening)
     if not regions:
         return 0
     orgs = [r["id"] for r in await Organisation.select(Organisation.id).where(
@@ -126,7 +127,7 @@ async def remind_window_opening(at: datetime) -> int:
         ManagerCoverage.organisation.is_in(orgs)
         & (ManagerCoverage.user.active == True))  # noqa: E712 -- a deactivated manager is not told
     user_ids = sorted({r["id"] for r in local} | {r["user"] for r in covering})
-    last = target.replace(day=rules.WEEK_DAYS[weeks[regions[0]]][1])
+    last = target.replace(day=rules.WEEK_DAYS[opening[regions[0]]][1])
     await notify(user_ids=user_ids, kind="window_opens", dedupe_key=f"window-{target:%Y-%m}",
                  subject="Your return window opens in 3 days",
                  body="Your return window opens on %(first)s and closes at the end of %(last)s "

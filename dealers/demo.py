@@ -330,5 +330,6 @@ async def open_window_offices(moment: datetime | None = None) -> list[str]:
     weeks = await weeks_on(today)
     rows = await raw_fetch("SELECT name_en, region FROM organisation "
                            "WHERE kind IN ('office', 'agent') AND active ORDER BY id")
-    return [r["name_en"] for r in rows if weeks.get(r["region"])
-            and rules.window_in_month(today, weeks[r["region"]]).contains(moment)]
+    return [r["name_en"] for r in rows
+            if (window := rules.window_in_month(today, weeks.get(r["region"]))) is not None
+            and window.contains(moment)]

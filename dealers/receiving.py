@@ -2,6 +2,7 @@
 each line (R13, R14), and the receipt the office reads."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,7 +93,7 @@ class ExtraGoods:
 
 @transactional
 async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
-                        extras: list[ExtraGoods] = ()) -> list[dict]:
+                        extras: Sequence[ExtraGoods] = ()) -> list[dict]:
     """R12: count and inspect every line. Differences are recorded and both CS and the office
     are told. Two clerks at once cannot double-count: the row lock and status check let one
     through. Returns the differences."""
@@ -161,7 +162,7 @@ class Decision:
 
 async def proposals(batch_id: int) -> dict[int, tuple[int, int, int, str | None]]:
     """R13/R18: the rules' proposal for each received line from its inspected condition."""
-    result = {}
+    result: dict[int, tuple[int, int, int, str | None]] = {}
     today = clock.china_today()
     for line in await list_lines(batch_id):
         if line["received_qty"] is None:

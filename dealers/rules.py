@@ -204,8 +204,9 @@ def proposed_reject_code(reason: str | None) -> str | None:
 
 
 def check_decision(received: int, exchanged: int, credited: int, rejected: int,
-                   reject_reason: str | None) -> dict[str, str]:
-    """R13: exchanged + credited + rejected = received, always; a rejection needs a reason."""
+                   reject_reason: int | str | None) -> dict[str, str]:
+    """R13: exchanged + credited + rejected = received, always; a rejection needs a reason
+    (its id or code)."""
     errors: dict[str, str] = {}
     if min(exchanged, credited, rejected) < 0:
         errors["quantity"] = "Quantities cannot be negative."

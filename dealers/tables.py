@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from enum import Enum
 
-from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -14,6 +24,8 @@ class CalendarAssignment(Table):
     """R2/R4: which week of the month a region returns in, from a month on. Never edited: an
     HQ change is a new row effective from the first of next month, so the rows are the history.
     `week` NULL means the region was explicitly left without a window."""
+
+    id: Serial
 
     region = ForeignKey(Region, null=False, on_delete=OnDelete.restrict)
     week = Integer(null=True, default=None)
@@ -26,6 +38,8 @@ class CalendarAssignment(Table):
 class ReasonCode(Table):
     """Coded lists HQ maintains: defect reasons dealers pick, rejection reasons CS writes (R13)."""
 
+    id: Serial
+
     kind = Varchar(length=10, null=False)  # "defect" | "reject"
     code = Varchar(length=20, null=False)
     name_zh = Varchar(length=120, null=False)
@@ -36,6 +50,8 @@ class ReasonCode(Table):
 class SpecialApproval(Table):
     """R7: an exception (batch quality problem or another reason) requested by a manager and
     decided by CS; an approved one lets a batch be submitted outside the window."""
+
+    id: Serial
 
     organisation = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     month = Date(null=False)
@@ -51,6 +67,8 @@ class SpecialApproval(Table):
 
 class ReturnBatch(Table):
     """The defective-goods return application and, once approved, its registration form."""
+
+    id: Serial
 
     class Status(str, Enum):
         draft = "draft"
@@ -95,6 +113,8 @@ class ReturnBatch(Table):
 
 
 class ReturnLine(Table):
+    id: Serial
+
     batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
     line_no = Integer(null=False)
     product = ForeignKey(Product, null=True, on_delete=OnDelete.restrict)
@@ -127,6 +147,8 @@ class ReturnLine(Table):
 class DockRefusal(Table):
     """R10: goods arriving without an approved form are refused and recorded."""
 
+    id: Serial
+
     reference = Varchar(length=60, null=False)
     batch = ForeignKey(ReturnBatch, null=True, on_delete=OnDelete.restrict)
     reason = Text(null=False)
@@ -136,6 +158,8 @@ class DockRefusal(Table):
 
 class TransitClaim(Table):
     """R15: a claim against the carrier for goods lost or damaged in transit."""
+
+    id: Serial
 
     batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
     carrier = Varchar(length=80, null=False)
@@ -153,6 +177,8 @@ class TransitClaim(Table):
 
 class QualityDispute(Table):
     """R16: a batch quality dispute; HQ tech verifies on site within 2 days of the request."""
+
+    id: Serial
 
     batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
     description = Text(null=False)

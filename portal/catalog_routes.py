@@ -105,7 +105,7 @@ class CatalogAdminController(Controller):
         effective = iso_date(form, "effective_from", errors)
         actor = current_actor(request)
         try:
-            if errors:
+            if errors or effective is None:
                 raise ValidationFailed(errors)
             await policy.change(actor=actor, key=key, value=value or 0,
                                 effective_from=effective, reason=text(form, "reason"))

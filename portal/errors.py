@@ -39,8 +39,8 @@ class ValidationFailed(PortalError):
 
     status_code = 422
 
-    def __init__(self, errors: dict[str, str], **params: object):
-        super().__init__("Please correct the highlighted fields.", **params)
+    def __init__(self, errors: dict[str, str], *, field: str | None = None, **params: object):
+        super().__init__("Please correct the highlighted fields.", field=field, **params)
         self.errors = errors
 
 

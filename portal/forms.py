@@ -68,8 +68,8 @@ def int_list(form: Any, name: str) -> list[int]:
     out = []
     for value in _all(form, name):
         number, problem = parse_int(str(value), name)
-        if problem:
-            raise ValidationFailed({name: problem})
+        if number is None:
+            raise ValidationFailed({name: problem or "Enter a whole number."})
         out.append(number)
     return out
 

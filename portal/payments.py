@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams, SetupIntentCreateParams
 
 from portal import clock
 from portal.db import raw_fetch, transactional
@@ -61,10 +62,12 @@ async def charge(settings: Settings, *, purpose: str, object_id: int | str, amou
     if not payment_method.startswith("pm_") or len(payment_method) > 80:
         raise RuleViolation("The card form did not complete; please try again.")
     payment = await _new_payment(purpose, str(object_id), amount_fen)
-    params = {"amount": amount_fen, "currency": "cny", "payment_method": payment_method,
-              "payment_method_types": ["card"], "confirm": True,
-              "metadata": {"purpose": purpose, "object_id": str(object_id),
-                           "payment_id": str(payment["id"])}}
+    params: PaymentIntentCreateParams = {
+        "amount": amount_fen, "currency": "cny", "payment_method": payment_method, "confirm": True,
+        "metadata": {"purpose": purpose, "object_id": str(object_id),
+                     "payment_id": str(payment["id"])}}
+    # stripe 16's typed params lack payment_method_types; the API takes it
+    params["payment_method_types"] = ["card"]  # type: ignore[typeddict-unknown-key]
     try:
         intent = await asyncio.to_thread(
             client(settings).v1.payment_intents.create, params=params,
@@ -196,11 +199,15 @@ async def refund(settings: Settings, *, stripe_id: str, amount_fen: int, key: st
 async def setup_card(settings: Settings) -> str:
     """A SetupIntent for the browser: Stripe.js collects the card into it and hands back a
     payment method id, which `charge` then uses. No money moves here."""
+    params: SetupIntentCreateParams = {}
+    # stripe 16's typed params lack payment_method_types; the API takes it
+    params["payment_method_types"] = ["card"]  # type: ignore[typeddict-unknown-key]
     try:
-        intent = await asyncio.to_thread(client(settings).v1.setup_intents.create,
-                                          params={"payment_method_types": ["card"]})
+        intent = await asyncio.to_thread(client(settings).v1.setup_intents.create, params=params)
     except stripe.StripeError as exc:
         raise PaymentUnavailable("The payment service did not answer; please try again.") from exc
+    if intent.client_secret is None:  # Stripe always returns one for a new SetupIntent
+        raise PaymentUnavailable("The payment service did not answer; please try again.")
     return intent.client_secret
 
 
@@ -221,11 +228,13 @@ async def start_wallet_payment(settings: Settings, *, purpose: str, object_id: i
     # An earlier QR code or Alipay page still open could be paid as well: cancel it first.
     await _cancel_open(settings, purpose, str(object_id))
     payment = await _new_payment(purpose, str(object_id), amount_fen)
-    params: dict[str, Any] = {
-        "amount": amount_fen, "currency": "cny", "payment_method_types": [method],
-        "payment_method_data": {"type": method}, "confirm": True,
+    params: PaymentIntentCreateParams = {
+        "amount": amount_fen, "currency": "cny", "payment_method_data": {"type": method},
+        "confirm": True,
         "metadata": {"purpose": purpose, "object_id": str(object_id),
                      "payment_id": str(payment["id"])}}
+    # stripe 16's typed params lack payment_method_types; the API takes it
+    params["payment_method_types"] = [method]  # type: ignore[typeddict-unknown-key]
     if method == "alipay":
         params["return_url"] = return_url
     else:  # WeChat Pay in a desktop browser: Stripe answers with a QR code to scan

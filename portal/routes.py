@@ -13,7 +13,8 @@ from portal.proxies import client_ip
 from portal.redirects import safe_next
 from portal.tables import Product, ProductCategory, SparePart, User
 
-CATALOG_TYPES = {"product_category": ProductCategory, "product": Product, "spare_part": SparePart}
+CATALOG_TYPES: dict[str, type[ProductCategory | Product | SparePart]] = {
+    "product_category": ProductCategory, "product": Product, "spare_part": SparePart}
 from portal.csrf import anon_csrf_cookie
 from portal.web import (
     LANG_COOKIE,

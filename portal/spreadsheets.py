@@ -32,7 +32,7 @@ import io
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -181,7 +181,7 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
             raise _Bomb()
 
 
-def _xlsx_rows(content: bytes, last_row: int, max_cols: int) -> Iterator[Sequence[Any]]:
+def _xlsx_rows(content: bytes, last_row: int, max_cols: int) -> Generator[Sequence[Any], None, None]:
     from openpyxl import load_workbook
 
     try:
@@ -200,7 +200,7 @@ def _xlsx_rows(content: bytes, last_row: int, max_cols: int) -> Iterator[Sequenc
         book.close()
 
 
-def _csv_rows(content: bytes) -> Iterator[Sequence[Any]]:
+def _csv_rows(content: bytes) -> Generator[Sequence[Any], None, None]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)

@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.enums import RequestEncodingType
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from portal.errors import NotFound, PortalError, ValidationFailed
 
@@ -87,10 +88,10 @@ class InputEdge:
     Refusals are rendered here by the portal's own exception handlers (so the identity
     middleware around it still adds the request id, headers and language)."""
 
-    def __init__(self, app: Any):
+    def __init__(self, app: ASGIApp):
         self.app = app
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("route_handler") is None:
             await self.app(scope, receive, send)
             return
@@ -113,7 +114,7 @@ def input_edge(app: Any) -> InputEdge:
     return InputEdge(app)
 
 
-def _check_path(scope: dict) -> None:
+def _check_path(scope: Scope) -> None:
     for name, value in (scope.get("path_params") or {}).items():
         if isinstance(value, bool):
             continue

@@ -2,7 +2,17 @@
 dealer customer per period out, its lines traced to their sources; a double-entry journal."""
 from __future__ import annotations
 
-from piccolo.columns import JSONB, BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSONB,
+    BigInt,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -11,6 +21,8 @@ from portal.tables import Organisation, Product, User
 
 class RebatePolicy(Table):
     """Tiered rebate percentages, HQ-editable; a change is a new row from a month on (history)."""
+
+    id: Serial
 
     effective_from = Date(null=False)
     tiers = JSONB(null=False)  # [{"from_fen": 0, "rate_bp": 0}, ...]
@@ -22,6 +34,8 @@ class RebatePolicy(Table):
 class PurchaseVolume(Table):
     """A dealer's purchases in a period, imported by HQ (rows are replaced only by adjustments)."""
 
+    id: Serial
+
     period = Date(null=False)
     dealer = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     amount_fen = BigInt(null=False)
@@ -31,6 +45,8 @@ class PurchaseVolume(Table):
 
 class Statement(Table):
     """R26: one per dealer customer per period (a unique constraint)."""
+
+    id: Serial
 
     dealer = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     period = Date(null=False)
@@ -52,6 +68,8 @@ class Statement(Table):
 class StatementLine(Table):
     """One amount and its source; a source appears in at most one statement (unique)."""
 
+    id: Serial
+
     statement = ForeignKey(Statement, null=False, on_delete=OnDelete.restrict)
     kind = Varchar(length=12, null=False)  # rebate|repair_fee|credit|freight|charge|adjustment|carry
     source_type = Varchar(length=20, null=False)
@@ -67,6 +85,8 @@ class CreditPrice(Table):
     history: a change is a new row from a date on; a batch is credited at the price of the
     day CS decided it."""
 
+    id: Serial
+
     product = ForeignKey(Product, null=False, on_delete=OnDelete.restrict)
     price_fen = BigInt(null=False)
     effective_from = Date(null=False)
@@ -78,6 +98,8 @@ class CreditPrice(Table):
 class Adjustment(Table):
     """A manual amount for a dealer's next statement: a correction (pointing at the statement it
     corrects, R20/R26) or a charge (negative). Needs a reason and a second person's approval."""
+
+    id: Serial
 
     dealer = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     kind = Varchar(length=12, null=False)  # adjustment | charge
@@ -95,6 +117,8 @@ class Adjustment(Table):
 class PeriodClose(Table):
     """One run of closing a month, with its progress (the page shows a bar while it runs)."""
 
+    id: Serial
+
     period = Date(null=False)
     status = Varchar(length=10, null=False, default="running")  # running|done|failed
     step = Integer(null=False, default=0)
@@ -110,6 +134,8 @@ class JournalEntry(Table):
     """Double-entry journal (append-only): an entry's postings sum to zero (a deferred
     constraint trigger checks it at commit); a correction is a new entry that `reverses` one."""
 
+    id: Serial
+
     at = Timestamptz(null=False)
     period = Date(null=False)
     memo = Varchar(length=200, null=False, default="")
@@ -123,6 +149,8 @@ class JournalPosting(Table):
     """One side of an entry: debit positive, credit negative, in fen. `dealer` is set on the
     dealer's own accounts (payable), so a dealer's balance is a sum of its postings."""
 
+    id: Serial
+
     entry = ForeignKey(JournalEntry, null=False, on_delete=OnDelete.restrict)
     account = Varchar(length=30, null=False)
     dealer = ForeignKey(Organisation, null=True, on_delete=OnDelete.restrict)
@@ -132,6 +160,8 @@ class JournalPosting(Table):
 class PayoutAccount(Table):
     """Where a dealer is paid: its Stripe connected account and/or bank account. A change is a
     new row (history); the newest applies."""
+
+    id: Serial
 
     dealer = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     stripe_account = Varchar(length=40, null=False, default="")  # acct_...
@@ -145,6 +175,8 @@ class Payout(Table):
     """R27: paying one approved statement. The idempotency key is stored before Stripe is called;
     an unknown outcome (timeout, 5xx, 409) is `pending` until reconciled, never `failed`. At most
     one payout per statement that is not failed or reversed (a partial unique index)."""
+
+    id: Serial
 
     statement = ForeignKey(Statement, null=False, on_delete=OnDelete.restrict)
     method = Varchar(length=10, null=False)  # stripe | bank
