@@ -1,7 +1,7 @@
 """Repair points, their spare stock ledger, deposits, exchanges and repairs (SPEC §5)."""
 from __future__ import annotations
 
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -11,6 +11,8 @@ from portal.tables import Organisation, Product, SparePart, User
 class RepairPointApplication(Table):
     """R21: an office, agent or regional manager proposes a repair point; CS decides. R24: the
     proposed repair fee travels with it."""
+
+    id: Serial
 
     office = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     owner_store = ForeignKey(Organisation, null=True, on_delete=OnDelete.restrict)
@@ -31,6 +33,8 @@ class RepairPointApplication(Table):
 class StockTemplate(Table):
     """R22: the first stock of a point, per sales-scale tier (HQ edits it)."""
 
+    id: Serial
+
     sales_scale = Varchar(length=10, null=False)
     spare_part = ForeignKey(SparePart, null=False, on_delete=OnDelete.restrict)
     quantity = Integer(null=False)
@@ -39,6 +43,8 @@ class StockTemplate(Table):
 class StockMovement(Table):
     """R23: every change of a location's stock, good and faulty apart. Append-only; a trigger
     keeps stock_balance and refuses any movement that would make a balance negative."""
+
+    id: Serial
 
     location = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     spare_part = ForeignKey(SparePart, null=False, on_delete=OnDelete.restrict)
@@ -53,6 +59,8 @@ class StockMovement(Table):
 class StockBalance(Table):
     """Sum of movements per (location, part, condition), kept by the movement trigger."""
 
+    id: Serial
+
     location = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     spare_part = ForeignKey(SparePart, null=False, on_delete=OnDelete.restrict)
     condition = Varchar(length=6, null=False)
@@ -61,6 +69,8 @@ class StockBalance(Table):
 
 class Deposit(Table):
     """R22/R28: what a repair point owes as deposit; paid and refunded through movements."""
+
+    id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, unique=True, on_delete=OnDelete.restrict)
     required_fen = BigInt(null=False)
@@ -73,6 +83,8 @@ class Deposit(Table):
 class DepositMovement(Table):
     """R28: the deposit balance of a point always equals the sum of its movements."""
 
+    id: Serial
+
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     amount_fen = BigInt(null=False)  # + paid, - refunded or withheld
     kind = Varchar(length=20, null=False)  # stripe | bank_transfer | refund | withheld
@@ -83,6 +95,8 @@ class DepositMovement(Table):
 
 class Exchange(Table):
     """R23: old-for-new at the office: good parts out to the point, faulty parts in."""
+
+    id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     office = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
@@ -97,6 +111,8 @@ class Exchange(Table):
 
 class Repair(Table):
     """R19: a consumer repair at a point, with its warranty verdict and charge (R17)."""
+
+    id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     customer = Varchar(length=80, null=False)
@@ -121,6 +137,8 @@ class RepairFee(Table):
     """R24: a point's monthly repair fee, proposed by the office or regional manager and decided
     by CS. Rows are never edited: the decided row with the latest effective month applies."""
 
+    id: Serial
+
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     amount_fen = BigInt(null=False)
     effective_from = Date(null=False)
@@ -136,6 +154,8 @@ class RepairFee(Table):
 class ConsumerDispute(Table):
     """R29: a consumer dispute at a repair point, mediated by the office, ruled by CS when
     escalated; reasons kept."""
+
+    id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     customer = Varchar(length=80, null=False)
@@ -153,6 +173,8 @@ class ConsumerDispute(Table):
 class Closure(Table):
     """R25: closing a point: its stock returned and counted, the deposit refunded less anything
     missing."""
+
+    id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, unique=True, on_delete=OnDelete.restrict)
     missing_fen = BigInt(null=False)
