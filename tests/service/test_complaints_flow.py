@@ -21,6 +21,7 @@ from service.inputs import (
     ComplaintJudgeIn,
     ComplaintTellIn,
 )
+from tests.helpers import actor_of, make_user
 from tests.service.complaint_factory import PHONE, complaint, complaint_in, status_of, world
 
 NOW = datetime(2026, 12, 10, 10, 0, tzinfo=CHINA)
@@ -58,7 +59,7 @@ async def test_r32_eight_steps_each_recorded_and_told():
                      ("told", ids["store_clerk"]), ("closed", ids["store_clerk"])]
     assert await _told("complaint_recorded") == {ids["cs"], ids["cs2"]}
     assert await _told("complaint_assigned") == {ids["staff"], ids["staff2"]}  # the unit
-    assert await _told("complaint_proposed") == {ids["cs"], ids["cs2"]} - set()
+    assert await _told("complaint_proposed") == {ids["cs"], ids["cs2"]}
     assert await _told("complaint_approved") == {ids["store_clerk"]}  # the holding store
     assert await _told("complaint_told") == {ids["cs"], ids["cs2"]}
     # the consumer's file in the customer archive, by phone, held by the store
@@ -243,7 +244,7 @@ async def test_r32_sla_clocks_come_from_hq_policy_on_the_day_recorded():
                            first["id"]))[0]
     assert row == {"acknowledge_by": NOW + timedelta(hours=24),
                    "resolve_by": NOW + timedelta(days=7)}
-    admin = w.actors["cs"].__class__(**{**w.actors["cs"].__dict__, "roles": frozenset({"hq_admin"})})
+    admin = await actor_of(await make_user(w.orgs["hq"], ["hq_admin"], username="admin"))
     await policy.change(actor=admin, key="complaint_acknowledge_hours", value=8,
                         effective_from=date(2026, 12, 11), reason="faster")
     await policy.change(actor=admin, key="complaint_resolve_days", value=3,
@@ -277,4 +278,25 @@ async def test_r32_overdue_complaints_are_escalated_once_set_based():
     escalated = [e for e in await _audit(late["id"]) if e["action"] == "escalated"]
     assert len(escalated) == 2 and escalated[0]["actor"] is None
     assert [e["action"] for e in await _audit(done["id"])][-1] == "closed"
-    assert major["id"] != late["id"]
+    assert [e["action"] for e in await _audit(major["id"])][-1] == "escalated"
+
+
+@pytest.mark.parametrize("recorded", [datetime(2026, 12, 31, 23, 30, tzinfo=CHINA),
+                                      datetime(2027, 2, 28, 23, 59, tzinfo=CHINA)],
+                         ids=lambda d: d.strftime("%m-%d %H:%M"))
+@pytest.mark.parametrize("offset, late", [(-timedelta(minutes=1), False),
+                                          (timedelta(minutes=1), True)])
+async def test_r32_the_list_and_the_job_agree_with_the_rule_at_the_edge(recorded, offset, late):
+    """The list's "past a deadline" (SQL) and the escalation job turn at the same minute as
+    service.rules, 24 hours after recording across midnight and month end in China time."""
+    from service import queries, rules
+
+    w = await world()
+    with clock.frozen(recorded):
+        c = await complaint(w)
+    now = recorded + timedelta(hours=24) + offset
+    rows = await queries.list_complaints(actor=w.actors["cs"], now=now, breaching=True)
+    assert [r["id"] for r in rows] == ([c["id"]] if late else [])
+    row = await complaints.get_complaint(actor=w.actors["cs"], complaint_id=c["id"])
+    assert rules.complaint_breaching(row, now) is late
+    assert await complaints.escalate_overdue_complaints(now) == (1 if late else 0)
