@@ -40,7 +40,7 @@ async def test_r34_demo_on_any_day(moment):
             "parts"]
         held = await raw_fetch("SELECT DISTINCT o.kind FROM customer c JOIN organisation o "
                                "ON o.id = c.organisation")
-        assert {r["kind"] for r in held} == {"store", "office", "repair_point"}
+        assert {r["kind"] for r in held} >= {"store", "office", "repair_point"}
         assert (await raw_fetch("SELECT count(*) AS n FROM customer WHERE erased_at IS NOT "
                                 "NULL"))[0]["n"] == 1
         wang = (await raw_fetch("SELECT id FROM customer WHERE phone = '13900000000'"))[0]["id"]
