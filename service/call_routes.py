@@ -53,9 +53,9 @@ EXPORT_COLUMNS = [
     listing.Column(_C["phone"], lambda c: c["phone_shown"]),
     listing.Column(_C["area"], lambda c: c["customer_area"]),
     listing.Column(_C["product"], lambda c: c["product_model"] or ""),
-    listing.Column(_C["called"], lambda c: calls._china(c["called_at"])),
-    listing.Column(_C["visit_by"], lambda c: calls._china(c["visit_by"])),
-    listing.Column(_C["visited"], lambda c: calls._china(c["visited_at"]) if c["visited_at"]
+    listing.Column(_C["called"], lambda c: calls.china_time(c["called_at"])),
+    listing.Column(_C["visit_by"], lambda c: calls.china_time(c["visit_by"])),
+    listing.Column(_C["visited"], lambda c: calls.china_time(c["visited_at"]) if c["visited_at"]
                    else ""),
     listing.Column(_C["status"], lambda c: gettext(calls.CALL_STATUS_LABELS[c["status"]])),
     listing.Column(_C["outcome"], lambda c: gettext(calls.OUTCOME_LABELS[c["outcome"]])
@@ -226,24 +226,29 @@ class CallController(Controller):
 
 # --- the opinion card: public, once, only for its service (R33) ---------------------------------
 
+def card_view(request: Request, state: str, status_code: int = 200, **context) -> Response:
+    """The card page is the customer's, also on the staff's signed-in tablet: no navigation, no
+    name, no sign-out button (`actor` is None for the layout only; the session and its CSRF
+    token stay); signed out, it issues the signed-out form token."""
+    return render(request, "service/card.html", state=state, status_code=status_code,
+                  actor=None, issue_anon_csrf=True, **context)
+
+
 async def card_page(request: Request, token: str, *, status_code: int = 200,
                     errors: dict | None = None, form: dict | None = None) -> Response:
     """The card's page: the form while unfilled; said plainly once it is filled in; an
     unknown link answers 404 with a page that shows no more than a used one."""
     ip = client_ip(request)
     if opinion_cards.lookups_blocked(ip):
-        return render(request, "service/card.html", state="throttled", status_code=429,
-                      issue_anon_csrf=True)
+        return card_view(request, "throttled", 429)
     card = await opinion_cards.open_card(token)
     if card is None:
         opinion_cards.note_failed_lookup(ip)
-        return render(request, "service/card.html", state="unknown", status_code=404,
-                      issue_anon_csrf=True)
+        return card_view(request, "unknown", 404)
     if card["submitted_at"] is not None:
-        return render(request, "service/card.html", state="filled", issue_anon_csrf=True)
-    return render(request, "service/card.html", state="form", card=card, token=token,
-                  status_code=status_code, errors=errors or {}, form=form or {},
-                  scores=rules.CARD_SCORES, issue_anon_csrf=True)
+        return card_view(request, "filled")
+    return card_view(request, "form", status_code, card=card, token=token, errors=errors or {},
+                     form=form or {}, scores=rules.CARD_SCORES)
 
 
 class CardController(Controller):
@@ -269,15 +274,11 @@ class CardController(Controller):
                                    form=dict(form))
         except NotFound:
             opinion_cards.note_failed_lookup(ip)
-            return render(request, "service/card.html", state="unknown", status_code=404,
-                          issue_anon_csrf=True)
+            return card_view(request, "unknown", 404)
         except Conflict:
-            return render(request, "service/card.html", state="filled", status_code=409,
-                          issue_anon_csrf=True)
-        actor = request.scope.get("state", {}).get("actor")
-        back = f"/service-calls/{call_id}" if actor is not None else None
-        return render(request, "service/card.html", state="thanks", back=back,
-                      issue_anon_csrf=True)
+            return card_view(request, "filled", 409)
+        signed_in = request.scope.get("state", {}).get("actor") is not None
+        return card_view(request, "thanks", back=f"/service-calls/{call_id}" if signed_in else None)
 
 
 HANDLERS: list = [CallController, CardController, CallApi]

@@ -101,7 +101,8 @@ async def locked_call(actor: Actor, call_id: int) -> dict:
     return await get_call(actor=actor, call_id=call_id)
 
 
-def _china(at: datetime) -> str:
+def china_time(at: datetime) -> str:
+    """An instant as people read it: China time, to the minute."""
     return at.astimezone(clock.CHINA).strftime("%Y-%m-%d %H:%M")
 
 
@@ -175,7 +176,7 @@ async def record_call(*, actor: Actor, data: CallIn) -> int:
                              point_id))[0]
     await tell("call_recorded", actor=actor, point_id=point_id, dedupe_key=row["number"],
                params={"number": row["number"], "call_id": row["id"],
-                       "point": names(point), "visit_by": _china(visit_by),
+                       "point": names(point), "visit_by": china_time(visit_by),
                        "problem": data.problem.strip()[:200]})
     return row["id"]
 

@@ -181,6 +181,8 @@ async def complaint_choices() -> dict[str, list[dict]]:
 # One statement per list page, detail or choice list, whatever the number of calls; scoped on
 # the serving point's path (R1: a point sees its own calls, an office its points', HQ all).
 
+from portal.listing import like_pattern  # noqa: E402
+
 CALL_PAGE_SIZE = 50
 CALL_STATUSES = ("open", "visited", "closed", "cancelled")
 # a call breaches when visited (or still not visited) later than its visit_by (R33)
@@ -207,18 +209,17 @@ async def list_calls(*, actor, now, number: str | None = None, phone: str | None
                      called_from=None, called_to=None, point_id: int | None = None,
                      after_id: int | None = None, limit: int = CALL_PAGE_SIZE) -> list[dict]:
     """The calls `actor` may see (R1), newest first, keyset-paged on id: `number` a call number
-    or its start, `phone` the customer's full number (digits), `status`, only `breaching` ones,
+    or part of it, `phone` the customer's full number (digits), `status`, only `breaching` ones,
     called between the instants [called_from, called_to), at one point."""
     args: list = [now]
     where = [scope_sql(actor, "o.path", args)]
     for value, condition in (
-            (number, "c.number ILIKE {} || '%'"), (phone, "cu.phone = {}"),
+            (number, "c.number ILIKE {} ESCAPE '\\'"), (phone, "cu.phone = {}"),
             (status, "c.status = {}"), (called_from, "c.called_at >= {}"),
             (called_to, "c.called_at < {}"), (point_id, "c.organisation = {}"),
             (after_id, "c.id < {}")):
         if value is not None and value != "":
-            args.append(value.replace("%", "").replace("_", "\\_")
-                        if condition.startswith("c.number") else value)
+            args.append(like_pattern(value) if condition.startswith("c.number") else value)
             where.append(condition.format(f"${len(args)}"))
     if breaching:
         where.append(CALL_BREACHING)

@@ -180,6 +180,8 @@ async def test_r33_tablet_mode_records_tablet_and_leads_back_to_the_call():
         assert r.status_code == 303 and r.headers["location"].startswith("/card/")
         page = await c.get(r.headers["location"])
         assert 'id="card-form"' in page.text and 'class="score-choice"' in page.text
+        # handed to the customer: the staff's navigation, name and sign-out are not on it
+        assert 'class="main-nav"' not in page.text and 'id="logout"' not in page.text
         done = await c.post(r.headers["location"], data={"_csrf": csrf, **GOOD})
         assert done.status_code == 200 and f'href="/service-calls/{call_id}"' in done.text
         call = await c.get(f"/service-calls/{call_id}")
