@@ -21,7 +21,7 @@ import asyncpg  # noqa: E402
 from portal import auth, clock  # noqa: E402
 from portal.actor import Actor  # noqa: E402
 from portal.db import count_queries, engine  # noqa: E402
-from spares import service  # noqa: E402
+from spares import exchanges, repairs  # noqa: E402
 
 NOW = datetime(2026, 12, 9, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -90,15 +90,15 @@ async def main() -> None:
             staff = actor(dict(p), "repair_point", {"repair_staff"})
             office = actor(dict(data["offices"][p["parent"]]), "office", {"dealer_clerk"})
             with count_queries() as counter:
-                ex = await service.request_exchange(actor=staff, spare_part_id=part, quantity=1)
-                await service.complete_exchange(actor=office, exchange_id=ex)
+                ex = await exchanges.request_exchange(actor=staff, spare_part_id=part, quantity=1)
+                await exchanges.complete_exchange(actor=office, exchange_id=ex)
             if note:
                 counts[note] = counter.count
 
         async def repair(p, note=None):
             staff = actor(dict(p), "repair_point", {"repair_staff"})
             with count_queries() as counter:
-                await service.record_repair(actor=staff, customer="顾客", phone="", proof="发票",
+                await repairs.record_repair(actor=staff, customer="顾客", phone="", proof="发票",
                                             product_id=data["product"], purchase_date=date(2026, 1, 1),
                                             spare_part_id=part, parts_quantity=1, on_the_spot=True)
             if note:

@@ -41,16 +41,12 @@ from settlements import workbench as settlements_workbench
 from settlements.api import SettlementsApi, StatementApi
 from settlements.hq_routes import SettlementsController
 from settlements.routes import StatementController
-from spares import service as spares_service
+from spares import deposits as spares_deposits
 from spares import workbench as spares_workbench
 from spares.api import SparesApi
-from spares.routes import (
-    BatchSparesController,
-    ExchangeController,
-    RepairPointController,
-    StockTemplateController,
-    StripeWebhookController,
-)
+from spares.deposit_routes import StripeWebhookController
+from spares.routes import RepairPointController
+from spares.stock_routes import BatchSparesController, ExchangeController, StockTemplateController
 
 log = logging.getLogger("portal")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -86,7 +82,7 @@ async def run_jobs_once(settings: Settings) -> None:
 
 
 # Stripe events each domain handles (payments.py calls them inside the event's transaction).
-payments.on_event("payment_intent.succeeded", spares_service.on_deposit_paid)
+payments.on_event("payment_intent.succeeded", spares_deposits.on_deposit_paid)
 payments.on_event("transfer.created", payouts.on_transfer_created)
 payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from portal import clock
 from portal.db import raw_fetch
 from portal.demo import actors, ago, at, epoch, orgs
-from spares import oversight, service
+from spares import applications, deposits, exchanges, oversight, queries, repairs, stock
 from spares.tables import RepairPointApplication, StockTemplate
 
 TEMPLATES = {"small": {"ELB-28": 10, "RT-32": 5, "FP-24": 3, "ST-01": 20},
@@ -55,7 +55,7 @@ async def _founding(parts: dict[str, int], people: dict, ids: dict[str, int]) ->
     await StockTemplate.insert(*[StockTemplate(sales_scale=scale, spare_part=parts[code], quantity=q)
                                  for scale, items in TEMPLATES.items() for code, q in items.items()])
     hq = ids["hq"]
-    await service.move_stock([(hq, part, "good", 1000) for part in parts.values()],
+    await stock.move_stock([(hq, part, "good", 1000) for part in parts.values()],
                              kind="receipt", reference="demo-factory", actor=None)
     points = await raw_fetch("SELECT o.id, o.name, o.parent FROM organisation o "
                              "WHERE o.kind = 'repair_point' ORDER BY o.id")
@@ -67,16 +67,16 @@ async def _founding(parts: dict[str, int], people: dict, ids: dict[str, int]) ->
             status="approved", proposed_by=people[f"{prefix}.manager"].user_id,
             proposed_at=clock.now(), decided_by=people["hq.cs"].user_id, decided_at=clock.now(),
             repair_point=point["id"]))
-        await service._size_deposit(point["id"], "small")
+        await deposits.size_deposit(point["id"], "small")
         if i == len(points) - 1:
             continue  # the last demo point has not paid yet
-        status = await service.deposit_status(point["id"])
-        await service.record_bank_transfer(actor=people["hq.finance"], point_id=point["id"],
+        status = await queries.deposit_status(point["id"])
+        await deposits.record_bank_transfer(actor=people["hq.finance"], point_id=point["id"],
                                            amount_fen=status["required_fen"],
                                            reference=f"DEMO-{point['id']}")
-        await service.ship_first_stock(actor=people["hq.logistics"], point_id=point["id"], hq_id=hq)
+        await deposits.ship_first_stock(actor=people["hq.logistics"], point_id=point["id"], hq_id=hq)
     # R23: the offices keep good parts to hand over old-for-new
-    await service.move_stock(
+    await stock.move_stock(
         [(hq, parts[code], "good", -q * len(POINT_OFFICES)) for code, q in OFFICE_STOCK.items()]
         + [(ids[prefix], parts[code], "good", q) for prefix in POINT_OFFICES
            for code, q in OFFICE_STOCK.items()],
@@ -88,7 +88,7 @@ async def _repair(people, ids, moment, who: str, *, product: str, bought_days_ag
                   parts: dict[str, int]) -> int:
     product_id = (await raw_fetch("SELECT id FROM product WHERE model = $1", product))[0]["id"]
     async with at(moment):
-        return await service.record_repair(
+        return await repairs.record_repair(
             actor=people[who], customer=customer, phone="139 0000 0000", product_id=product_id,
             purchase_date=clock.china_today() - timedelta(days=bought_days_ago),
             proof="购物小票", spare_part_id=parts[part] if part else None, parts_quantity=quantity,
@@ -101,10 +101,10 @@ async def _today(parts: dict[str, int], people: dict, ids: dict[str, int], now) 
                   bought_days_ago=200, part="RT-32", quantity=1, on_the_spot=True,
                   customer="陈女士", parts=parts)
     async with at(ago(now, days=3, hours=-1)):
-        exchange = await service.request_exchange(actor=people["gd.repair"],
+        exchange = await exchanges.request_exchange(actor=people["gd.repair"],
                                                   spare_part_id=parts["RT-32"], quantity=1)
     async with at(ago(now, days=2)):
-        await service.complete_exchange(actor=people["gd.clerk"], exchange_id=exchange)
+        await exchanges.complete_exchange(actor=people["gd.clerk"], exchange_id=exchange)
     # Nanjing: on the spot in warranty; a promise five days old, overdue (R19); one out of
     # warranty (parts + 10 %, R17); one promised an hour ago. Then two faulty ballasts wait for
     # the Jiangsu office to exchange them (R23).
@@ -121,7 +121,7 @@ async def _today(parts: dict[str, int], people: dict, ids: dict[str, int], now) 
                   bought_days_ago=30, part=None, quantity=0, on_the_spot=False,
                   customer="刘女士", parts=parts)
     async with at(ago(now, minutes=40)):
-        await service.request_exchange(actor=people["js.repair"], spare_part_id=parts["ELB-28"],
+        await exchanges.request_exchange(actor=people["js.repair"], spare_part_id=parts["ELB-28"],
                                        quantity=2)
     # R29 disputes: Nanjing's waits for js.manager; Guzhen's was escalated to CS; Shilihe's settled.
     async with at(ago(now, days=1)):
@@ -143,7 +143,7 @@ async def _today(parts: dict[str, int], people: dict, ids: dict[str, int], now) 
                                         settled=True, notes="致歉并赠送启辉器一只，顾客满意")
     # R21: Guangdong proposes a second point, waiting for CS.
     async with at(ago(now, days=1, hours=2)):
-        await service.propose_repair_point(
+        await applications.propose_repair_point(
             actor=people["gd.manager"], office_id=ids["gd"], name="广州海珠灯饰城特约维修点",
             coverage_area="广州市海珠区、番禺区", sales_scale="medium", address="广州市海珠区灯饰城 2 楼 15 号",
             proposed_fee_fen=40000, owner_store_id=ids["gd.store2"])

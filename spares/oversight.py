@@ -10,7 +10,9 @@ from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, Validati
 from portal.handoffs import names, tell
 from portal.money import format_fen
 from portal.network import get_organisation
-from spares import service
+from spares import queries, rules
+from spares.deposits import credit_deposit
+from spares.stock import move_stock
 from spares.tables import Closure, ConsumerDispute, RepairFee
 
 
@@ -30,7 +32,7 @@ async def propose_fee(*, actor: Actor, point_id: int, amount_fen: int | None, re
     point = await get_point(actor, point_id)
     if not actor.has("manager"):
         raise Forbidden("Only the office manager or the regional manager may propose a fee.")
-    if amount_fen is None or not 0 <= amount_fen <= service.MAX_FEE_FEN:
+    if amount_fen is None or not 0 <= amount_fen <= rules.MAX_FEE_FEN:
         raise ValidationFailed({"amount": "Enter the proposed monthly repair fee, e.g. 300.00."})
     row = RepairFee(repair_point=point_id, amount_fen=amount_fen,
                     effective_from=clock.next_month(clock.china_today()),
@@ -57,9 +59,9 @@ async def decide_fee(*, actor: Actor, fee_id: int, approve: bool, reason: str = 
     if not rows:
         raise NotFound("Not found.")
     fee = rows[0]
-    if fee["status"] != "proposed":
+    if fee["status"] != RepairFee.Status.proposed:
         raise Conflict("This request has already been decided.")
-    status = "approved" if approve else "refused"
+    status = (RepairFee.Status.approved if approve else RepairFee.Status.refused).value
     await raw_fetch("UPDATE repair_fee SET status = $2, decided_by = $3, decided_at = $4, "
                     "decision_reason = $5 WHERE id = $1", fee_id, status, actor.user_id,
                     clock.now(), reason.strip())
@@ -79,12 +81,6 @@ async def fee_on(point_id: int, month: date) -> int | None:
         "AND effective_from <= $2 ORDER BY effective_from DESC, id DESC LIMIT 1",
         point_id, month.replace(day=1))
     return rows[0]["amount_fen"] if rows else None
-
-
-async def fee_history(point_id: int) -> list[dict]:
-    return await raw_fetch("SELECT f.*, u.display_name AS proposer FROM repair_fee f JOIN "
-                           "portal_user u ON u.id = f.proposed_by WHERE f.repair_point = $1 "
-                           "ORDER BY f.id DESC", point_id)
 
 
 # --- R29 consumer disputes -------------------------------------------------------------------------------
@@ -129,9 +125,9 @@ async def mediate_dispute(*, actor: Actor, dispute_id: int, settled: bool, notes
     if not notes.strip():
         raise ValidationFailed({"notes": "Record how it was mediated and why."})
     dispute = await _dispute(actor, dispute_id)
-    if dispute["status"] != "open":
+    if dispute["status"] != ConsumerDispute.Status.open:
         raise Conflict("This request has already been decided.")
-    status = "settled" if settled else "escalated"
+    status = (ConsumerDispute.Status.settled if settled else ConsumerDispute.Status.escalated).value
     await raw_fetch("UPDATE consumer_dispute SET status = $2, mediation = $3, mediated_by = $4, "
                     "closed_at = $5 WHERE id = $1", dispute_id, status, notes.strip(),
                     actor.user_id, clock.now() if settled else None)
@@ -151,7 +147,7 @@ async def rule_dispute(*, actor: Actor, dispute_id: int, ruling: str) -> None:
     if not ruling.strip():
         raise ValidationFailed({"ruling": "Record the ruling and its reason."})
     dispute = await _dispute(actor, dispute_id)
-    if dispute["status"] != "escalated":
+    if dispute["status"] != ConsumerDispute.Status.escalated:
         raise Conflict("Only escalated disputes get a final ruling.")
     await raw_fetch("UPDATE consumer_dispute SET status = 'ruled', ruling = $2, ruled_by = $3, "
                     "closed_at = $4 WHERE id = $1", dispute_id, ruling.strip(), actor.user_id,
@@ -171,11 +167,6 @@ async def _dispute(actor: Actor, dispute_id: int) -> dict:
     return {**rows[0], "point": await get_point(actor, rows[0]["repair_point"])}
 
 
-async def disputes_of(point_id: int) -> list[dict]:
-    return await raw_fetch("SELECT * FROM consumer_dispute WHERE repair_point = $1 ORDER BY id DESC",
-                           point_id)
-
-
 # --- R25 closure --------------------------------------------------------------------------------------------
 
 async def close_point(settings, *, actor: Actor, point_id: int,
@@ -189,8 +180,8 @@ async def close_point(settings, *, actor: Actor, point_id: int,
     if method not in ("stripe", "bank_transfer") or (method == "bank_transfer" and not reference.strip()):
         raise ValidationFailed({"reference": "Enter the bank reference."})
     point = await get_point(actor, point_id)
-    stock = await service.stock_of(point_id)
-    deposit = await service.deposit_status(point_id)
+    stock = await queries.stock_of(point_id)
+    deposit = await queries.deposit_status(point_id)
     missing = 0
     moves = []
     for part in stock:
@@ -219,14 +210,13 @@ async def _record_closure(actor: Actor, point: dict, *, moves: list, missing: in
     if await Closure.exists().where(Closure.repair_point == point_id):
         raise Conflict("This repair point is already closed.")
     if moves:
-        await service.move_stock(moves, kind="closure", reference=f"closure-{point_id}",
-                                 actor=actor)
+        await move_stock(moves, kind="closure", reference=f"closure-{point_id}", actor=actor)
     if withheld:
-        await service.credit_deposit(point_id=point_id, amount_fen=-withheld, kind="withheld",
-                                     reference=f"closure-{point_id}", actor=actor)
+        await credit_deposit(point_id=point_id, amount_fen=-withheld, kind="withheld",
+                             reference=f"closure-{point_id}", actor=actor)
     if refund:
-        await service.credit_deposit(point_id=point_id, amount_fen=-refund, kind="refund",
-                                     reference=reference.strip(), actor=actor)
+        await credit_deposit(point_id=point_id, amount_fen=-refund, kind="refund",
+                             reference=reference.strip(), actor=actor)
     await Closure.insert(Closure(repair_point=point_id, missing_fen=missing, refund_fen=refund,
                                  method=method, reference=reference.strip(),
                                  closed_by=actor.user_id, closed_at=clock.now()))

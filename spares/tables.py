@@ -1,6 +1,8 @@
 """Repair points, their spare stock ledger, deposits, exchanges and repairs (SPEC §5)."""
 from __future__ import annotations
 
+from enum import Enum
+
 from piccolo.columns import BigInt, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
@@ -12,6 +14,11 @@ class RepairPointApplication(Table):
     """R21: an office, agent or regional manager proposes a repair point; CS decides. R24: the
     proposed repair fee travels with it."""
 
+    class Status(str, Enum):
+        proposed = "proposed"
+        approved = "approved"
+        refused = "refused"
+
     id: Serial
 
     office = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
@@ -21,7 +28,7 @@ class RepairPointApplication(Table):
     sales_scale = Varchar(length=10, null=False)  # small | medium | large
     address = Varchar(length=200, null=False)
     proposed_fee_fen = BigInt(null=False)
-    status = Varchar(length=10, null=False, default="proposed")  # proposed|approved|refused
+    status = Varchar(length=10, null=False, default="proposed", choices=Status)
     proposed_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     proposed_at = Timestamptz(null=False)
     decided_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
@@ -96,13 +103,18 @@ class DepositMovement(Table):
 class Exchange(Table):
     """R23: old-for-new at the office: good parts out to the point, faulty parts in."""
 
+    class Status(str, Enum):
+        requested = "requested"
+        completed = "completed"
+        cancelled = "cancelled"
+
     id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     office = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     spare_part = ForeignKey(SparePart, null=False, on_delete=OnDelete.restrict)
     quantity = Integer(null=False)
-    status = Varchar(length=10, null=False, default="requested")  # requested|completed|cancelled
+    status = Varchar(length=10, null=False, default="requested", choices=Status)
     requested_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     requested_at = Timestamptz(null=False)
     completed_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
@@ -111,6 +123,12 @@ class Exchange(Table):
 
 class Repair(Table):
     """R19: a consumer repair at a point, with its warranty verdict and charge (R17)."""
+
+    class Status(str, Enum):
+        repaired = "repaired"
+        promised = "promised"  # R19: within 3 days; past it, an exchange or a refund
+        exchanged = "exchanged"
+        refunded = "refunded"
 
     id: Serial
 
@@ -126,7 +144,7 @@ class Repair(Table):
     parts_fen = BigInt(null=False, default=0)
     fee_fen = BigInt(null=False, default=0)
     charge_fen = BigInt(null=False, default=0)
-    status = Varchar(length=12, null=False)  # repaired | promised | exchanged | refunded
+    status = Varchar(length=12, null=False, choices=Status)
     promised_by = Date(null=True, default=None)
     recorded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     recorded_at = Timestamptz(null=False)
@@ -137,12 +155,17 @@ class RepairFee(Table):
     """R24: a point's monthly repair fee, proposed by the office or regional manager and decided
     by CS. Rows are never edited: the decided row with the latest effective month applies."""
 
+    class Status(str, Enum):
+        proposed = "proposed"
+        approved = "approved"
+        refused = "refused"
+
     id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     amount_fen = BigInt(null=False)
     effective_from = Date(null=False)
-    status = Varchar(length=10, null=False, default="proposed")  # proposed|approved|refused
+    status = Varchar(length=10, null=False, default="proposed", choices=Status)
     proposed_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     proposed_at = Timestamptz(null=False)
     reason = Text(null=False, default="")
@@ -155,12 +178,18 @@ class ConsumerDispute(Table):
     """R29: a consumer dispute at a repair point, mediated by the office, ruled by CS when
     escalated; reasons kept."""
 
+    class Status(str, Enum):
+        open = "open"
+        settled = "settled"  # by the office's mediation
+        escalated = "escalated"  # to CS, for a final ruling
+        ruled = "ruled"
+
     id: Serial
 
     repair_point = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
     customer = Varchar(length=80, null=False)
     description = Text(null=False)
-    status = Varchar(length=10, null=False, default="open")  # open|settled|escalated|ruled
+    status = Varchar(length=10, null=False, default="open", choices=Status)
     recorded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     recorded_at = Timestamptz(null=False)
     mediation = Text(null=False, default="")

@@ -1,15 +1,15 @@
 """R28: a repair point pays its deposit by Alipay or WeChat Pay, where the Stripe account
 enables them (PORTAL_STRIPE_WALLETS). The payment is started here; it is credited by
-`service.on_deposit_paid` only when Stripe says so (verified webhook or fetched PaymentIntent),
+`deposits.on_deposit_paid` only when Stripe says so (verified webhook or fetched PaymentIntent),
 never because the browser came back."""
 from __future__ import annotations
 
 from portal import payments
 from portal.actor import Actor
 from portal.db import raw_fetch
-from portal.errors import Conflict, Forbidden, NotFound
+from portal.errors import Forbidden, NotFound
 from portal.settings import Settings
-from spares.service import deposit_status
+from spares.deposits import amount_due
 
 # What the point sees of a wallet payment, by Stripe's PaymentIntent status.
 PAID, FAILED = {"succeeded"}, {"requires_payment_method", "canceled", "refused", "declined"}
@@ -29,11 +29,7 @@ async def pay_deposit_by_wallet(settings: Settings, *, actor: Actor, point_id: i
                                 method: str) -> dict:
     """R28: start paying what is still due by Alipay (the answer carries `redirect_url`) or
     WeChat Pay (`qr_image`, `qr_data`). The deposit is not credited yet."""
-    _own_point(actor, point_id)
-    status = await deposit_status(point_id)
-    due = status["required_fen"] - status["balance_fen"]
-    if due <= 0:
-        raise Conflict("This has already been paid.")
+    due = await amount_due(actor=actor, point_id=point_id)
     return await payments.start_wallet_payment(
         settings, purpose="deposit", object_id=point_id, amount_fen=due, method=method,
         return_url=f"{settings.base_url}/repair-points/{point_id}/deposit/return")

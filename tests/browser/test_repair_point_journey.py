@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spares import service
+from spares import stock
 from spares.tables import DepositMovement, StockTemplate
 from tests.browser.live import browser_page, live_portal, sign_in, sign_out
 from tests.helpers import make_user
@@ -39,7 +39,7 @@ def localstripe_server():
 async def test_repair_point_from_proposal_to_exchange(localstripe_server):
     net = await network()
     parts = net["parts"]
-    await service.move_stock([(net["hq"]["id"], parts["ELB-28"], "good", 50),
+    await stock.move_stock([(net["hq"]["id"], parts["ELB-28"], "good", 50),
                               (net["hq"]["id"], parts["RT-32"], "good", 50),
                               (net["office"]["id"], parts["ELB-28"], "good", 5)],
                              kind="receipt", reference="factory", actor=None)
@@ -60,7 +60,7 @@ async def test_repair_point_from_proposal_to_exchange(localstripe_server):
 
         await sign_in(page, base, "cs")
         await page.goto(base + "/repair-points")
-        await page.click("#applications tr:first-child button[value=approve]")
+        await page.click("#applications tr:first-child button[name=approve][value=\"1\"]")
         await page.wait_for_selector("#deposit")
         point_url = page.url
         point_id = int(point_url.rstrip("/").rsplit("/", 1)[1])
@@ -92,12 +92,12 @@ async def test_repair_point_from_proposal_to_exchange(localstripe_server):
         await page.fill("#repair-form input[name=customer]", "赵先生")
         await page.fill("#repair-form input[name=purchase_date]", "2026-01-05")
         await page.fill("#repair-form input[name=proof]", "发票 001")
-        await page.select_option("#repair-form select[name=spare_part]", str(parts["ELB-28"]))
+        await page.select_option("#repair-form select[name=spare_part_id]", str(parts["ELB-28"]))
         await page.fill("#repair-form input[name=parts_quantity]", "1")
         await page.click("#repair-form button")
         await page.wait_for_selector("#repairs tbody tr")
         assert (await page.text_content("#stock-ELB-28 .faulty")).strip() == "1"
-        await page.select_option("#exchange-form select[name=spare_part]", str(parts["ELB-28"]))
+        await page.select_option("#exchange-form select[name=spare_part_id]", str(parts["ELB-28"]))
         await page.fill("#exchange-form input[name=quantity]", "1")
         await page.click("#exchange-form button")
         await page.wait_for_load_state("networkidle")

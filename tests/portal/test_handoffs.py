@@ -21,7 +21,8 @@ from portal.errors import PortalError, RuleViolation
 from portal.handoffs import AUDIENCES, HANDOFFS, tell
 from portal.tables import SparePart
 from settlements import payouts, statements
-from spares import oversight, service
+from spares import applications, deposits, exchanges, oversight, stock
+from spares.queries import deposit_status
 from spares.tables import StockTemplate
 from tests.dealers.factory import IN_WINDOW, catalogue, cfl_line, reason
 from tests.helpers import actor_of, make_org, make_user
@@ -89,10 +90,10 @@ async def world() -> World:
     for key, owner, staff in (("point", office, ("staff", "staff2")),
                               ("gd.point", sibling, ("gd.staff",))):
         proposer = w.actors["manager" if owner is office else "gd.manager"]
-        application = await service.propose_repair_point(
+        application = await applications.propose_repair_point(
             actor=proposer, office_id=owner["id"], name=f"{key} 维修点", coverage_area="市区",
             sales_scale="small", address="灯具城", proposed_fee_fen=30000)
-        point_id = await service.decide_repair_point(actor=w.actors["cs"],
+        point_id = await applications.decide_repair_point(actor=w.actors["cs"],
                                                      application_id=application, approve=True)
         w.orgs[key] = {"id": point_id, "parent": owner["id"]}
         for name, locale in zip(staff, ("en", "zh_CN"), strict=False):
@@ -337,7 +338,7 @@ async def _receipt_ready(event: str):
 # --- repair points, deposits, exchanges ---------------------------------------------------------
 
 async def _propose(w: World, by: str = "manager") -> int:
-    return await service.propose_repair_point(
+    return await applications.propose_repair_point(
         actor=w.actors[by], office_id=w.orgs["office"]["id"], name="苏州维修点",
         coverage_area="苏州", sales_scale="small", address="苏州灯具城", proposed_fee_fen=25000)
 
@@ -353,7 +354,7 @@ async def _point_proposed(event: str):
 async def _point_approved(event: str):
     w = await world()
     application = await _propose(w)
-    decide = lambda: service.decide_repair_point(  # noqa: E731
+    decide = lambda: applications.decide_repair_point(  # noqa: E731
         actor=w.actors["cs"], application_id=application, approve=True)
     point = await decide()
     return Told(w.ids("manager"), w.users["cs"]["id"], f"/repair-points/{point}", again=decide)
@@ -363,21 +364,21 @@ async def _point_approved(event: str):
 async def _point_refused(event: str):
     w = await world()
     application = await _propose(w, by="rm")  # a regional manager proposes (R21)
-    decide = lambda: service.decide_repair_point(  # noqa: E731
+    decide = lambda: applications.decide_repair_point(  # noqa: E731
         actor=w.actors["cs"], application_id=application, approve=False, reason="Too close.")
     await decide()
     return Told(w.ids("rm"), w.users["cs"]["id"], "/repair-points", again=decide)
 
 
 async def _due(w: World) -> int:
-    status = await service.deposit_status(w.orgs["point"]["id"])
+    status = await deposit_status(w.orgs["point"]["id"])
     return status["required_fen"] - status["balance_fen"]
 
 
 @walk("deposit_credited")
 async def _deposit_credited(event: str):
     w = await world()
-    pay = lambda: service.record_bank_transfer(  # noqa: E731
+    pay = lambda: deposits.record_bank_transfer(  # noqa: E731
         actor=w.actors["finance"], point_id=w.orgs["point"]["id"], amount_fen=100,
         reference="ICBC-1")
     await pay()
@@ -390,11 +391,11 @@ async def _deposit_credited(event: str):
 async def _deposit_paid(event: str):
     w = await world()
     point = w.orgs["point"]["id"]
-    await service.record_bank_transfer(actor=w.actors["finance"], point_id=point,
+    await deposits.record_bank_transfer(actor=w.actors["finance"], point_id=point,
                                        amount_fen=100, reference="ICBC-1")
-    await service.record_bank_transfer(actor=w.actors["finance"], point_id=point,
+    await deposits.record_bank_transfer(actor=w.actors["finance"], point_id=point,
                                        amount_fen=await _due(w), reference="ICBC-2")
-    await service.record_bank_transfer(actor=w.actors["finance"], point_id=point,
+    await deposits.record_bank_transfer(actor=w.actors["finance"], point_id=point,
                                        amount_fen=100, reference="ICBC-3")  # overpaid: once only
     assert len(await _notices("deposit_credited")) == 3 * 2
     return Told(w.ids("logistics", "logistics2"), w.users["finance"]["id"],
@@ -403,14 +404,14 @@ async def _deposit_paid(event: str):
 
 async def _stocked(w: World) -> None:
     part, office, point = w.parts["ELB-28"], w.orgs["office"]["id"], w.orgs["point"]["id"]
-    await service.move_stock([(office, part, "good", 5), (point, part, "faulty", 5)],
+    await stock.move_stock([(office, part, "good", 5), (point, part, "faulty", 5)],
                              kind="adjustment", reference="opening", actor=None)
 
 
 @walk("exchange_requested")
 async def _exchange_requested(event: str):
     w = await world()
-    await service.request_exchange(actor=w.actors["staff"], spare_part_id=w.parts["ELB-28"],
+    await exchanges.request_exchange(actor=w.actors["staff"], spare_part_id=w.parts["ELB-28"],
                                    quantity=2)
     return Told(w.ids("clerk", "clerk2", "manager"), w.users["staff"]["id"],
                 "/repair-points/exchanges?status=requested")
@@ -420,9 +421,9 @@ async def _exchange_requested(event: str):
 async def _exchange_completed(event: str):
     w = await world()
     await _stocked(w)
-    exchange = await service.request_exchange(actor=w.actors["staff"],
+    exchange = await exchanges.request_exchange(actor=w.actors["staff"],
                                               spare_part_id=w.parts["ELB-28"], quantity=2)
-    complete = lambda: service.complete_exchange(actor=w.actors["clerk"],  # noqa: E731
+    complete = lambda: exchanges.complete_exchange(actor=w.actors["clerk"],  # noqa: E731
                                                  exchange_id=exchange)
     await complete()
     return Told(w.ids("staff", "staff2"), w.users["clerk"]["id"],

@@ -14,7 +14,7 @@ from portal import clock, i18n
 from portal.db import count_queries, raw_fetch
 from portal.notify import notify
 from settlements import workbench as settlements_wb
-from spares import service
+from spares import applications
 from spares import workbench as spares_wb
 from tests.helpers import actor_of, client, login, make_org, make_user
 from tests.settlements.statement_factory import closed_month
@@ -75,10 +75,10 @@ async def world() -> dict:
     users["store"] = await make_user(store, ["dealer_clerk"], username="store")
     actors = net["actors"]
     with clock.frozen(NOW - timedelta(days=30)):
-        application = await service.propose_repair_point(
+        application = await applications.propose_repair_point(
             actor=actors["gd"], office_id=sibling["id"], name="古镇维修点", coverage_area="x",
             sales_scale="small", address="古镇灯饰城", proposed_fee_fen=100)
-        point = await service.decide_repair_point(actor=actors["cs"], application_id=application,
+        point = await applications.decide_repair_point(actor=actors["cs"], application_id=application,
                                                   approve=True)
     net["sibling_point"] = {"id": point}
     net["store"] = store
@@ -138,7 +138,7 @@ async def grow(net: dict, n: int) -> None:
     manager = await actor_of(net["users"]["manager"])
     with clock.frozen(NOW):
         for _ in range(min(n, 3)):  # applications go through the service (a few are enough)
-            await service.propose_repair_point(
+            await applications.propose_repair_point(
                 actor=manager, office_id=office, name="新维修点", coverage_area="x",
                 sales_scale="small", address="x", proposed_fee_fen=100)
     # drafts of statements for earlier months, with a repair fee line (waiting for CS's review)

@@ -2,7 +2,7 @@
 import stripe
 
 from portal.tables import Product, ProductCategory, SparePart
-from spares import service
+from spares import applications
 from spares.tables import StockTemplate
 from tests.helpers import actor_of, make_org, make_user, test_settings
 
@@ -46,10 +46,10 @@ async def network() -> dict:
     product = Product(model="XD-1", spec="", name_zh="吸顶灯", name_en="Ceiling lamp", category=category.id)
     await Product.insert(product)
     actors = {k: await actor_of(v) for k, v in users.items()}
-    app_id = await service.propose_repair_point(
+    app_id = await applications.propose_repair_point(
         actor=actors["manager"], office_id=office["id"], name="南京灯具城维修点",
         coverage_area="南京市区", sales_scale="small", address="南京灯具城A区", proposed_fee_fen=30000)
-    point_id = await service.decide_repair_point(actor=actors["cs"], application_id=app_id, approve=True)
+    point_id = await applications.decide_repair_point(actor=actors["cs"], application_id=app_id, approve=True)
     from portal.tables import Organisation
     from tests.helpers import make_user as mk
 

@@ -11,7 +11,7 @@ import stripe
 from portal import payments
 from portal.errors import Conflict, Forbidden, RuleViolation
 from portal.tables import Payment, StripeEvent
-from spares import service
+from spares import deposits, queries, stock
 from spares.tables import DepositMovement, StockMovement
 from tests.helpers import client, login
 from tests.spares.factory import WEBHOOK_SECRET, card, network, stripe_settings
@@ -19,7 +19,7 @@ from tests.spares.factory import WEBHOOK_SECRET, card, network, stripe_settings
 
 async def test_r22_deposit_sized_from_template_and_ratio():
     net = await network()
-    status = await service.deposit_status(net["point"]["id"])
+    status = await queries.deposit_status(net["point"]["id"])
     assert status["stock_value_fen"] == 10 * 1850 + 5 * 1200
     assert status["ratio_bp"] == 10000 and status["required_fen"] == 24500
     assert not status["paid"]
@@ -31,33 +31,33 @@ async def test_r28_pay_by_card_credits_once_and_first_stock_ships(localstripe):
     settings = stripe_settings(localstripe)
     point = net["point"]["id"]
     with pytest.raises(RuleViolation):  # not before the deposit is paid (R22)
-        await service.ship_first_stock(actor=net["actors"]["logistics"], point_id=point,
+        await deposits.ship_first_stock(actor=net["actors"]["logistics"], point_id=point,
                                        hq_id=net["hq"]["id"])
-    result = await service.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
+    result = await deposits.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
                                                point_id=point, payment_method=card(localstripe))
     assert result["status"] == "succeeded"
-    assert (await service.deposit_status(point))["paid"]
+    assert (await queries.deposit_status(point))["paid"]
     # fetching it again (as after the browser's redirect) credits nothing more
     await payments.refresh_payment(settings, payment_id=result["payment_id"])
     assert await DepositMovement.count() == 1
     with pytest.raises(Conflict):
-        await service.pay_deposit_by_card(settings, actor=net["actors"]["staff"], point_id=point,
+        await deposits.pay_deposit_by_card(settings, actor=net["actors"]["staff"], point_id=point,
                                           payment_method=card(localstripe))
     # HQ needs the parts before it can ship them: stock arrives at HQ first
-    await service.move_stock([(net["hq"]["id"], net["parts"]["ELB-28"], "good", 100),
+    await stock.move_stock([(net["hq"]["id"], net["parts"]["ELB-28"], "good", 100),
                               (net["hq"]["id"], net["parts"]["RT-32"], "good", 100)],
                              kind="receipt", reference="factory", actor=None)
-    await service.ship_first_stock(actor=net["actors"]["logistics"], point_id=point,
+    await deposits.ship_first_stock(actor=net["actors"]["logistics"], point_id=point,
                                    hq_id=net["hq"]["id"])
-    stock = {s["code"]: s["good"] for s in await service.stock_of(point)}
-    assert stock == {"ELB-28": 10, "RT-32": 5}
+    shipped = {s["code"]: s["good"] for s in await queries.stock_of(point)}
+    assert shipped == {"ELB-28": 10, "RT-32": 5}
 
 
 async def test_r28_declined_card_credits_nothing(localstripe):
     net = await network()
     settings = stripe_settings(localstripe)
     with pytest.raises(RuleViolation, match="declined"):
-        await service.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
+        await deposits.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
                                           point_id=net["point"]["id"],
                                           payment_method=card(localstripe, "4000000000000341"))
     assert await DepositMovement.count() == 0
@@ -97,7 +97,7 @@ async def test_r28_webhook_verified_and_duplicate_delivery_credits_once(localstr
     assert await payments.handle_webhook(settings, payload=payload, signature=signature) == "processed"
     assert await payments.handle_webhook(settings, payload=payload, signature=signature) == "duplicate"
     assert await DepositMovement.count() == 1
-    assert (await service.deposit_status(net["point"]["id"]))["balance_fen"] == 24500
+    assert (await queries.deposit_status(net["point"]["id"]))["balance_fen"] == 24500
 
 
 @pytest.mark.parametrize("forgery", ["wrong-secret", "stale", "tampered"])
@@ -151,14 +151,14 @@ async def test_r28_bank_transfer_recorded_once_by_finance():
     net = await network()
     point = net["point"]["id"]
     with pytest.raises(Forbidden):
-        await service.record_bank_transfer(actor=net["actors"]["staff"], point_id=point,
+        await deposits.record_bank_transfer(actor=net["actors"]["staff"], point_id=point,
                                            amount_fen=24500, reference="ICBC-001")
-    await service.record_bank_transfer(actor=net["actors"]["finance"], point_id=point,
+    await deposits.record_bank_transfer(actor=net["actors"]["finance"], point_id=point,
                                        amount_fen=24500, reference="ICBC-001")
     with pytest.raises(Conflict):
-        await service.record_bank_transfer(actor=net["actors"]["finance"], point_id=point,
+        await deposits.record_bank_transfer(actor=net["actors"]["finance"], point_id=point,
                                            amount_fen=24500, reference="ICBC-001")
-    assert (await service.deposit_status(point))["paid"]
+    assert (await queries.deposit_status(point))["paid"]
     assert await StockMovement.count() == 0
 
 
@@ -178,7 +178,7 @@ async def test_r28_webhook_delivered_by_localstripe_to_the_live_portal(localstri
                                 json={"url": f"{base}/webhooks/stripe", "secret": WEBHOOK_SECRET,
                                       "events": ["payment_intent.succeeded"]})
             assert r.status_code == 200
-        await service.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
+        await deposits.pay_deposit_by_card(settings, actor=net["actors"]["staff"],
                                           point_id=net["point"]["id"],
                                           payment_method=card(localstripe))
         for _ in range(400):  # delivery is asynchronous (up to 20 s on a busy machine)

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from portal import clock
 from portal.db import count_queries, raw_fetch
-from spares import service
+from spares import applications
 from tests.helpers import actor_of, api_token, client, login, make_org, make_user
 
 EVIL = "=cmd|' /C calc'!A0"
@@ -38,7 +38,7 @@ async def _propose(w: dict, office: str, name: str, at: str) -> int:
     """One application through the service, proposed at the instant `at`."""
     who = {"js": "js", "gd": "gd"}[office]
     with clock.frozen(datetime.fromisoformat(at)):
-        return await service.propose_repair_point(
+        return await applications.propose_repair_point(
             actor=await actor_of(w["users"][who]), office_id=w[office]["id"], name=name,
             coverage_area="市区", sales_scale="small", address=f"{name}地址",
             proposed_fee_fen=30000)
@@ -46,7 +46,7 @@ async def _propose(w: dict, office: str, name: str, at: str) -> int:
 
 async def _decide(w: dict, application: int, at: str, approve: bool = True) -> int | None:
     with clock.frozen(datetime.fromisoformat(at)):
-        return await service.decide_repair_point(
+        return await applications.decide_repair_point(
             actor=await actor_of(w["users"]["cs"]), application_id=application, approve=approve,
             reason="" if approve else "覆盖区域重复")
 

@@ -6,7 +6,8 @@ from dealers import batches, queries, receiving, rules
 from dealers.tables import ReturnBatch
 from portal import clock
 from portal.errors import Conflict, RuleViolation
-from spares import service
+from spares import stock
+from spares.queries import stock_of
 from tests.dealers.factory import IN_WINDOW
 from tests.spares.factory import network
 
@@ -15,15 +16,15 @@ async def test_r23_faulty_spares_travel_in_the_batch_and_are_replenished():
     net = await network()
     a = net["actors"]
     part = net["parts"]["ELB-28"]
-    await service.move_stock([(net["office"]["id"], part, "faulty", 4),
+    await stock.move_stock([(net["office"]["id"], part, "faulty", 4),
                               (net["hq"]["id"], part, "good", 10)],
                              kind="adjustment", reference="opening", actor=None)
     with clock.frozen(IN_WINDOW):
         batch_id = await batches.create_draft(actor=a["clerk"])
-        assert await service.send_faulty_to_batch(actor=a["clerk"], batch_id=batch_id) == 1
+        assert await stock.send_faulty_to_batch(actor=a["clerk"], batch_id=batch_id) == 1
         with pytest.raises(RuleViolation):
-            await service.send_faulty_to_batch(actor=a["clerk"], batch_id=batch_id)
-        office = {s["code"]: (s["good"], s["faulty"]) for s in await service.stock_of(net["office"]["id"])}
+            await stock.send_faulty_to_batch(actor=a["clerk"], batch_id=batch_id)
+        office = {s["code"]: (s["good"], s["faulty"]) for s in await stock_of(net["office"]["id"])}
         assert office["ELB-28"] == (0, 0)
         await batches.submit_batch(actor=a["clerk"], batch_id=batch_id)
         await batches.sign_batch(actor=a["manager"], batch_id=batch_id)
@@ -38,11 +39,11 @@ async def test_r23_faulty_spares_travel_in_the_batch_and_are_replenished():
         assert proposal[:3] == (4, 0, 0)
         await receiving.decide_batch(actor=a["cs"], batch_id=batch_id,
                                      decisions=[receiving.Decision(line["id"], 4, 0, 0)])
-        await service.ship_replacements(actor=a["logistics"], batch_id=batch_id,
+        await stock.ship_replacements(actor=a["logistics"], batch_id=batch_id,
                                         hq_id=net["hq"]["id"])
         with pytest.raises(Conflict):
-            await service.ship_replacements(actor=a["logistics"], batch_id=batch_id,
+            await stock.ship_replacements(actor=a["logistics"], batch_id=batch_id,
                                             hq_id=net["hq"]["id"])
-    office = {s["code"]: (s["good"], s["faulty"]) for s in await service.stock_of(net["office"]["id"])}
-    hq = {s["code"]: s["good"] for s in await service.stock_of(net["hq"]["id"])}
+    office = {s["code"]: (s["good"], s["faulty"]) for s in await stock_of(net["office"]["id"])}
+    hq = {s["code"]: s["good"] for s in await stock_of(net["hq"]["id"])}
     assert office["ELB-28"] == (4, 0) and hq["ELB-28"] == 6

@@ -1,7 +1,7 @@
 """The repair-point journey over /api/v1: propose, approve, pay by card (localstripe), ship,
 repair with a part, exchange old-for-new; a sibling office is refused."""
 from portal.tables import Organisation
-from spares import service
+from spares import stock
 from tests.helpers import api_token, client, make_user
 from tests.spares.factory import card, network
 
@@ -36,7 +36,7 @@ async def test_repair_point_journey_over_the_api(localstripe):
                             headers=_h(staff_token), json={"payment_method": card(localstripe)})
         assert paid.status_code == 200 and paid.json()["status"] == "succeeded"
         hq = await Organisation.select(Organisation.id).where(Organisation.kind == "hq").first()
-        await service.move_stock([(hq["id"], net["parts"]["ELB-28"], "good", 20),
+        await stock.move_stock([(hq["id"], net["parts"]["ELB-28"], "good", 20),
                                   (hq["id"], net["parts"]["RT-32"], "good", 20),
                                   (net["office"]["id"], net["parts"]["ELB-28"], "good", 5)],
                                  kind="receipt", reference="factory", actor=None)
@@ -53,6 +53,6 @@ async def test_repair_point_journey_over_the_api(localstripe):
         assert done.status_code == 200
         file = (await c.get(f"/api/v1/repair-points/{point_id}", headers=_h(t["manager"]))).json()
         assert file["deposit"]["paid"] is True
-        stock = {s["code"]: (s["good"], s["faulty"]) for s in file["stock"]}
-        assert stock["ELB-28"] == (10, 0)  # 10 shipped, 1 used, 1 exchanged back to good
+        held = {s["code"]: (s["good"], s["faulty"]) for s in file["stock"]}
+        assert held["ELB-28"] == (10, 0)  # 10 shipped, 1 used, 1 exchanged back to good
         assert (await c.get(f"/api/v1/repair-points/{point_id}", headers=_h(t["gd"]))).status_code == 404

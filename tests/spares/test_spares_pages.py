@@ -9,12 +9,12 @@ async def test_office_proposes_and_cs_approves_through_the_pages():
     net = await network()
     async with client() as c:
         token = await login(c, "manager")
-        bad = await c.post("/repair-points", data={"_csrf": token, "office": str(net["office"]["id"]),
+        bad = await c.post("/repair-points", data={"_csrf": token, "office_id": str(net["office"]["id"]),
                                                    "name": "", "sales_scale": "small"})
         assert bad.status_code == 422 and 'id="error-name"' in bad.text
         assert await RepairPointApplication.count() == 1  # the factory's own
         ok = await c.post("/repair-points", data={
-            "_csrf": token, "office": str(net["office"]["id"]), "name": "夫子庙维修点",
+            "_csrf": token, "office_id": str(net["office"]["id"]), "name": "夫子庙维修点",
             "coverage_area": "秦淮区", "sales_scale": "medium", "address": "夫子庙灯饰街",
             "proposed_fee": "250.00"})
         assert ok.status_code == 303
@@ -23,7 +23,7 @@ async def test_office_proposes_and_cs_approves_through_the_pages():
     async with client() as c:
         token = await login(c, "cs")
         r = await c.post(f"/repair-points/applications/{app['id']}/decide",
-                         data={"_csrf": token, "decision": "approve", "reason": ""})
+                         data={"_csrf": token, "approve": "1", "reason": ""})
         assert r.status_code == 303 and r.headers["location"].startswith("/repair-points/")
         page = await c.get(r.headers["location"])
         assert page.status_code == 200 and 'id="deposit"' in page.text and 'id="fees"' in page.text

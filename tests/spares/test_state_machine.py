@@ -13,7 +13,7 @@ from dealers import batches
 from portal import clock
 from portal.db import raw_fetch
 from portal.errors import RuleViolation
-from spares import oversight, service
+from spares import deposits, exchanges, oversight, queries, repairs, stock
 from tests.conftest import _reset
 from tests.dealers.factory import IN_WINDOW
 from tests.spares.factory import network
@@ -46,7 +46,7 @@ class SparesMachine(RuleBasedStateMachine):
             self.batch = self.run(batches.create_draft(actor=self.net["actors"]["clerk"]))
 
     def _move(self, location, condition, qty):
-        self.run(service.move_stock([(location, self.part, condition, qty)], kind="adjustment",
+        self.run(stock.move_stock([(location, self.part, condition, qty)], kind="adjustment",
                                     reference="hyp", actor=None))
         self.model[(location, condition)] += qty
 
@@ -63,10 +63,10 @@ class SparesMachine(RuleBasedStateMachine):
     @rule(q=st.integers(1, 4))
     def exchange(self, q):
         a = self.net["actors"]
-        ex = self.run(service.request_exchange(actor=a["staff"], spare_part_id=self.part, quantity=q))
+        ex = self.run(exchanges.request_exchange(actor=a["staff"], spare_part_id=self.part, quantity=q))
         possible = self.model[(self.office, "good")] >= q and self.model[(self.point, "faulty")] >= q
         try:
-            self.run(service.complete_exchange(actor=a["clerk"], exchange_id=ex))
+            self.run(exchanges.complete_exchange(actor=a["clerk"], exchange_id=ex))
         except RuleViolation:
             assert not possible
             return
@@ -83,7 +83,7 @@ class SparesMachine(RuleBasedStateMachine):
         possible = self.model[(self.point, "good")] >= q
         bought = date(2026, 6, 1) if warranty else date(2024, 1, 1)
         try:
-            self.run(service.record_repair(
+            self.run(repairs.record_repair(
                 actor=self.net["actors"]["staff"], customer="顾客", phone="", proof="发票",
                 product_id=self.net["product"], purchase_date=bought,
                 spare_part_id=self.part if q else None, parts_quantity=q, on_the_spot=True))
@@ -98,7 +98,7 @@ class SparesMachine(RuleBasedStateMachine):
     @rule(amount=st.integers(1, 30000))
     def deposit_by_bank(self, amount):
         self.refs += 1
-        self.run(service.record_bank_transfer(actor=self.net["actors"]["finance"],
+        self.run(deposits.record_bank_transfer(actor=self.net["actors"]["finance"],
                                               point_id=self.point, amount_fen=amount,
                                               reference=f"B-{self.refs}"))
         self.deposit += amount
@@ -106,7 +106,7 @@ class SparesMachine(RuleBasedStateMachine):
     @precondition(lambda self: not self.closed and self.model[(self.office, "faulty")] > 0)
     @rule()
     def faulty_parts_into_monthly_batch(self):
-        self.run(service.send_faulty_to_batch(actor=self.net["actors"]["clerk"], batch_id=self.batch))
+        self.run(stock.send_faulty_to_batch(actor=self.net["actors"]["clerk"], batch_id=self.batch))
         self.model[(self.office, "faulty")] = 0
 
     @precondition(lambda self: not self.closed)
@@ -140,7 +140,7 @@ class SparesMachine(RuleBasedStateMachine):
         sums = self.run(raw_fetch(
             "SELECT (SELECT coalesce(sum(amount_fen), 0) FROM deposit_movement "
             "WHERE repair_point = $1)::bigint AS movements", self.point))[0]
-        assert self.run(service.deposit_status(self.point))["balance_fen"] == sums["movements"] \
+        assert self.run(queries.deposit_status(self.point))["balance_fen"] == sums["movements"] \
             == self.deposit
 
     @invariant()

@@ -11,7 +11,7 @@ from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
 from portal.settings import Settings
 from portal.tables import Payment, StripeEvent, User
-from spares import service, wallets
+from spares import queries, wallets
 from spares.tables import DepositMovement
 from tests.browser.live import live_portal
 from tests.helpers import api_token, client, login
@@ -47,7 +47,7 @@ async def _network() -> dict:
 
 
 async def _balance(point_id: int) -> int:
-    return (await service.deposit_status(point_id))["balance_fen"]
+    return (await queries.deposit_status(point_id))["balance_fen"]
 
 
 async def test_r28_alipay_redirect_then_return_without_authorisation_credits_nothing(fake):
@@ -89,7 +89,7 @@ async def test_r28_alipay_authorised_webhook_credits_once_despite_duplicate_deli
     assert [d["status"] for d in settled["deliveries"]] == [200, 200]
     assert [d["body"]["received"] for d in settled["deliveries"]] == ["processed", "duplicate"]
     assert await DepositMovement.count() == 1 and await StripeEvent.count() == 1
-    assert await _balance(point) == 24500 and (await service.deposit_status(point))["paid"]
+    assert await _balance(point) == 24500 and (await queries.deposit_status(point))["paid"]
     # the browser then comes back: fetching the intent again credits nothing more
     view = await wallets.deposit_payment(stripe_settings(fake.base, stripe_wallets=BOTH),
                                          actor=net["actors"]["staff"], point_id=point,
