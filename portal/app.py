@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -132,10 +133,24 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
     return app
 
 
+def served_app() -> Litestar:
+    """The app `portal serve --workers N` starts in each worker process (uvicorn's factory):
+    settings from the environment, the served address from PORTAL_SERVED_BASE_URL when
+    PORTAL_BASE_URL is not set, the periodic jobs on (one process at a time runs them)."""
+    settings = Settings.from_env()
+    served = os.environ.get("PORTAL_SERVED_BASE_URL")
+    if served and not settings.base_url_configured:
+        settings = Settings.from_env(base_url=served, base_url_configured=False)
+    return create_app(settings, run_jobs=True)
+
+
 async def _job_loop(settings: Settings) -> None:
+    """Every worker process runs this loop; one at a time does the work (issue 17 §7)."""
     while True:
         try:
-            await run_jobs_once(settings)
+            async with db.exclusive(db.JOBS_LOCK) as mine:
+                if mine:
+                    await run_jobs_once(settings)
         except Exception:  # a failed run is logged and retried next time; the portal stays up
             log.exception("periodic jobs failed")
         await asyncio.sleep(JOB_INTERVAL_SECONDS)
