@@ -49,14 +49,15 @@ class _Progress:
     transaction), so the page shows it moving. No run id: writes nothing."""
 
     def __init__(self, run_id: int | None):
-        self.run_id, self.conn = run_id, None
+        self.run_id = run_id
+        self.conn: asyncpg.Connection | None = None
 
     async def __aenter__(self) -> _Progress:
         if self.run_id is not None:
             dsn = os.environ.get("PORTAL_DATABASE_URL") or engine().config["dsn"]
-            self.conn = await asyncpg.connect(dsn)
-            await self.conn.execute("UPDATE period_close SET steps = $2 WHERE id = $1",
-                                    self.run_id, STEPS)
+            self.conn = conn = await asyncpg.connect(dsn)
+            await conn.execute("UPDATE period_close SET steps = $2 WHERE id = $1",
+                               self.run_id, STEPS)
         return self
 
     async def step(self, number: int) -> None:

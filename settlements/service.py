@@ -88,7 +88,7 @@ async def set_credit_price(*, actor: Actor, product_id: int, price_fen: int | No
         errors["effective_from"] = "A price takes effect from today or a later date."
     if not reason.strip():
         errors["reason"] = "Say why it changes."
-    if errors:
+    if errors or price_fen is None:
         raise ValidationFailed(errors)
     product = await raw_fetch("SELECT id, model FROM product WHERE id = $1", product_id)
     if not product:

@@ -5,6 +5,7 @@ the reason (settlements.rules.statement_actions); a statement's download."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from litestar import Request, Response
 
@@ -65,7 +66,7 @@ async def list_page(request: Request, *, status_code: int = 200, errors: dict | 
         more = "/statements?" + listing.query_string(raw, after=rows[-1]["id"])
     errors = {**filter_errors, **(errors or {})}
     status_code = 422 if filter_errors else status_code
-    context = dict(rows=rows, filters=raw, more_url=more, statuses=queries.STATUSES,
+    context: dict[str, Any] = dict(rows=rows, filters=raw, more_url=more, statuses=queries.STATUSES,
                    status_label=downloads.status_label, errors=errors,
                    can_bulk=actor.has("hq_finance"),
                    stripe_enabled=bool(request.app.state.settings.stripe_secret_key))

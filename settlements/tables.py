@@ -141,7 +141,7 @@ class JournalEntry(Table):
     memo = Varchar(length=200, null=False, default="")
     source_type = Varchar(length=20, null=False)  # statement | payout | ...
     source_id = Varchar(length=40, null=False)
-    reverses = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
+    reverses: ForeignKey[JournalEntry] = ForeignKey("self", null=True, on_delete=OnDelete.restrict)
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
 
 

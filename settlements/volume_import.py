@@ -92,12 +92,14 @@ def check_rows(parsed: list[tuple[int, str, int | None]],
     matches: dict[str, list[dict]] = {}
     for m in lookup:
         matches.setdefault(m["key"], []).append(m)
-    good, problems, seen = [], {}, set()
+    good: list[tuple[int, int]] = []
+    problems: dict[int, dict[str, str]] = {}
+    seen: set[int] = set()
     for number, key, amount in parsed:
         errors: dict[str, str] = {}
         org, problem = _resolve(key, matches.get(key, []))
-        if problem:
-            errors["dealer"] = problem
+        if problem or org is None:
+            errors["dealer"] = problem or "Give the dealer."
         elif org["id"] in seen:
             errors["dealer"] = "This dealer appears more than once in the file."
         elif org["imported"]:
@@ -106,7 +108,7 @@ def check_rows(parsed: list[tuple[int, str, int | None]],
             seen.add(org["id"])
         if amount is None:
             errors["amount"] = "Enter the amount in yuan, e.g. 12345.67."
-        if errors:
+        if errors or org is None or amount is None:
             problems[number] = errors
         else:
             good.append((org["id"], amount))
