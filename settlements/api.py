@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal import i18n, listing
 from portal.actor import Actor
@@ -63,11 +64,11 @@ class StatementApi(Controller):
     request_max_body_size = JSON_MAX_BYTES
 
     @get("/")
-    async def list_statements(self, request: Request, number: str | None = None,
-                              org_name: str | None = None, period_from: str | None = None,
-                              period_to: str | None = None, period: str | None = None,
-                              status: str | None = None, waiting: str | None = None,
-                              org: int | None = None, after: int | None = None) -> list[dict]:
+    async def list_statements(self, request: Request, number: FromQuery[str | None] = None,
+                              org_name: FromQuery[str | None] = None, period_from: FromQuery[str | None] = None,
+                              period_to: FromQuery[str | None] = None, period: FromQuery[str | None] = None,
+                              status: FromQuery[str | None] = None, waiting: FromQuery[str | None] = None,
+                              org: FromQuery[int | None] = None, after: FromQuery[int | None] = None) -> list[dict]:
         """The list page's search, read by the same parser (settlements.statement_pages
         .statement_filters): `number` a statement number or its start (ST-202611); `org_name`
         part of the dealer's name; `period_from`/`period_to`/`period` months (YYYY-MM);
@@ -81,7 +82,7 @@ class StatementApi(Controller):
         return [_statement_out(r) | {"lines": r["line_count"]} for r in rows]
 
     @post("/bulk", status_code=200)
-    async def bulk_action(self, request: Request, data: BulkIn) -> list[dict]:
+    async def bulk_action(self, request: Request, data: JSONBody[BulkIn]) -> list[dict]:
         """Finance acts on a selection (at most 200): each statement through its own
         single-statement rules and transaction, one result each (`result`: approved,
         second_approval, paid, pending or refused, with the `reason`); an id you may not see
@@ -92,12 +93,12 @@ class StatementApi(Controller):
                  "reason": o.reason} for o in await act_on_selection(request, data)]
 
     @get("/totals")
-    async def totals(self, request: Request, period: date) -> dict:
+    async def totals(self, request: Request, period: FromQuery[date]) -> dict:
         finance_reader(request)
         return await queries.period_totals(period)
 
     @get("/{statement_id:int}")
-    async def detail(self, request: Request, statement_id: int) -> dict:
+    async def detail(self, request: Request, statement_id: FromPath[int]) -> dict:
         actor = current_actor(request)
         statement, lines = await queries.statement_with_lines(actor, statement_id)
         return _statement_out(statement) | {
@@ -106,8 +107,8 @@ class StatementApi(Controller):
                                                         statement["dealer_path"])}
 
     @get("/{statement_id:int}/download")
-    async def download(self, request: Request, statement_id: int, format: str = "xlsx",
-                       lang: str | None = None) -> Response:
+    async def download(self, request: Request, statement_id: FromPath[int], format: FromQuery[str] = "xlsx",
+                       lang: FromQuery[str | None] = None) -> Response:
         """XLSX or CSV in `lang` (zh_CN or en), else the language of Accept-Language."""
         if format not in ("xlsx", "csv"):
             raise ValidationFailed({"format": "Choose xlsx or csv."})
@@ -117,45 +118,45 @@ class StatementApi(Controller):
                                  lang if lang in i18n.LOCALES else i18n.current_locale.get())
 
     @post("/close", status_code=202)
-    async def close(self, request: Request, data: CloseIn) -> dict:
+    async def close(self, request: Request, data: JSONBody[CloseIn]) -> dict:
         run_id = await close.start_close(actor=current_actor(request), period=data.period)
         return {"run_id": run_id, "progress": f"/api/v1/statements/close/{run_id}"}
 
     @get("/close/{run_id:int}")
-    async def progress(self, request: Request, run_id: int) -> dict:
+    async def progress(self, request: Request, run_id: FromPath[int]) -> dict:
         finance_reader(request)
         return await close.close_progress(run_id)
 
     # one route per action, as on the page; each answers the statement as it is now
     @post("/{statement_id:int}/review", status_code=200)
-    async def review(self, request: Request, statement_id: int) -> dict:
+    async def review(self, request: Request, statement_id: FromPath[int]) -> dict:
         return await _acted(request, statement_id, lambda actor: approval.review_fees(
             actor=actor, statement_id=statement_id))
 
     @post("/{statement_id:int}/approve", status_code=200)
-    async def approve(self, request: Request, statement_id: int) -> dict:
+    async def approve(self, request: Request, statement_id: FromPath[int]) -> dict:
         return await _acted(request, statement_id, lambda actor: approval.approve_statement(
             actor=actor, statement_id=statement_id))
 
     @post("/{statement_id:int}/second-approval", status_code=200)
-    async def second_approval(self, request: Request, statement_id: int) -> dict:
+    async def second_approval(self, request: Request, statement_id: FromPath[int]) -> dict:
         return await _acted(request, statement_id, lambda actor: approval.second_approve(
             actor=actor, statement_id=statement_id))
 
     @post("/{statement_id:int}/pay", status_code=200, responses=PAYMENT_RESPONSES)
-    async def pay(self, request: Request, statement_id: int) -> dict:
+    async def pay(self, request: Request, statement_id: FromPath[int]) -> dict:
         """R27: a Stripe Connect transfer; `pending` means the answer is being reconciled."""
         return await _acted(request, statement_id, lambda actor: payouts.pay_statement(
             request.app.state.settings, actor=actor, statement_id=statement_id), answer="payout")
 
     @post("/{statement_id:int}/bank-payment", status_code=200)
-    async def bank_payment(self, request: Request, statement_id: int,
-                           data: BankPaymentIn) -> dict:
+    async def bank_payment(self, request: Request, statement_id: FromPath[int],
+                           data: JSONBody[BankPaymentIn]) -> dict:
         return await _acted(request, statement_id, lambda actor: payouts.record_bank_payment(
             actor=actor, statement_id=statement_id, reference=data.reference))
 
     @post("/{statement_id:int}/adjustment", status_code=201)
-    async def adjustment(self, request: Request, statement_id: int, data: CorrectionIn) -> dict:
+    async def adjustment(self, request: Request, statement_id: FromPath[int], data: JSONBody[CorrectionIn]) -> dict:
         """An adjustment or charge for the statement's dealer correcting it, decided by a
         second finance colleague (as POST /api/v1/settlements/adjustments)."""
         return {"adjustment_id": await ask_correction(current_actor(request), statement_id,

@@ -3,6 +3,7 @@ runs in the background; the list polls its progress bar until the statements are
 from __future__ import annotations
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from portal.errors import PortalError, ValidationFailed
 from portal.i18n import gettext
@@ -50,6 +51,6 @@ class CloseRoutes:
                     fragment=fragment, month=period.strftime("%Y-%m"))
 
     @get("/close/{run_id:int}", guards=[FINANCE])
-    async def progress(self, request: Request, run_id: int) -> Response:
+    async def progress(self, request: Request, run_id: FromPath[int]) -> Response:
         """The progress bar fragment, polled every second until the run is done."""
         return await progress_fragment(request, run_id)

@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 
 from dealers.batch_lines import LineErrors
 from portal import clock
@@ -52,8 +52,8 @@ class SettlementsApi(Controller):
     request_max_body_size = JSON_MAX_BYTES  # the volume upload sets its own
 
     @get("/adjustments")
-    async def adjustments(self, request: Request, status: str | None = None,
-                          after: int | None = None) -> list[dict]:
+    async def adjustments(self, request: Request, status: FromQuery[str | None] = None,
+                          after: FromQuery[int | None] = None) -> list[dict]:
         finance_reader(request)
         rows = await hq_queries.list_adjustments(status=status, after_id=after)
         return [{k: r[k] for k in ("id", "dealer", "kind", "amount_fen", "reason", "corrects",
@@ -61,13 +61,13 @@ class SettlementsApi(Controller):
                                    "statement_id")} for r in rows]
 
     @post("/adjustments", status_code=201)
-    async def request_adjustment(self, request: Request, data: AdjustmentIn) -> dict:
+    async def request_adjustment(self, request: Request, data: JSONBody[AdjustmentIn]) -> dict:
         return {"adjustment_id": await adjustments.request_adjustment(
             actor=current_actor(request), **asdict(data))}
 
     @post("/adjustments/{adjustment_id:int}/decide", status_code=200)
-    async def decide_adjustment(self, request: Request, adjustment_id: int,
-                                data: DecisionIn) -> dict:
+    async def decide_adjustment(self, request: Request, adjustment_id: FromPath[int],
+                                data: JSONBody[DecisionIn]) -> dict:
         approved = await decide(current_actor(request), adjustment_id, data)
         return {"adjustment_id": adjustment_id, "status": "approved" if approved else "refused"}
 
@@ -90,13 +90,13 @@ class SettlementsApi(Controller):
                                    "reason")} for r in await hq_queries.credit_prices()]
 
     @post("/credit-prices", status_code=201)
-    async def set_credit_price(self, request: Request, data: CreditPriceIn) -> dict:
+    async def set_credit_price(self, request: Request, data: JSONBody[CreditPriceIn]) -> dict:
         await service.set_credit_price(actor=current_actor(request), **asdict(data))
         return {"product_id": data.product_id, "price_fen": data.price_fen,
                 "effective_from": data.effective_from}
 
     @get("/rebate-policies")
-    async def rebate_policies(self, request: Request, month: date | None = None) -> dict:
+    async def rebate_policies(self, request: Request, month: FromQuery[date | None] = None) -> dict:
         """R26: the policy in force on `month` (default: this month) and the history."""
         _reader(request, "hq_admin", "hq_finance", "hq_cs", "auditor")
         in_force = await hq_queries.rebate_policy_in_force(month or clock.china_today())
@@ -104,7 +104,7 @@ class SettlementsApi(Controller):
                 "history": [_policy_out(p) for p in await hq_queries.rebate_policies()]}
 
     @post("/rebate-policies", status_code=201)
-    async def set_rebate_policy(self, request: Request, data: RebatePolicyIn) -> dict:
+    async def set_rebate_policy(self, request: Request, data: JSONBody[RebatePolicyIn]) -> dict:
         tiers = await set_policy(current_actor(request), data)
         return {"effective_from": data.effective_from, "reason": data.reason.strip(),
                 "tiers": [{"from_fen": t.from_fen, "rate_bp": t.rate_bp} for t in tiers]}
@@ -116,12 +116,12 @@ class SettlementsApi(Controller):
                                    "current")} for r in await hq_queries.payout_accounts()]
 
     @post("/payout-accounts", status_code=201)
-    async def set_payout_account(self, request: Request, data: PayoutAccountIn) -> dict:
+    async def set_payout_account(self, request: Request, data: JSONBody[PayoutAccountIn]) -> dict:
         account_id = await payouts.set_payout_account(actor=current_actor(request), **asdict(data))
         return {"id": account_id, "dealer": data.dealer_id}
 
     @get("/repair-points/{point_id:int}/fees")
-    async def fee_lines(self, request: Request, point_id: int) -> list[dict]:
+    async def fee_lines(self, request: Request, point_id: FromPath[int]) -> list[dict]:
         """R24: the point's fee lines, statement by statement."""
         _, rows = await queries.fee_lines_for_point(current_actor(request), point_id)
         return [{"id": r["id"], "amount_fen": r["amount_fen"], "period": r["period"],

@@ -10,6 +10,7 @@ import functools
 from dataclasses import asdict
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 from dealers.batch_lines import LineErrors
 from portal import clock
@@ -157,7 +158,7 @@ class SettlementsController(Controller):
             success="Adjustment requested; another finance colleague decides it.")
 
     @post("/adjustments/{adjustment_id:int}/decide", guards=[FINANCE])
-    async def decide_adjustment(self, request: Request, adjustment_id: int) -> Response:
+    async def decide_adjustment(self, request: Request, adjustment_id: FromPath[int]) -> Response:
         return await act(request, DecisionIn, lambda data: decide(
             current_actor(request), adjustment_id, data),
             page=functools.partial(adjustments_page, request), location="/settlements/adjustments",
@@ -218,7 +219,7 @@ class SettlementsController(Controller):
             location="/settlements/payout-accounts", success="Payout account saved.")
 
     @get("/repair-points/{point_id:int}/fees")
-    async def fee_lines(self, request: Request, point_id: int) -> Response:
+    async def fee_lines(self, request: Request, point_id: FromPath[int]) -> Response:
         """R24: a repair point's fee, statement by statement (its staff see their own)."""
         point, rows = await queries.fee_lines_for_point(current_actor(request), point_id)
         return render(request, "settlements/fee_lines.html", point=point, rows=rows,

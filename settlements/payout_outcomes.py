@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from portal import audit, clock
 from portal.actor import Actor
-from portal.db import raw_fetch, transactional
 from portal.connect import TransferRefused
+from portal.db import raw_fetch, transactional
 from settlements import journal, notices
 
 

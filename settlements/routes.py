@@ -5,6 +5,7 @@ settlements.close_routes; the pages themselves settlements.statement_pages."""
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get
+from litestar.params import FromPath
 
 from portal import i18n, listing
 from portal.errors import NotFound
@@ -69,11 +70,11 @@ class StatementController(CloseRoutes, StatementActions, Controller):
         return await listing.export_response(kind or "csv", EXPORT_COLUMNS, rows, "statements")
 
     @get("/{statement_id:int}")
-    async def detail(self, request: Request, statement_id: int) -> Response:
+    async def detail(self, request: Request, statement_id: FromPath[int]) -> Response:
         return await statement_page(request, statement_id)
 
     @get("/{statement_id:int}/print")
-    async def print_view(self, request: Request, statement_id: int) -> Response:
+    async def print_view(self, request: Request, statement_id: FromPath[int]) -> Response:
         """A4, in the reader's language or the one asked for (?lang=en)."""
         locale = page_locale(request)
         token = i18n.current_locale.set(locale)
@@ -88,7 +89,7 @@ class StatementController(CloseRoutes, StatementActions, Controller):
             i18n.current_locale.reset(token)
 
     @get("/{statement_id:int}/download")
-    async def download(self, request: Request, statement_id: int) -> Response:
+    async def download(self, request: Request, statement_id: FromPath[int]) -> Response:
         """?format=xlsx|csv, in the reader's language (or ?lang=zh_CN|en)."""
         kind = request.query_params.get("format", "xlsx")
         if kind not in ("xlsx", "csv"):

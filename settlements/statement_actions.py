@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.params import FromPath
 
 from portal.actions import act, form_input
 from portal.actor import Actor
@@ -71,40 +72,40 @@ class StatementActions:
     """Mixed into settlements.routes.StatementController (path /statements)."""
 
     @post("/{statement_id:int}/review")
-    async def review(self, request: Request, statement_id: int) -> Response:
+    async def review(self, request: Request, statement_id: FromPath[int]) -> Response:
         return await act_on_statement(request, statement_id, DONE["review"], None,
                                       lambda actor, _: approval.review_fees(
                                           actor=actor, statement_id=statement_id))
 
     @post("/{statement_id:int}/approve")
-    async def approve(self, request: Request, statement_id: int) -> Response:
+    async def approve(self, request: Request, statement_id: FromPath[int]) -> Response:
         """R26: above the HQ-set amount, the statement then waits for a second approval."""
         return await act_on_statement(request, statement_id, DONE.__getitem__, None,
                                       lambda actor, _: approval.approve_statement(
                                           actor=actor, statement_id=statement_id))
 
     @post("/{statement_id:int}/second-approval")
-    async def second_approval(self, request: Request, statement_id: int) -> Response:
+    async def second_approval(self, request: Request, statement_id: FromPath[int]) -> Response:
         return await act_on_statement(request, statement_id, DONE["approved"], None,
                                       lambda actor, _: approval.second_approve(
                                           actor=actor, statement_id=statement_id))
 
     @post("/{statement_id:int}/pay")
-    async def pay(self, request: Request, statement_id: int) -> Response:
+    async def pay(self, request: Request, statement_id: FromPath[int]) -> Response:
         return await act_on_statement(request, statement_id, DONE["pay"], None,
                                       lambda actor, _: payouts.pay_statement(
                                           request.app.state.settings, actor=actor,
                                           statement_id=statement_id))
 
     @post("/{statement_id:int}/bank-payment")
-    async def bank_payment(self, request: Request, statement_id: int) -> Response:
+    async def bank_payment(self, request: Request, statement_id: FromPath[int]) -> Response:
         return await act_on_statement(request, statement_id, DONE["bank-payment"], BankPaymentIn,
                                       lambda actor, data: payouts.record_bank_payment(
                                           actor=actor, statement_id=statement_id,
                                           reference=data.reference))
 
     @post("/{statement_id:int}/adjustment")
-    async def adjustment(self, request: Request, statement_id: int) -> Response:
+    async def adjustment(self, request: Request, statement_id: FromPath[int]) -> Response:
         return await act_on_statement(request, statement_id, DONE["adjustment"], CorrectionIn,
                                       lambda actor, data: ask_correction(actor, statement_id,
                                                                          data))
