@@ -15,6 +15,7 @@ from portal.actor import Actor
 from portal.clock import CHINA
 from portal.db import raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.listing import like_pattern
 from portal.network import get_organisation
 from service import queries, rules
 from service.customers import open_customer
@@ -69,8 +70,6 @@ async def list_customers(*, actor: Actor, name: str | None = None, phone: str | 
                          limit: int = queries.ARCHIVE_PAGE) -> list[dict]:
     """The files in scope, searched by name or phone digits, masked per reader (R34)."""
     check_archive(actor)
-    from portal.listing import like_pattern
-
     digits = "".join(ch for ch in phone or "" if ch.isdigit()) or None
     rows = await queries.list_customers(
         actor=actor, name=like_pattern(name) if name else None, phone=digits,
