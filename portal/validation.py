@@ -105,7 +105,7 @@ class InputEdge:
             from portal.failures import response_for
 
             response = response_for(request, exc)
-            await response.to_asgi_response(request=request)(scope, receive, send)
+            await response.to_asgi_response(None, request)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
