@@ -395,8 +395,7 @@ def survey_actions(*, analysed: bool, answers: int, is_leader: bool) -> dict[str
     """The survey's actions this person sees: action -> None when possible, else why not."""
     if not is_leader:
         return {}
-    if analysed:
-        return {"answer": "The survey is analysed: it takes no more answers.",
-                "analyse": "The survey is already analysed."}
+    if analysed:  # nothing left to do with answers: the actions follow the main problems
+        return {}
     return {"answer": None,
             "analyse": None if answers else "Record at least one answer before analysing."}

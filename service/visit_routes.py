@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -124,7 +125,8 @@ async def survey_page(request: Request, survey_id: int, *, status_code: int = 20
     return render(request, "service/survey.html", status_code=status_code, **page,
                   errors=errors or {}, form=form or {}, owners=owners,
                   problem_labels=rules.SURVEY_PROBLEM_LABELS,
-                  kind_labels=rules.ACTION_KIND_LABELS, today=clock.china_today())
+                  kind_labels=rules.ACTION_KIND_LABELS, today=clock.china_today(),
+                  default_due=clock.china_today() + timedelta(days=surveys.ACTION_DAYS))
 
 
 def _on_survey(request: Request, survey_id: int, model, run, success: str) -> object:

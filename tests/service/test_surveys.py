@@ -227,3 +227,13 @@ async def test_r34_the_survey_through_its_pages():
         again = await c.post(f"/surveys/{survey_id}/problems/{problem['id']}/done",
                              data={"_csrf": csrf})
         assert again.status_code == 409
+
+
+@pytest.mark.parametrize(("analysed", "answers", "leader", "expected"), [
+    (False, 0, True, {"answer": None, "analyse": "Record at least one answer before analysing."}),
+    (False, 3, True, {"answer": None, "analyse": None}),
+    (True, 3, True, {}),
+    (False, 3, False, {}),
+])
+def test_r34_survey_actions_shown_with_their_reason(analysed, answers, leader, expected):
+    assert rules.survey_actions(analysed=analysed, answers=answers, is_leader=leader) == expected
