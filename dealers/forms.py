@@ -5,6 +5,8 @@ from typing import Any
 
 from dealers import rules
 from dealers.batch_lines import LineInput
+from dealers.receiving import Count, Decision, ExtraGoods
+from portal.errors import ValidationFailed
 from portal.forms import integer, text
 
 
@@ -44,6 +46,38 @@ def parse_line(form: Any, prefix: str = "") -> tuple[LineInput, dict[str, str]]:
                      bridge_blackened=_flag(form, prefix + "bridge_blackened"),
                      broken=_flag(form, prefix + "broken"))
     return line, {k.removeprefix(prefix): v for k, v in errors.items()}
+
+
+def parse_counts(form: Any, lines: list[dict]) -> tuple[list[Count], list[ExtraGoods]]:
+    """R12: the count form, a row per line (`received_<id>`, condition `c<id>_…`) and at most
+    one extra product; every unreadable field is reported at once."""
+    errors: dict[str, str] = {}
+    counts = [Count(line_id=line["id"],
+                    received_qty=integer(form, f"received_{line['id']}", errors, high=100_000),
+                    condition=parse_condition(form, f"c{line['id']}_", errors))
+              for line in lines]
+    extras = []
+    extra_product = integer(form, "extra_product", errors, required=False)
+    if extra_product:
+        qty = integer(form, "extra_qty", errors, low=1, high=100_000)
+        extras.append(ExtraGoods(extra_product, qty or 0, parse_condition(form, "extra_", errors)))
+    if errors:
+        raise ValidationFailed(errors)
+    return counts, extras
+
+
+def parse_decisions(form: Any, lines: list[dict]) -> list[Decision]:
+    """R13: the decision form, a row per line; every unreadable field is reported at once."""
+    errors: dict[str, str] = {}
+    decisions = [Decision(
+        line_id=line["id"], exchanged=integer(form, f"exchanged_{line['id']}", errors) or 0,
+        credited=integer(form, f"credited_{line['id']}", errors) or 0,
+        rejected=integer(form, f"rejected_{line['id']}", errors) or 0,
+        reject_reason_id=integer(form, f"reject_reason_{line['id']}", errors, required=False),
+        note=text(form, f"note_{line['id']}", 200)) for line in lines]
+    if errors:
+        raise ValidationFailed(errors)
+    return decisions
 
 
 def parse_condition(form: Any, prefix: str, errors: dict[str, str]) -> rules.Condition:

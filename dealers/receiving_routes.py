@@ -1,15 +1,17 @@
 """HQ pages: the dock (arrival by QR code or number), counting, and the decision per line."""
 from __future__ import annotations
 
+import functools
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from dealers import batches, queries, receiving, rules
-from dealers.forms import parse_condition
+from dealers.forms import parse_counts, parse_decisions
 from dealers.inputs import ArriveIn
-from portal.actions import form_input
+from portal.actions import act, form_input
 from portal.errors import RuleViolation, ValidationFailed
-from portal.forms import integer, read_form, text
+from portal.forms import read_form
 from portal.web import current_actor, done, render, roles_required
 
 
@@ -49,31 +51,15 @@ class CountController(Controller):
 
     @post("/receive", guards=[roles_required("hq_logistics")])
     async def count(self, request: Request, batch_id: FromPath[int]) -> Response:
-        actor = current_actor(request)
-        form = await read_form(request)
+        actor, number = current_actor(request), await _number(request, batch_id)  # 404 first
         lines = await queries.list_lines(batch_id)
-        errors: dict[str, str] = {}
-        counts = [receiving.Count(
-            line_id=l["id"], received_qty=integer(form, f"received_{l['id']}", errors,
-                                                   high=100_000),
-            condition=parse_condition(form, f"c{l['id']}_", errors)) for l in lines]
-        extras = []
-        extra_product = integer(form, "extra_product", errors, required=False)
-        if extra_product:
-            qty = integer(form, "extra_qty", errors, low=1, high=100_000)
-            extras.append(receiving.ExtraGoods(extra_product, qty or 0,
-                                               parse_condition(form, "extra_", errors)))
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await receiving.receive_batch(actor=actor, batch_id=batch_id, counts=counts,
-                                          extras=extras)
-        except (ValidationFailed, RuleViolation) as exc:
-            return await _count_page(request, batch_id, status_code=exc.status_code,
-                                     errors=getattr(exc, "errors", {"action": exc.message}),
-                                     form=dict(form))
-        return done(request, "Count of batch %(number)s recorded; customer service can decide "
-                             "it now.", f"/batches/{batch_id}", number=await _number(request, batch_id))
+        return await act(
+            request, lambda form: parse_counts(form, lines),
+            lambda rows: receiving.receive_batch(actor=actor, batch_id=batch_id, counts=rows[0],
+                                                 extras=rows[1]),
+            page=functools.partial(_count_page, request, batch_id), location=f"/batches/{batch_id}",
+            success="Count of batch %(number)s recorded; customer service can decide it now.",
+            number=number)
 
     @get("/decide", guards=[roles_required("hq_cs")])
     async def decide_page(self, request: Request, batch_id: FromPath[int]) -> Response:
@@ -81,29 +67,15 @@ class CountController(Controller):
 
     @post("/decide", guards=[roles_required("hq_cs")])
     async def decide(self, request: Request, batch_id: FromPath[int]) -> Response:
-        actor = current_actor(request)
-        form = await read_form(request)
+        actor, number = current_actor(request), await _number(request, batch_id)  # 404 first
         lines = await queries.list_lines(batch_id)
-        errors: dict[str, str] = {}
-        decisions = []
-        for l in lines:
-            i = l["id"]
-            decisions.append(receiving.Decision(
-                line_id=i, exchanged=integer(form, f"exchanged_{i}", errors) or 0,
-                credited=integer(form, f"credited_{i}", errors) or 0,
-                rejected=integer(form, f"rejected_{i}", errors) or 0,
-                reject_reason_id=integer(form, f"reject_reason_{i}", errors, required=False),
-                note=text(form, f"note_{i}", 200)))
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await receiving.decide_batch(actor=actor, batch_id=batch_id, decisions=decisions)
-        except (ValidationFailed, RuleViolation) as exc:
-            return await _decide_page(request, batch_id, status_code=exc.status_code,
-                                      errors=getattr(exc, "errors", {"action": exc.message}),
-                                      form=dict(form))
-        return done(request, "Decisions on batch %(number)s recorded; the office can read the "
-                             "receipt.", f"/batches/{batch_id}", number=await _number(request, batch_id))
+        return await act(
+            request, lambda form: parse_decisions(form, lines),
+            lambda decisions: receiving.decide_batch(actor=actor, batch_id=batch_id,
+                                                     decisions=decisions),
+            page=functools.partial(_decide_page, request, batch_id),
+            location=f"/batches/{batch_id}", number=number,
+            success="Decisions on batch %(number)s recorded; the office can read the receipt.")
 
 
 async def _number(request: Request, batch_id: int) -> str:

@@ -110,10 +110,11 @@ def form_input(model: type[M], form: Mapping[str, Any]) -> M:
 Page = Callable[..., Awaitable[Response]]
 
 
-async def act(request: Request, model: type[M] | None, run: Callable[[M], Awaitable[Any]], *,
-              page: Page, success: str | Callable[[Any], str], location: str,
-              **params: Any) -> Response:
-    """Read the posted form into `model` and `run` the service with it. When the form or a rule
+async def act(request: Request, model: type[M] | Callable[[Any], M] | None,
+              run: Callable[[M], Awaitable[Any]], *, page: Page,
+              success: str | Callable[[Any], str], location: str, **params: Any) -> Response:
+    """Read the posted form into `model` (a dataclass, or a reader function for forms of
+    repeated rows, which raises ValidationFailed) and `run` the service with it. When the form or a rule
     refuses, `page(status_code=..., errors=..., form=...)` shows the same page again with the
     message beside its field (or under `action`) and what was typed kept; when it worked,
     redirect to `location`, which then says `success` (a msgid with `params`, or a function of
@@ -122,7 +123,12 @@ async def act(request: Request, model: type[M] | None, run: Callable[[M], Awaita
 
     form = await request.form()
     try:
-        result = await run(form_input(model, form) if model is not None else None)  # type: ignore[arg-type]
+        data: Any = None
+        if isinstance(model, type) and dataclasses.is_dataclass(model):
+            data = form_input(model, form)
+        elif model is not None:
+            data = model(form)
+        result = await run(data)
     except ValidationFailed as exc:
         return await page(status_code=exc.status_code, errors=exc.errors, form=dict(form))
     except PortalError as exc:

@@ -35,7 +35,7 @@ class CatalogController(Controller):
         if key not in policy.POLICIES:
             return await _catalog_page(request, status_code=404)
         return render(request, "portal/policy.html", key=key, shown=policy.shown,
-                      money_unit=policy.is_money(key), meta=policy.POLICIES[key],
+                      unit_label=policy.UNIT_LABELS[policy.unit(key)], meta=policy.POLICIES[key],
                       rows=await policy.history(key),
                       current=await policy.value_on(key, clock.china_today()))
 
@@ -99,9 +99,7 @@ class CatalogAdminController(Controller):
         errors: dict[str, str] = {}
         value = policy.parse(key, text(form, "percent", 20))
         if value is None:
-            errors["percent"] = ("Enter an amount in yuan with at most two decimals."
-                                 if policy.is_money(key) else
-                                 "Enter a percentage with at most two decimals.")
+            errors["percent"] = policy.UNIT_ERROR_LABELS[policy.unit(key)]
         effective = iso_date(form, "effective_from", errors)
         actor = current_actor(request)
         try:
@@ -111,7 +109,7 @@ class CatalogAdminController(Controller):
                                 effective_from=effective, reason=text(form, "reason"))
         except ValidationFailed as exc:
             return render(request, "portal/policy.html", status_code=422, key=key,
-                          shown=policy.shown, money_unit=policy.is_money(key),
+                          shown=policy.shown, unit_label=policy.UNIT_LABELS[policy.unit(key)],
                           meta=policy.POLICIES.get(key, ("", 0, "")), rows=await policy.history(key),
                           current=await policy.value_on(key, clock.china_today()),
                           errors=exc.errors, form=dict(form))

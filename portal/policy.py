@@ -31,6 +31,24 @@ POLICIES: dict[str, tuple[int, int, str]] = {
 }
 
 
+# Each policy's unit, as the change form names it and as its error says it (msgids).
+UNIT_LABELS = {"fen": "New value (¥)", "bp": "New value (%%)", "hours": "New value (hours)",
+               "days": "New value (days)", "months": "New value (months)"}
+UNIT_ERROR_LABELS = {
+    "fen": "Enter an amount in yuan with at most two decimals.",
+    "bp": "Enter a percentage with at most two decimals.",
+    "hours": "Enter a whole number of hours.", "days": "Enter a whole number of days.",
+    "months": "Enter a whole number of months."}
+
+
+def unit(key: str) -> str:
+    """fen | bp | hours | days | months: how the policy is typed and shown."""
+    for suffix in ("fen", "hours", "days", "months"):
+        if key.endswith("_" + suffix):
+            return suffix
+    return "bp"
+
+
 def is_money(key: str) -> bool:
     """Each policy in its own unit: money in yuan (stored in fen), ratios in % (stored in bp)."""
     return key.endswith("_fen")
