@@ -229,14 +229,20 @@ async def retention_months(today: date) -> int:
 
 async def erase_expired_customers(now: datetime) -> int:
     """R34 retention: blank the name, phone and address of every file with no activity for
-    HQ's retention period and mark it erased, in one statement (which also writes each
-    erasure's audit row); products, visits and counts stay. Returns how many were erased."""
+    HQ's retention period and mark it erased — and the copies its complaints (name, phone) and
+    service calls (address) keep — in one statement (which also writes each erasure's audit
+    row); products, visits, complaints' and calls' facts and counts stay. Returns how many
+    files were erased."""
     months = await retention_months(clock.china_today(now))
     cutoff = rules.retention_cutoff(now.astimezone(CHINA), months)
     rows = await raw_fetch(
         "WITH erased AS (UPDATE customer SET name = '', phone = '', address = '', "
         "erased_at = $1 WHERE erased_at IS NULL AND last_activity_at < $2 "
-        "RETURNING id, organisation) "
+        "RETURNING id, organisation), "
+        "complaints AS (UPDATE complaint c SET name = '', phone = '' FROM erased e "
+        "WHERE c.customer = e.id RETURNING c.id), "
+        "calls AS (UPDATE service_call s SET address = '' FROM erased e "
+        "WHERE s.customer = e.id RETURNING s.id) "
         f"INSERT INTO audit_entry ({audit.COLUMNS}) SELECT $1, NULL, organisation, 'customer', "
         "id::text, 'erase', NULL, NULL, $3, '' FROM erased RETURNING object_id",
         now, cutoff, f"retention: {months} months without activity")

@@ -239,11 +239,11 @@ async def card_page(request: Request, token: str, *, status_code: int = 200,
     """The card's page: the form while unfilled; said plainly once it is filled in; an
     unknown link answers 404 with a page that shows no more than a used one."""
     ip = client_ip(request)
-    if opinion_cards.lookups_blocked(ip):
+    if await opinion_cards.lookups_blocked(ip):
         return card_view(request, "throttled", 429)
     card = await opinion_cards.open_card(token)
     if card is None:
-        opinion_cards.note_failed_lookup(ip)
+        await opinion_cards.note_failed_lookup(ip)
         return card_view(request, "unknown", 404)
     if card["submitted_at"] is not None:
         return card_view(request, "filled")
@@ -263,7 +263,7 @@ class CardController(Controller):
     async def submit(self, request: Request, token: FromPath[str]) -> Response:
         """R33: the scores, once; a second submission changes nothing and says so."""
         ip = client_ip(request)
-        if opinion_cards.lookups_blocked(ip):
+        if await opinion_cards.lookups_blocked(ip):
             return await card_page(request, token)
         form = await request.form()
         try:
@@ -273,7 +273,7 @@ class CardController(Controller):
             return await card_page(request, token, status_code=422, errors=exc.errors,
                                    form=dict(form))
         except NotFound:
-            opinion_cards.note_failed_lookup(ip)
+            await opinion_cards.note_failed_lookup(ip)
             return card_view(request, "unknown", 404)
         except Conflict:
             return card_view(request, "filled", 409)

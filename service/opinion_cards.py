@@ -10,8 +10,7 @@ customer; a filled card, a used link and an unknown one change nothing."""
 from __future__ import annotations
 
 import secrets
-from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from portal import audit, clock
 from portal.actor import Actor
@@ -25,13 +24,13 @@ CHANNELS = ("tablet", "link")
 ALREADY_FILLED = "This opinion card has already been filled in. Thank you: nothing was changed."
 UNKNOWN_LINK = "This opinion card link is not valid. Ask the repair point for a new one."
 
-# Failed token lookups per client IP (portal/proxies.client_ip), kept in this process: a
-# guesser gets CARD_FAILURES_MAX wrong links per window, then waits. Tokens are 192 random
-# bits, so this only keeps the noise down; several processes each keep their own count.
+# Failed token lookups per client IP (portal/proxies.client_ip), kept in the database with
+# the public forms' attempts (public_attempt, action "card_miss"), so every process counts the
+# same: a guesser gets CARD_FAILURES_MAX wrong links per window, then waits. Tokens are 192
+# random bits, so this only keeps the noise down.
 CARD_FAILURES_MAX = 20
 CARD_FAILURE_WINDOW = 600  # seconds
-_TRACKED_IPS = 10_000
-_failures: dict[str, deque[float]] = {}
+MISS = "card_miss"
 
 
 def new_token() -> str:
@@ -42,28 +41,18 @@ def card_path(token: str) -> str:
     return f"/card/{token}"
 
 
-def _recent(ip: str, now: float) -> deque[float]:
-    times = _failures.get(ip, deque())
-    while times and times[0] <= now - CARD_FAILURE_WINDOW:
-        times.popleft()
-    return times
-
-
-def lookups_blocked(ip: str) -> bool:
+async def lookups_blocked(ip: str) -> bool:
     """Too many unknown card links from this IP lately."""
-    return len(_recent(ip, clock.now().timestamp())) >= CARD_FAILURES_MAX
+    now = clock.now()
+    rows = await raw_fetch(
+        "SELECT count(*) AS n FROM public_attempt WHERE action = $1 AND ip = $2 AND at > $3",
+        MISS, ip[:64], now - timedelta(seconds=CARD_FAILURE_WINDOW))
+    return rows[0]["n"] >= CARD_FAILURES_MAX
 
 
-def note_failed_lookup(ip: str) -> None:
-    now = clock.now().timestamp()
-    if len(_failures) >= _TRACKED_IPS and ip not in _failures:
-        for key in [k for k in _failures if not _recent(k, now)]:
-            del _failures[key]
-        if len(_failures) >= _TRACKED_IPS:
-            _failures.clear()  # memory stays bounded; the window starts again
-    times = _recent(ip, now)
-    times.append(now)
-    _failures[ip] = times
+async def note_failed_lookup(ip: str) -> None:
+    await raw_fetch("INSERT INTO public_attempt (action, ip, at) VALUES ($1, $2, $3)",
+                    MISS, ip[:64], clock.now())
 
 
 async def issue_card(*, call_id: int, now: datetime) -> str:

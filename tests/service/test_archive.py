@@ -350,3 +350,28 @@ async def test_query_counts_are_flat_for_list_file_and_home(viewer):
     await _grow(w, 90)
     large = await count()
     assert small == large, (small, large)
+
+
+async def test_r34_retention_also_erases_the_copies_on_complaints_and_service_calls():
+    """Personal data is kept no longer than HQ's setting wherever it was copied: a complaint
+    keeps the complainant's name and phone, a service call the visit's address."""
+    w = await world()
+    cust = w["customer"]
+    holder = (await raw_fetch("SELECT organisation FROM customer WHERE id = $1", cust))[0]
+    await raw_fetch(
+        "INSERT INTO complaint (reference, organisation, customer, name, phone, channel, about, "
+        "description, recorded_at, acknowledge_by, resolve_by) VALUES ('TSRETAIN1', $1, $2, "
+        "'张三丰', '13800008000', 'phone', 'other', '灯不亮', $3, $3, $3)",
+        holder["organisation"], cust, NOW - timedelta(days=2000))
+    user = (await raw_fetch("SELECT id FROM portal_user LIMIT 1"))[0]["id"]
+    await raw_fetch(
+        "INSERT INTO service_call (number, organisation, customer, problem, address, called_at, "
+        "visit_by, recorded_by, recorded_at) VALUES ('BXRETAIN1', $1, $2, '不亮', '玄武区 1 号', "
+        "$3, $3, $4, $3)", holder["organisation"], cust, NOW - timedelta(days=2000), user)
+    await raw_fetch("UPDATE customer SET last_activity_at = $2 WHERE id = $1", cust,
+                    NOW - timedelta(days=2000))
+    assert await archive.erase_expired_customers(NOW) == 1
+    complaint = (await raw_fetch("SELECT name, phone, description FROM complaint"))[0]
+    call = (await raw_fetch("SELECT address, problem FROM service_call"))[0]
+    assert (complaint["name"], complaint["phone"], complaint["description"]) == ("", "", "灯不亮")
+    assert (call["address"], call["problem"]) == ("", "不亮")
