@@ -22,7 +22,7 @@ from service import calls, opinion_cards, queries, rules
 from service.call_api import CallApi, base_url, call_filters, shown
 from service.inputs import CallCancelIn, CallCloseIn, CallIn, CallVisitIn, CardIn
 
-LABELS = dict(status_labels=calls.CALL_STATUS_LABELS, outcome_labels=calls.OUTCOME_LABELS,
+LABELS: dict[str, Any] = dict(status_labels=calls.CALL_STATUS_LABELS, outcome_labels=calls.OUTCOME_LABELS,
               channel_labels=calls.CHANNEL_LABELS, action_labels=calls.CALL_ACTION_LABELS)
 DONE = {"record": "Service call %(number)s recorded; the repair point's staff have been told.",
         "visit": "Visit of %(number)s recorded. Hand the opinion card to the customer: show its "

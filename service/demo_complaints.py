@@ -15,7 +15,9 @@ archive demo's where they bought (their files are found by phone).
   ago with accountability and an improvement action."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from portal import clock
 from portal.db import raw_fetch
@@ -43,7 +45,7 @@ async def _record(people, who: str, moment: datetime, **fields) -> int:
 async def _steps(people, complaint_id: int, start: datetime,
                  steps: list[tuple[str, str, object]]) -> None:
     """Each (who, step, input) one hour after the one before, from `start`."""
-    run = {"judge": complaint_steps.judge_complaint, "assign": complaint_steps.assign_complaint,
+    run: dict[str, Callable[..., Awaitable[Any]]] = {"judge": complaint_steps.judge_complaint, "assign": complaint_steps.assign_complaint,
            "investigate": complaint_steps.investigate_complaint,
            "propose": complaint_steps.propose_resolution,
            "approve": complaint_steps.approve_resolution, "tell": complaint_steps.tell_customer,

@@ -219,7 +219,7 @@ async def list_calls(*, actor, now, number: str | None = None, phone: str | None
             (called_to, "c.called_at < {}"), (point_id, "c.organisation = {}"),
             (after_id, "c.id < {}")):
         if value is not None and value != "":
-            args.append(like_pattern(value) if condition.startswith("c.number") else value)
+            args.append(like_pattern(str(value)) if condition.startswith("c.number") else value)
             where.append(condition.format(f"${len(args)}"))
     if breaching:
         where.append(CALL_BREACHING)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
@@ -129,7 +130,7 @@ async def survey_page(request: Request, survey_id: int, *, status_code: int = 20
                   default_due=clock.china_today() + timedelta(days=surveys.ACTION_DAYS))
 
 
-def _on_survey(request: Request, survey_id: int, model, run, success: str) -> object:
+def _on_survey(request: Request, survey_id: int, model, run, success: str) -> Awaitable[Response]:
     actor = current_actor(request)
 
     async def go() -> Response:
