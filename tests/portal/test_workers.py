@@ -57,6 +57,9 @@ def two_workers():
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=20)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 async def test_two_worker_processes_each_with_its_own_pool(two_workers):
