@@ -23,7 +23,7 @@ from dealers.registration_form import RegistrationFormController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
-from portal import clock, db, nav, notify, payments, workbench
+from portal import attachment_routes, attachments, clock, db, nav, notify, payments, workbench
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
 from portal.csrf import csrf_protect
@@ -64,6 +64,7 @@ ROUTE_HANDLERS = [
     StatementController, SettlementsController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi, StatementApi, SettlementsApi,
     *service_routes.HANDLERS,
+    *attachment_routes.HANDLERS,
 ]
 
 
@@ -80,6 +81,7 @@ async def run_jobs_once(settings: Settings) -> None:
     await notify.send_pending_emails(settings)
     await payouts.reconcile_pending(settings)  # R27: payouts whose Stripe answer was lost
     await erase_expired_customers(clock.now())  # R34: personal data past HQ's retention
+    await attachments.sweep_orphans()  # files whose row was rolled back
 
 
 # Stripe events each domain handles (payments.py calls them inside the event's transaction).

@@ -90,6 +90,41 @@ UPLOADS = UploadLimits.from_env()
 
 
 @dataclass(frozen=True)
+class AttachmentSettings:
+    """Photos and documents on records (`portal/attachments.py`, `portal/storage.py`)."""
+    max_bytes: int = 10 * 1024 * 1024   # PORTAL_ATTACHMENT_MAX_BYTES: one file as sent
+    directory: Path = VAR / "attachments"  # PORTAL_ATTACHMENT_DIR: local storage
+    s3_endpoint: str = ""   # PORTAL_S3_ENDPOINT, e.g. https://minio.example.cn:9000 (set = use S3)
+    s3_bucket: str = ""     # PORTAL_S3_BUCKET
+    s3_access_key: str = ""  # PORTAL_S3_ACCESS_KEY
+    s3_secret_key: str = ""  # PORTAL_S3_SECRET_KEY
+    s3_region: str = "us-east-1"  # PORTAL_S3_REGION
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < 1:
+            raise ValueError("PORTAL_ATTACHMENT_MAX_BYTES must be positive")
+        if self.s3_endpoint and not (self.s3_bucket and self.s3_access_key and self.s3_secret_key):
+            raise ValueError("PORTAL_S3_ENDPOINT needs PORTAL_S3_BUCKET, PORTAL_S3_ACCESS_KEY "
+                             "and PORTAL_S3_SECRET_KEY")
+
+    @classmethod
+    def from_env(cls) -> AttachmentSettings:
+        env = os.environ
+        values: dict[str, object] = {}
+        if env.get("PORTAL_ATTACHMENT_MAX_BYTES", "").strip():
+            values["max_bytes"] = int(env["PORTAL_ATTACHMENT_MAX_BYTES"])
+        if env.get("PORTAL_ATTACHMENT_DIR", "").strip():
+            values["directory"] = Path(env["PORTAL_ATTACHMENT_DIR"])
+        for field in ("endpoint", "bucket", "access_key", "secret_key", "region"):
+            if env.get(f"PORTAL_S3_{field.upper()}", "").strip():
+                values[f"s3_{field}"] = env[f"PORTAL_S3_{field.upper()}"].strip()
+        return cls(**values)  # type: ignore[arg-type]
+
+
+ATTACHMENTS = AttachmentSettings.from_env()
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None
     secret_key: str

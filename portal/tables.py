@@ -225,3 +225,22 @@ class StripeEvent(Table):
     event_id = Varchar(length=80, null=False, unique=True)
     type = Varchar(length=80, null=False)
     received_at = Timestamptz(null=False)
+
+
+class Attachment(Table):
+    """A photo or document on a record (a carton on arrival, a scrap certificate, audit
+    evidence). The bytes live in the attachment storage (`portal/attachments.py`); the row says
+    whose record it belongs to, so only those who may see the record see the file."""
+
+    id: Serial
+
+    subject = Varchar(length=40, null=False)  # the kind of record: "dealers.line", ...
+    subject_id = Integer(null=False)
+    organisation = ForeignKey(Organisation, null=False, on_delete=OnDelete.restrict)
+    storage_key = Varchar(length=80, unique=True, null=False)
+    filename = Varchar(length=200, null=False)
+    content_type = Varchar(length=40, null=False)
+    size_bytes = Integer(null=False)
+    sha256 = Varchar(length=64, null=False)
+    uploaded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    uploaded_at = Timestamptz(null=False)

@@ -113,7 +113,8 @@ class IdentityMiddleware:
                 # A page may widen its own policy (the card form loads Stripe's script).
                 if not any(name == b"content-security-policy" for name, _ in headers):
                     headers.append((b"content-security-policy", CSP.encode()))
-                if not static:
+                # A private file (an attachment) may say it can be kept a while.
+                if not static and not any(name == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
