@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "spares.piccolo_app",
         "settlements.piccolo_app",
         "service.piccolo_app",
+        "goods.piccolo_app",
     ]
 )

@@ -365,6 +365,36 @@ HANDOFFS: dict[str, Handoff] = {
         body="The satisfaction survey of %(office)s named the problem \"%(problem)s\". You own "
              "its action: %(action)s Due by %(due)s.",
         link="/surveys/{survey_id}"),
+    # --- goods after the decision: replacements (goods/replacements.py, R13) -----------------
+    "replacement_opened": Handoff(
+        audience=("office_clerks", "office_managers", "hq_logistics"),
+        subject="Return batch %(number)s: replacement goods ordered",
+        body="%(office)s: %(owed)s exchanged items are owed and will ship from head office; "
+             "%(credited)s are credited instead, as head office has none of the model.",
+        link="/goods/replacements/{replacement_id}"),
+    "replacement_shipped": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s: replacement goods shipped",
+        body="Head office shipped %(quantity)s items with %(carrier)s (waybill %(waybill)s) on "
+             "%(date)s. Confirm what arrives, line by line.",
+        link="/goods/replacements/{replacement_id}"),
+    "replacement_credited": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s: replacement credited instead",
+        body="%(quantity)s exchanged items will not ship; they are credited to your account "
+             "instead. Reason: %(reason)s",
+        link="/goods/replacements/{replacement_id}"),
+    "replacement_short": Handoff(
+        audience=("hq_logistics", "hq_cs"),
+        subject="Return batch %(number)s: replacement delivery short",
+        body="%(office)s received %(quantity)s items fewer than shipped (waybill %(waybill)s). "
+             "Ship the shortfall again or credit it.",
+        link="/goods/replacements/{replacement_id}"),
+    "replacement_short_resolved": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s: the shortfall is resolved",
+        body="The %(quantity)s missing items are %(resolution)s.",
+        link="/goods/replacements/{replacement_id}"),
 }
 
 def _for_locale(params: dict, locale: str) -> dict:
