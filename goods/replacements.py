@@ -18,6 +18,11 @@ from portal.handoffs import names, tell
 SHIPMENT_STATUS_LABELS = {"shipped": "On its way", "received": "Received in full",
                           "short": "Short delivery", "resolved": "Shortfall resolved"}
 RESOLUTION_LABELS = {"reship": "Ship the shortfall again", "credit": "Credit the shortfall"}
+GOODS_ACTION_LABELS = {"opened": "replacement ordered", "shipped": "replacement shipped",
+                       "credited_instead": "credited instead of shipped",
+                       "receipt_received": "received in full", "receipt_short": "delivery short",
+                       "resolved_reship": "shortfall to ship again",
+                       "resolved_credit": "shortfall credited"}
 CREDIT_REASON_LABELS = {rules.NO_STOCK_REASON: "HQ has no stock of this model"}
 
 
@@ -229,10 +234,10 @@ async def confirm_receipt(*, actor: Actor, shipment_id: int, data: ReceiptIn) ->
         "UPDATE goods_shipment SET status = $2, received_by = $3, received_at = $4, "
         "short_qty = $5, receipt_note = $6 WHERE id = $1",
         shipment_id, status, actor.user_id, clock.now(), short, note)
-    await audit.record(actor=actor, object_type="goods_shipment", object_id=shipment_id,
-                       action=status, organisation_id=row["organisation"],
-                       before={"status": row["status"]},
-                       after={"status": status, "short": short}, reason=note)
+    await audit.record(actor=actor, object_type="goods_replacement",
+                       object_id=row["replacement_id"], action=f"receipt_{status}",
+                       organisation_id=row["organisation"],
+                       after={"shipment": shipment_id, "short": short}, reason=note)
     if short:
         await tell("replacement_short", actor=actor, org_id=row["organisation"],
                    params=_about(row, quantity=short, waybill=row["waybill"]),
@@ -269,11 +274,10 @@ async def resolve_shortfall(*, actor: Actor, shipment_id: int, data: ResolveIn) 
         "UPDATE goods_shipment SET status = 'resolved', resolution = $2, resolved_by = $3, "
         "resolved_at = $4, resolution_note = $5 WHERE id = $1",
         shipment_id, data.resolution, actor.user_id, clock.now(), note)
-    await audit.record(actor=actor, object_type="goods_shipment", object_id=shipment_id,
-                       action=f"resolved_{data.resolution}", organisation_id=row["organisation"],
-                       before={"status": "short"}, after={"status": "resolved",
-                                                          "quantity": row["short_qty"]},
-                       reason=note)
+    await audit.record(actor=actor, object_type="goods_replacement",
+                       object_id=row["replacement_id"], action=f"resolved_{data.resolution}",
+                       organisation_id=row["organisation"],
+                       after={"shipment": shipment_id, "quantity": row["short_qty"]}, reason=note)
     await tell("replacement_short_resolved", actor=actor, org_id=row["organisation"],
                params=_about(row, quantity=row["short_qty"],
                              resolution={"zh_CN": "补发" if data.resolution == "reship" else "冲帐",

@@ -23,6 +23,8 @@ from dealers.registration_form import RegistrationFormController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
+from goods import routes as goods_routes
+from goods import workbench as goods_workbench
 from portal import attachment_routes, attachments, clock, db, nav, notify, payments, workbench
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
@@ -64,6 +66,7 @@ ROUTE_HANDLERS = [
     StatementController, SettlementsController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi, StatementApi, SettlementsApi,
     *service_routes.HANDLERS,
+    *goods_routes.HANDLERS,
     *attachment_routes.HANDLERS,
 ]
 
@@ -73,6 +76,7 @@ async def run_jobs_once(settings: Settings) -> None:
     from dealers.calendar import remind_window_opening
     from dealers.rollover import roll_over_unsubmitted
     from service.archive import erase_expired_customers
+    from goods import jobs as goods_jobs
     from service.complaints import escalate_overdue_complaints
 
     await roll_over_unsubmitted(clock.now())
@@ -81,6 +85,7 @@ async def run_jobs_once(settings: Settings) -> None:
     await notify.send_pending_emails(settings)
     await payouts.reconcile_pending(settings)  # R27: payouts whose Stripe answer was lost
     await erase_expired_customers(clock.now())  # R34: personal data past HQ's retention
+    await goods_jobs.run(clock.now())  # R13, R18: replacement orders, repeat claims
     await attachments.sweep_orphans()  # files whose row was rolled back
 
 
@@ -91,7 +96,7 @@ payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
 
 # The queues each domain adds to the home pages (issue 9 §1), in the order they are shown.
 for provider in (dealers_workbench.queues, spares_workbench.queues, settlements_workbench.queues,
-                 service_workbench.queues):
+                 service_workbench.queues, goods_workbench.queues):
     workbench.register(provider)
 
 

@@ -62,6 +62,8 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "service_calls": "Service calls",
     # customers, return visits, surveys:
     "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
+    # goods after the decision (R13, R16, R18):
+    "replacements": "Replacement goods", "goods_stock": "HQ stock for replacements",
 }
 NAV = [
     Link("home", "/", NAV_LABELS["home"], lambda a: True),
@@ -110,6 +112,11 @@ NAV = [
     Link("surveys", "/surveys", NAV_LABELS["surveys"],
          lambda a: (a.organisation_kind in DEALERS and a.has("manager"))
          or _hq("hq_cs", "auditor")(a)),
+    # --- goods after the decision: replacements (R13) ---
+    Link("replacements", "/goods/replacements", NAV_LABELS["replacements"],
+         lambda a: _office_staff(a) or _regional(a)
+         or _hq("hq_cs", "hq_logistics", "auditor")(a)),
+    Link("goods_stock", "/goods/stock", NAV_LABELS["goods_stock"], _hq("hq_logistics")),
     Link("network", "/network", NAV_LABELS["network"],
          lambda a: a.organisation_kind != "repair_point"),
     Link("calendar", "/calendar", NAV_LABELS["calendar"],

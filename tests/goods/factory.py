@@ -43,3 +43,17 @@ async def decided(net: dict, decisions: list[tuple[int, int, int]], *, office: s
 async def stock(net: dict, product: str = "cfl", on_hand: int = 100) -> None:
     await replacements.set_stock(actor=net["actors"]["logistics"], data=StockIn(
         product_id=net["products"][product], on_hand=on_hand))
+
+
+async def another_office(net: dict, key: str) -> None:
+    """One more office in the same return week (CN-JS), with `<key>.clerk` and `<key>.manager`
+    in net["actors"]/net["users"]: one regular batch per office and month (R6)."""
+    from tests.helpers import actor_of, make_org, make_user
+
+    office = await make_org("office", parent=net["hq"], region="CN-JS", name=f"{key}办事处")
+    net[key] = office
+    for role in ("clerk", "manager"):
+        user = await make_user(office, ["dealer_clerk" if role == "clerk" else "manager"],
+                               username=f"{key}.{role}")
+        net["users"][f"{key}.{role}"] = user
+        net["actors"][f"{key}.{role}"] = await actor_of(user)

@@ -1,0 +1,7 @@
+"""Every goods route, for the composition root (portal/app.py)."""
+from __future__ import annotations
+
+from goods import batch_panel, replacement_api, replacement_routes
+
+HANDLERS = [replacement_routes.ReplacementController, replacement_api.ReplacementApi,
+            batch_panel.BatchGoodsController]
