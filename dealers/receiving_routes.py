@@ -2,17 +2,26 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from dealers import batches, queries, receiving, rules
+from dealers import batches, dock_queries, queries, receiving, rules
 from dealers.forms import parse_counts, parse_decisions
 from dealers.inputs import ArriveIn
+from portal import clock, policy
 from portal.actions import act, form_input
 from portal.errors import RuleViolation, ValidationFailed
 from portal.forms import read_form
 from portal.web import current_actor, done, render, roles_required
+
+# The "saved" confirmation of a count (issue 12 §3): the differences are told only once saved
+COUNT_SAVED_LABELS = {
+    True: "Count of batch %(number)s saved. It differs from the form: the differences are "
+          "marked below, and the office and customer service have been told.",
+    False: "Count of batch %(number)s saved; it matches the form. Customer service can decide "
+           "it now."}
 
 
 class DockController(Controller):
@@ -21,8 +30,10 @@ class DockController(Controller):
 
     @get("/")
     async def scan_page(self, request: Request) -> Response:
-        number = (request.query_params.get("number") or "")[:24]
-        return render(request, "dealers/receiving.html", number=number)
+        """Expected arrivals (R11), searchable by number or waybill; a number typed or read from
+        the form's QR code shows that batch's summary before the arrival is recorded (R10)."""
+        return await _dock_page(request, (request.query_params.get("number") or "")[:24],
+                                (request.query_params.get("q") or "")[:60])
 
     @post("/")
     async def arrive(self, request: Request) -> Response:
@@ -32,11 +43,11 @@ class DockController(Controller):
             batch = await receiving.arrive(actor=current_actor(request), number=number,
                                            note=data.note[:200])
         except ValidationFailed as exc:  # nothing found or typed: said beside the field
-            return render(request, "dealers/receiving.html", status_code=exc.status_code,
-                          number=number, errors=exc.errors)
+            return await _dock_page(request, number, "", status_code=exc.status_code,
+                                    errors=exc.errors)
         except RuleViolation as exc:  # refused at the dock and recorded (R10)
-            return render(request, "dealers/receiving.html", status_code=exc.status_code,
-                          number=number, refused=exc.message)
+            return await _dock_page(request, number, "", status_code=exc.status_code,
+                                    refused=exc.message)
         return done(request, "Batch %(number)s arrived; the office and customer service have been "
                              "told. Count it now.", f"/batches/{batch['id']}/receive",
                     number=batch["number"])
@@ -58,7 +69,8 @@ class CountController(Controller):
             lambda rows: receiving.receive_batch(actor=actor, batch_id=batch_id, counts=rows[0],
                                                  extras=rows[1]),
             page=functools.partial(_count_page, request, batch_id), location=f"/batches/{batch_id}",
-            success="Count of batch %(number)s recorded; customer service can decide it now.",
+            # a clear "saved"; the differences are shown only now, once the count is saved (R12)
+            success=lambda differences: COUNT_SAVED_LABELS[bool(differences)],
             number=number)
 
     @get("/decide", guards=[roles_required("hq_cs")])
@@ -78,6 +90,16 @@ class CountController(Controller):
             success="Decisions on batch %(number)s recorded; the office can read the receipt.")
 
 
+async def _dock_page(request: Request, number: str, search: str, status_code: int = 200,
+                     **extra: Any) -> Response:
+    actor = current_actor(request)
+    summary = await dock_queries.batch_summary(actor=actor, number=number) if number else None
+    return render(request, "dealers/receiving.html", status_code=status_code, number=number,
+                  search=search, summary=summary,
+                  expected=await dock_queries.expected_arrivals(actor=actor, search=search),
+                  receivable=receiving.RECEIVABLE, **extra)
+
+
 async def _number(request: Request, batch_id: int) -> str:
     return (await batches.get_batch(actor=current_actor(request), batch_id=batch_id))["number"]
 
@@ -85,9 +107,11 @@ async def _number(request: Request, batch_id: int) -> str:
 async def _count_page(request: Request, batch_id: int, status_code: int = 200,
                       errors: dict | None = None, form: dict | None = None) -> Response:
     batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
+    # R12 blind counting (issue 12 §3): the declared quantities are neither shown nor pre-filled
+    blind = await policy.value_on("dock_blind_count_bp", clock.china_today()) >= 5000
     return render(request, "dealers/receive.html", status_code=status_code, batch=batch,
-                  lines=await queries.list_lines(batch_id), products=await queries.list_products(),
-                  errors=errors or {}, form=form or {})
+                  lines=await queries.lines_with_verdicts(batch_id), blind=blind,
+                  products=await queries.list_products(), errors=errors or {}, form=form or {})
 
 
 async def _decide_page(request: Request, batch_id: int, status_code: int = 200,

@@ -28,22 +28,38 @@ POLICIES: dict[str, tuple[int, int, str]] = {
     # the answer within these days (SLA clocks; breaches are shown and escalated).
     "complaint_acknowledge_hours": (24, 720, "Complaints: judged within (hours) (R32)"),
     "complaint_resolve_days": (7, 90, "Complaints: customer told the answer within (days) (R32)"),
+    # R13 (goods): rejected goods an office asks to have sent back travel at its cost, this much
+    # per batch (0: head office bears the freight).
+    "rejected_return_freight_fen": (0, 100_000_00, "Rejected goods sent back: freight charged to "
+                                    "the office per batch (R13)"),
+    # R12 (issue 12 §3): blind counting at HQ's dock, the only receiving site: at 100 % the
+    # count page does not pre-fill or show the declared quantities; 0 shows them.
+    "dock_blind_count_bp": (10000, 10000,
+                            "Dock: declared quantities hidden while counting, 100 %% = blind, 0 = shown (R12)"),
+    # R35 (tower): a figure with fewer cases than this says "too few cases"; amber is a miss
+    # within this share of the target. R7/R16 early warning: the test's family-wise error and
+    # the fewest returned units a cell needs before it is tested.
+    "kpi_min_cases_count": (20, 100_000, "Control tower: fewest cases for a percentage (R35)"),
+    "kpi_amber_margin_bp": (500, 10000, "Control tower: amber within this share of the target (R35)"),
+    "alert_alpha_bp": (10, 1000, "Early warning: chance of a false alarm per run, %% (R16)"),
+    "alert_min_count": (10, 100_000, "Early warning: fewest returned units tested (R16)"),
 }
 
 
 # Each policy's unit, as the change form names it and as its error says it (msgids).
 UNIT_LABELS = {"fen": "New value (¥)", "bp": "New value (%%)", "hours": "New value (hours)",
-               "days": "New value (days)", "months": "New value (months)"}
+               "days": "New value (days)", "months": "New value (months)",
+               "count": "New value (a whole number)"}
 UNIT_ERROR_LABELS = {
     "fen": "Enter an amount in yuan with at most two decimals.",
     "bp": "Enter a percentage with at most two decimals.",
     "hours": "Enter a whole number of hours.", "days": "Enter a whole number of days.",
-    "months": "Enter a whole number of months."}
+    "months": "Enter a whole number of months.", "count": "Enter a whole number."}
 
 
 def unit(key: str) -> str:
     """fen | bp | hours | days | months: how the policy is typed and shown."""
-    for suffix in ("fen", "hours", "days", "months"):
+    for suffix in ("fen", "hours", "days", "months", "count"):
         if key.endswith("_" + suffix):
             return suffix
     return "bp"
@@ -62,6 +78,8 @@ def shown(key: str, value: int) -> str:
         return i18n.gettext("%(n)s hours" if key.endswith("_hours") else "%(n)s days", n=value)
     if key.endswith("_months"):  # a count of months, stored as it is
         return i18n.gettext("%(n)s months", n=value)
+    if key.endswith("_count"):  # a plain count (tower thresholds)
+        return str(value)
     return f"{value / 100:.2f}".rstrip("0").rstrip(".") + " %"
 
 
@@ -69,8 +87,8 @@ def parse(key: str, text: str) -> int | None:
     """What was typed in the policy's unit -> the stored integer (fen or bp); None if unreadable."""
     if key.endswith(("_hours", "_days")):  # whole hours or days (R32 clocks)
         return int(text.strip()) if text.strip().isdigit() and len(text.strip()) < 5 else None
-    if key.endswith("_months"):
-        return int(text.strip()) if text.strip().isdigit() and len(text.strip()) < 6 else None
+    if key.endswith(("_months", "_count")):
+        return int(text.strip()) if text.strip().isdigit() and len(text.strip()) < 7 else None
     return parse_yuan(text) if is_money(key) else parse_percent(text)
 
 

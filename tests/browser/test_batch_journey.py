@@ -55,7 +55,10 @@ async def test_return_batch_from_draft_to_receipt():
             assert await page.input_value("#dock-number") == number
             await page.click("#record-arrival")
             await page.wait_for_selector("#count-form")
+            # blind counting (R12, issue 12 §3): nothing pre-filled, every line counted
+            assert await page.input_value("#received-1") == ""
             await page.fill("#received-1", "9")
+            await page.fill("#received-2", "4")
             await page.click("#save-count")
             await page.wait_for_selector("tr.differs")
             await sign_out(page)
