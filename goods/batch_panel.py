@@ -7,7 +7,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 
 from dealers.batches import get_batch
-from goods import queries, repeats, replacements
+from goods import queries, rejected, repeats, replacements
 from goods.replacement_routes import LABELS
 from portal.web import current_actor, login_required, render
 
@@ -32,5 +32,7 @@ class BatchGoodsController(Controller):
             if batch["status"] in ("dispatched", "received"):
                 await repeats.flag_batches([batch_id])
             flags = await repeats.flags_of(batch_id)
+        refused = await rejected.batch_rejected(actor=actor, batch_id=batch_id)
         return render(request, "goods/_batch_panel.html", batch=batch, r=replacement,
-                      shipments=shipments, flags=flags, **LABELS)
+                      shipments=shipments, flags=flags, rejected=refused,
+                      rejected_labels=rejected.REJECTED_STATUS_LABELS, **LABELS)

@@ -1,7 +1,8 @@
 """Every goods route, for the composition root (portal/app.py)."""
 from __future__ import annotations
 
-from goods import batch_panel, replacement_api, replacement_routes
+from goods import batch_panel, rejected_routes, replacement_api, replacement_routes
 
 HANDLERS = [replacement_routes.ReplacementController, replacement_api.ReplacementApi,
-            batch_panel.BatchGoodsController]
+            batch_panel.BatchGoodsController, rejected_routes.RejectedController,
+            rejected_routes.RejectedApi]

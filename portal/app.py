@@ -23,6 +23,7 @@ from dealers.registration_form import RegistrationFormController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
+from goods import rejected as goods_rejected
 from goods import routes as goods_routes
 from goods import workbench as goods_workbench
 from portal import attachment_routes, attachments, clock, db, nav, notify, payments, workbench
@@ -88,6 +89,9 @@ async def run_jobs_once(settings: Settings) -> None:
     await goods_jobs.run(clock.now())  # R13, R18: replacement orders, repeat claims
     await attachments.sweep_orphans()  # files whose row was rolled back
 
+
+attachments.register_subject(goods_rejected.SUBJECT, goods_rejected.lot_owner,
+                             goods_rejected.may_attach_certificate)  # a scrap lot's certificate
 
 # Stripe events each domain handles (payments.py calls them inside the event's transaction).
 payments.on_event("payment_intent.succeeded", spares_deposits.on_deposit_paid)

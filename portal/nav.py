@@ -64,6 +64,7 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
     # goods after the decision (R13, R16, R18):
     "replacements": "Replacement goods", "goods_stock": "HQ stock for replacements",
+    "scrap_lots": "Scrap lots",
 }
 NAV = [
     Link("home", "/", NAV_LABELS["home"], lambda a: True),
@@ -117,6 +118,8 @@ NAV = [
          lambda a: _office_staff(a) or _regional(a)
          or _hq("hq_cs", "hq_logistics", "auditor")(a)),
     Link("goods_stock", "/goods/stock", NAV_LABELS["goods_stock"], _hq("hq_logistics")),
+    Link("scrap_lots", "/goods/scrap-lots", NAV_LABELS["scrap_lots"],
+         _hq("hq_logistics", "hq_cs", "hq_admin", "auditor")),
     Link("network", "/network", NAV_LABELS["network"],
          lambda a: a.organisation_kind != "repair_point"),
     Link("calendar", "/calendar", NAV_LABELS["calendar"],

@@ -1071,3 +1071,143 @@ async def _replacement_short_resolved(event: str):
     await resolve()
     return Told(w.ids("clerk", "clerk2", "manager"), w.users["logistics"]["id"],
                 f"/goods/replacements/{rid}", again=resolve)
+
+
+# --- goods after the decision: replacements (goods/replacements.py, R13) -----------------------
+
+async def _replacement(w: World, on_hand: int = 10) -> int:
+    from goods import replacements
+    from tests.goods.factory import decided, stock
+
+    await stock(w.__dict__, on_hand=on_hand)
+    await decided(w.__dict__, [(6, 0, 0)])
+    with clock.frozen(IN_WINDOW):
+        return (await replacements.open_replacements())[0]
+
+
+async def _shipped(w: World) -> tuple[int, int]:
+    from goods import replacements
+    from goods.inputs import ShipIn
+
+    rid = await _replacement(w)
+    with clock.frozen(IN_WINDOW):
+        shipment = await replacements.ship(actor=w.actors["logistics"], replacement_id=rid,
+                                           data=ShipIn("顺丰", "SF1", 1, date(2026, 12, 9)))
+    return rid, shipment
+
+
+async def _short(w: World) -> tuple[int, int]:
+    from goods import queries, replacements
+    from goods.inputs import ReceiptIn, ReceivedLineIn
+
+    rid, shipment = await _shipped(w)
+    line = (await queries.shipment(shipment))["lines"][0]["id"]
+    await replacements.confirm_receipt(actor=w.actors["clerk"], shipment_id=shipment,
+                                       data=ReceiptIn([ReceivedLineIn(line, 4)]))
+    return rid, shipment
+
+
+@walk("replacement_opened")
+async def _replacement_opened(event: str):
+    w = await world()
+    rid = await _replacement(w)
+    return Told(w.ids("clerk", "clerk2", "manager", "logistics", "logistics2"),
+                w.users["cs"]["id"], f"/goods/replacements/{rid}")
+
+
+@walk("replacement_shipped")
+async def _replacement_shipped(event: str):
+    from goods import replacements
+    from goods.inputs import ShipIn
+
+    w = await world()
+    rid = await _replacement(w)
+    await raw_fetch("DELETE FROM notification")
+    ship = lambda: replacements.ship(  # noqa: E731
+        actor=w.actors["logistics"], replacement_id=rid,
+        data=ShipIn("顺丰", "SF1", 1, clock.china_today()))
+    await ship()
+    return Told(w.ids("clerk", "clerk2", "manager"), w.users["logistics"]["id"],
+                f"/goods/replacements/{rid}", again=ship)
+
+
+@walk("replacement_credited")
+async def _replacement_credited(event: str):
+    from goods import replacements
+    from goods.inputs import CreditInsteadIn
+
+    w = await world()
+    rid = await _replacement(w)
+    line = (await raw_fetch("SELECT id FROM goods_replacement_line"))[0]["id"]
+    await raw_fetch("DELETE FROM notification")
+    credit = lambda: replacements.credit_instead(  # noqa: E731
+        actor=w.actors["cs"], replacement_id=rid, data=CreditInsteadIn(line, "型号停产"))
+    await credit()
+    return Told(w.ids("clerk", "clerk2", "manager"), w.users["cs"]["id"],
+                f"/goods/replacements/{rid}", again=credit)
+
+
+@walk("replacement_short")
+async def _replacement_short(event: str):
+    from goods import replacements
+    from goods.inputs import ReceiptIn
+
+    w = await world()
+    rid, shipment = await _short(w)
+    again = lambda: replacements.confirm_receipt(  # noqa: E731
+        actor=w.actors["clerk"], shipment_id=shipment, data=ReceiptIn([]))
+    return Told(w.ids("logistics", "logistics2", "cs", "cs2"), w.users["clerk"]["id"],
+                f"/goods/replacements/{rid}", again=again)
+
+
+@walk("replacement_short_resolved")
+async def _replacement_short_resolved(event: str):
+    from goods import replacements
+    from goods.inputs import ResolveIn
+
+    w = await world()
+    rid, shipment = await _short(w)
+    resolve = lambda: replacements.resolve_shortfall(  # noqa: E731
+        actor=w.actors["logistics"], shipment_id=shipment, data=ResolveIn("credit", "丢失"))
+    await resolve()
+    return Told(w.ids("clerk", "clerk2", "manager"), w.users["logistics"]["id"],
+                f"/goods/replacements/{rid}", again=resolve)
+
+
+async def _rejected(w: World) -> int:
+    from tests.goods.factory import decided
+
+    return await decided(w.__dict__, [(0, 0, 4)])
+
+
+@walk("rejected_goods_chosen")
+async def _rejected_goods_chosen(event: str):
+    from goods import rejected
+    from goods.inputs import RejectedChoiceIn
+
+    w = await world()
+    batch_id = await _rejected(w)
+    await raw_fetch("DELETE FROM notification")
+    choose = lambda: rejected.choose(  # noqa: E731
+        actor=w.actors["clerk"], batch_id=batch_id, data=RejectedChoiceIn("return"))
+    await choose()
+    return Told(w.ids("logistics", "logistics2"), w.users["clerk"]["id"],
+                f"/goods/batches/{batch_id}/rejected", again=choose)
+
+
+@walk("rejected_goods_sent")
+async def _rejected_goods_sent(event: str):
+    from goods import rejected
+    from goods.inputs import RejectedChoiceIn, RejectedSentIn
+
+    w = await world()
+    batch_id = await _rejected(w)
+    await rejected.choose(actor=w.actors["clerk"], batch_id=batch_id,
+                          data=RejectedChoiceIn("return"))
+    await raw_fetch("DELETE FROM notification")
+    send = lambda: rejected.send_back(  # noqa: E731
+        actor=w.actors["logistics"], batch_id=batch_id,
+        data=RejectedSentIn("德邦", "DB77", clock.china_today()))
+    await send()
+    return Told(w.ids("clerk", "clerk2", "manager"), w.users["logistics"]["id"],
+                f"/goods/batches/{batch_id}/rejected", again=send)
