@@ -395,6 +395,17 @@ HANDOFFS: dict[str, Handoff] = {
         subject="Return batch %(number)s: the shortfall is resolved",
         body="The %(quantity)s missing items are %(resolution)s.",
         link="/goods/replacements/{replacement_id}"),
+    "rejected_goods_chosen": Handoff(
+        audience=("hq_logistics",),
+        subject="Return batch %(number)s: rejected goods to be %(choice)s",
+        body="%(office)s asks for its %(quantity)s rejected items to be %(choice)s.",
+        link="/goods/batches/{batch_id}/rejected"),
+    "rejected_goods_sent": Handoff(
+        audience=("office_clerks", "office_managers"),
+        subject="Return batch %(number)s: rejected goods sent back",
+        body="Head office sent your %(quantity)s rejected items back with %(carrier)s (waybill "
+             "%(waybill)s) on %(date)s.",
+        link="/goods/batches/{batch_id}/rejected"),
 }
 
 def _for_locale(params: dict, locale: str) -> dict:
