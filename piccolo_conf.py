@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "settlements.piccolo_app",
         "service.piccolo_app",
         "goods.piccolo_app",
+        "tower.piccolo_app",
     ]
 )

@@ -51,6 +51,7 @@ from spares.api import SparesApi
 from spares.deposit_routes import StripeWebhookController
 from spares.routes import RepairPointController
 from spares.stock_routes import BatchSparesController, ExchangeController, StockTemplateController
+from tower import handlers as tower_handlers
 
 log = logging.getLogger("portal")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -67,6 +68,7 @@ ROUTE_HANDLERS = [
     StatementController, SettlementsController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi, StatementApi, SettlementsApi,
     *service_routes.HANDLERS,
+    *tower_handlers.HANDLERS,
     *goods_routes.HANDLERS,
     *attachment_routes.HANDLERS,
 ]

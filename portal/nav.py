@@ -62,6 +62,8 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "service_calls": "Service calls",
     # customers, return visits, surveys:
     "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
+    # control tower (R35):
+    "tower": "Service dashboard",
     # goods after the decision (R13, R16, R18):
     "replacements": "Replacement goods", "goods_stock": "HQ stock for replacements",
     "scrap_lots": "Scrap lots",
@@ -120,6 +122,12 @@ NAV = [
     Link("goods_stock", "/goods/stock", NAV_LABELS["goods_stock"], _hq("hq_logistics")),
     Link("scrap_lots", "/goods/scrap-lots", NAV_LABELS["scrap_lots"],
          _hq("hq_logistics", "hq_cs", "hq_admin", "auditor")),
+    # --- control tower: the service dashboard (R35) ---
+    Link("tower", "/tower", NAV_LABELS["tower"],
+         lambda a: _hq("hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin", "auditor",
+                       "vice_president")(a) or _regional(a)
+         or (a.organisation_kind in DEALERS and a.has("manager", "dealer_clerk"))
+         or _repair_staff(a)),
     Link("network", "/network", NAV_LABELS["network"],
          lambda a: a.organisation_kind != "repair_point"),
     Link("calendar", "/calendar", NAV_LABELS["calendar"],

@@ -1,0 +1,45 @@
+"""One dataclass per action in the control tower, shared by the HTML form and its /api/v1 twin
+(portal/actions.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass
+class TargetIn:
+    """R35: a measure's new target from a coming quarter's first day. `value` is a percentage
+    as typed ("97", "0.8")."""
+    measure: str
+    value: str
+    effective_from: date
+    reason: str = ""
+
+
+@dataclass
+class ReasonCodeIn:
+    """Defect analytics: HQ adds a reason code (kind: defect | reject)."""
+    kind: str
+    code: str
+    name_zh: str
+    name_en: str
+
+
+@dataclass
+class ReasonCodeEditIn:
+    """Defect analytics: HQ renames a reason code or (de)activates it."""
+    name_zh: str
+    name_en: str
+    active: bool = False
+
+
+@dataclass
+class AlertDismissIn:
+    """R16: CS dismisses an early-warning alert, saying why."""
+    reason: str = ""
+
+
+@dataclass
+class AlertVerifyIn:
+    """R16: CS turns an alert into an on-site quality verification by HQ tech."""
+    note: str = ""
