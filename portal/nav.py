@@ -64,11 +64,9 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "customers": "Customers", "return_visits": "Return visits", "surveys": "Surveys",
     # goods after the decision (R13, R16, R18):
     "replacements": "Replacement goods", "goods_stock": "HQ stock for replacements",
+    "scrap_lots": "Scrap lots", "supplier_claims": "Supplier claims",
     # control tower (R35):
     "tower": "Service dashboard",
-    # goods after the decision (R13, R16, R18):
-    "replacements": "Replacement goods", "goods_stock": "HQ stock for replacements",
-    "scrap_lots": "Scrap lots", "supplier_claims": "Supplier claims",
 }
 NAV = [
     Link("home", "/", NAV_LABELS["home"], lambda a: True),
@@ -117,15 +115,6 @@ NAV = [
     Link("surveys", "/surveys", NAV_LABELS["surveys"],
          lambda a: (a.organisation_kind in DEALERS and a.has("manager"))
          or _hq("hq_cs", "auditor")(a)),
-    # --- goods after the decision: replacements (R13) ---
-    Link("replacements", "/goods/replacements", NAV_LABELS["replacements"],
-         lambda a: _office_staff(a) or _regional(a)
-         or _hq("hq_cs", "hq_logistics", "auditor")(a)),
-    Link("goods_stock", "/goods/stock", NAV_LABELS["goods_stock"], _hq("hq_logistics")),
-    Link("scrap_lots", "/goods/scrap-lots", NAV_LABELS["scrap_lots"],
-         _hq("hq_logistics", "hq_cs", "hq_admin", "auditor")),
-    Link("supplier_claims", "/goods/suppliers", NAV_LABELS["supplier_claims"],
-         _hq("hq_cs", "hq_tech", "hq_finance", "hq_admin", "auditor")),
     # --- control tower: the service dashboard (R35) ---
     Link("tower", "/tower", NAV_LABELS["tower"],
          lambda a: _hq("hq_cs", "hq_logistics", "hq_tech", "hq_finance", "hq_admin", "auditor",
@@ -137,6 +126,10 @@ NAV = [
          lambda a: _office_staff(a) or _regional(a)
          or _hq("hq_cs", "hq_logistics", "auditor")(a)),
     Link("goods_stock", "/goods/stock", NAV_LABELS["goods_stock"], _hq("hq_logistics")),
+    Link("scrap_lots", "/goods/scrap-lots", NAV_LABELS["scrap_lots"],
+         _hq("hq_logistics", "hq_cs", "hq_admin", "auditor")),
+    Link("supplier_claims", "/goods/suppliers", NAV_LABELS["supplier_claims"],
+         _hq("hq_cs", "hq_tech", "hq_finance", "hq_admin", "auditor")),
     Link("network", "/network", NAV_LABELS["network"],
          lambda a: a.organisation_kind != "repair_point"),
     Link("calendar", "/calendar", NAV_LABELS["calendar"],
