@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "service.piccolo_app",
         "goods.piccolo_app",
         "tower.piccolo_app",
+        "oversight.piccolo_app",
     ]
 )

@@ -36,6 +36,10 @@ ORDER_STATUS_LABELS = {"instructed": "Instructed by the vice-president",
                        "issued": "Issued to the office", "answered": "Answered by the office",
                        "closed": "Closed"}
 KIND_LABELS = {"periodic": "Periodic", "ad_hoc": "Ad hoc"}
+HISTORY_LABELS = {"create": "plan submitted", "resubmit": "plan submitted again",
+                  "approved": "plan approved", "returned": "plan returned",
+                  "visited": "visit recorded", "reported": "report filed",
+                  "instructed": "rectification instructed"}
 DUTY_LABELS = {"lead": "Lead (customer service)", "sales_planning": "Sales planning",
                "finance": "Finance", "member": "Member"}
 

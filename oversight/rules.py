@@ -45,9 +45,6 @@ AUDIT_KINDS = ("periodic", "ad_hoc")
 DUTIES = ("lead", "sales_planning", "finance", "member")
 VISIBLE_TO_OFFICE = (AuditStatus.approved, AuditStatus.visited, AuditStatus.reported)
 
-NO_VISIT_BEFORE_APPROVAL = "No visit before the vice-president approves the plan."
-GROUP_ORDERS_NOTHING = ("The audit group cannot order anything itself: the line department "
-                        "issues and closes rectification orders.")
 
 
 def office_sees(*, announced: bool, status: str, visited: bool) -> bool:
@@ -81,7 +78,7 @@ def audit_actions(*, status: str, is_vp: bool, in_group: bool, is_lead: bool
     if in_group:
         if status in (AuditStatus.submitted, AuditStatus.returned, AuditStatus.approved):
             actions["visit"] = None if status == AuditStatus.approved else Refusal(
-                NO_VISIT_BEFORE_APPROVAL)
+                "No visit before the vice-president approves the plan.")
         if status in (AuditStatus.approved, AuditStatus.visited):
             actions["report"] = None if status == AuditStatus.visited else Refusal(
                 "Record the visit before filing the report.")
@@ -94,7 +91,9 @@ def order_actions(*, status: str, is_line: bool, in_group: bool, is_office: bool
     instruction, the audited office answers it with evidence, the line department closes it or
     sends it back. A member of the audit group is refused the line department's steps."""
     actions: dict[str, Refusal | None] = {}
-    line_refusal = Refusal(GROUP_ORDERS_NOTHING) if in_group else None
+    line_refusal = Refusal(
+        "The audit group cannot order anything itself: the line department issues and closes "
+        "rectification orders.") if in_group else None
     if is_line or in_group:
         if status == OrderStatus.instructed:
             actions["issue"] = line_refusal

@@ -406,6 +406,66 @@ HANDOFFS: dict[str, Handoff] = {
         body="Head office sent your %(quantity)s rejected items back with %(carrier)s (waybill "
              "%(waybill)s) on %(date)s.",
         link="/goods/batches/{batch_id}/rejected"),
+    # --- audits of offices (oversight/audits.py, R30) ------------------------------------------
+    # An unannounced audit tells the audited office nothing before its visit: only
+    # "audit_announced" (sent for announced audits) reaches the office before then.
+    "audit_plan_submitted": Handoff(
+        audience=("vice_president",),
+        subject="Audit plan for %(office)s waits for your approval",
+        body="The audit group submitted its plan for %(office)s (report due %(deadline)s). "
+             "Approve it or return it with your reason.",
+        link="/audits/{audit_id}"),
+    "audit_plan_returned": Handoff(
+        audience=("named",),
+        subject="Audit plan for %(office)s returned",
+        body="The vice-president returned the plan: %(note)s Revise it and submit it again.",
+        link="/audits/{audit_id}"),
+    "audit_plan_approved": Handoff(
+        audience=("named",),
+        subject="Audit plan for %(office)s approved",
+        body="The vice-president approved the audit of %(office)s. Record the visit, then file "
+             "the report by %(deadline)s.",
+        link="/audits/{audit_id}"),
+    "audit_announced": Handoff(
+        audience=("office_managers",),
+        subject="Head office will audit %(office)s",
+        body="Head office's audit group will audit %(office)s; its report is due %(deadline)s. "
+             "Make the staff and the books available.",
+        link="/audits/{audit_id}"),
+    "audit_reported": Handoff(
+        audience=("vice_president",),
+        subject="Audit report on %(office)s filed",
+        body="The audit group filed its report on %(office)s. Instruct rectification if it is "
+             "needed.",
+        link="/audits/{audit_id}"),
+    "rectification_instructed": Handoff(
+        audience=("covering_regional_managers",),
+        subject="Rectification to order at %(office)s",
+        body="The vice-president instructs a rectification order for %(office)s after its "
+             "audit. Issue it to the office with what to put right and by when.",
+        link="/audits/{audit_id}"),
+    "rectification_issued": Handoff(
+        audience=("office_managers",),
+        subject="Rectification order for %(office)s",
+        body="Head office orders a rectification after the audit, due %(due)s. Attach your "
+             "evidence and answer the order.",
+        link="/audits/{audit_id}"),
+    "rectification_answered": Handoff(
+        audience=("named",),
+        subject="%(office)s answered its rectification order",
+        body="The office answered the rectification order with its evidence. Close the order "
+             "or send it back.",
+        link="/audits/{audit_id}"),
+    "rectification_closed": Handoff(
+        audience=("office_managers",),
+        subject="Rectification order for %(office)s closed",
+        body="Head office closed the rectification order. %(note)s",
+        link="/audits/{audit_id}"),
+    "rectification_reopened": Handoff(
+        audience=("office_managers",),
+        subject="Rectification order for %(office)s sent back",
+        body="Head office sent the answer back: %(note)s Answer the order again.",
+        link="/audits/{audit_id}"),
 }
 
 def _for_locale(params: dict, locale: str) -> dict:

@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["portal", "dealers", "spares", "settlements", "service", "goods", "tower"]
+PACKAGES = ["portal", "dealers", "spares", "settlements", "service", "goods", "oversight", "tower"]
 ERRORS = {"NotFound", "Forbidden", "Conflict", "RuleViolation", "ValidationFailed", "Throttled",
           "PaymentUnavailable", "SignatureRejected", "TransferRefused", "TransferOutcomeUnknown",
           "PortalError", "NotAuthorizedException", "PermissionDeniedException", "LineErrors"}

@@ -1110,3 +1110,146 @@ async def _rejected_goods_sent(event: str):
     await send()
     return Told(w.ids("clerk", "clerk2", "manager"), w.users["logistics"]["id"],
                 f"/goods/batches/{batch_id}/rejected", again=send)
+
+
+# --- audits of offices (oversight/audits.py, R30) ---------------------------------------------
+
+async def _audit_world():
+    """The world plus two vice-presidents (zh, en) and an announced audit plan of the office by
+    CS (cs leads, cs2 is a member), taken no further."""
+    from oversight import audits
+    from oversight.inputs import AuditPlanIn
+
+    w = await world()
+    for name, locale in (("vp", "zh_CN"), ("vp2", "en")):
+        w.users[name] = await make_user(w.orgs["hq"], ["vice_president"], username=name,
+                                        locale=locale)
+        w.actors[name] = await actor_of(w.users[name])
+    audit_id = await audits.plan_audit(actor=w.actors["cs"], data=AuditPlanIn(
+        office_id=w.orgs["office"]["id"], kind="periodic", scope="账册", method="现场",
+        deadline=clock.china_today(), announced=True, members=[w.users["cs2"]["id"]]))
+    return w, audit_id
+
+
+async def _audit_to(w, audit_id: int, status: str) -> int | None:
+    """Take the audit on to `status`; from "instructed" on, returns the order's id."""
+    from oversight import audits
+    from oversight.inputs import (
+        AnswerOrderIn,
+        AuditDecisionIn,
+        AuditReportIn,
+        AuditVisitIn,
+        InstructIn,
+        IssueOrderIn,
+    )
+    from portal import attachments
+
+    steps = ["approved", "visited", "reported", "instructed", "issued", "answered"]
+    order_id = None
+    for step in steps[:steps.index(status) + 1]:
+        if step == "approved":
+            await audits.decide(actor=w.actors["vp"], audit_id=audit_id, approve=True,
+                                data=AuditDecisionIn())
+        elif step == "visited":
+            await audits.record_visit(actor=w.actors["cs"], audit_id=audit_id,
+                                      data=AuditVisitIn())
+        elif step == "reported":
+            await audits.file_report(actor=w.actors["cs"], audit_id=audit_id,
+                                     data=AuditReportIn(findings="f", report="r", score=75))
+        elif step == "instructed":
+            order_id = await audits.instruct(actor=w.actors["vp"], audit_id=audit_id,
+                                             data=InstructIn(instruction="整改"))
+        elif step == "issued":
+            await audits.issue_order(actor=w.actors["rm"], order_id=order_id, data=IssueOrderIn(
+                requirement="补台账", due=clock.china_today()))
+        else:
+            await attachments.attach(actor=w.actors["manager"], subject_name=audits.EVIDENCE,
+                                     subject_id=order_id, filename="e.pdf",
+                                     data=b"%PDF-1.4\n%%EOF\n")
+            await audits.answer_order(actor=w.actors["manager"], order_id=order_id,
+                                      data=AnswerOrderIn(answer="已补"))
+    await raw_fetch("DELETE FROM notification")
+    return order_id
+
+
+@walk("audit_plan_submitted")
+async def _audit_plan_submitted(event: str):
+    w, audit_id = await _audit_world()
+    return Told(w.ids("vp", "vp2"), w.users["cs"]["id"], f"/audits/{audit_id}")
+
+
+@walk("audit_plan_returned", "audit_plan_approved", "audit_announced")
+async def _audit_plan_decided(event: str):
+    from oversight import audits
+    from oversight.inputs import AuditDecisionIn
+
+    w, audit_id = await _audit_world()
+    await raw_fetch("DELETE FROM notification")
+    approve = event != "audit_plan_returned"
+    decide = lambda: audits.decide(  # noqa: E731
+        actor=w.actors["vp"], audit_id=audit_id, approve=approve,
+        data=AuditDecisionIn(note="范围太宽"))
+    await decide()
+    told = {"audit_plan_returned": ("cs",), "audit_plan_approved": ("cs", "cs2"),
+            "audit_announced": ("manager",)}[event]
+    return Told(w.ids(*told), w.users["vp"]["id"], f"/audits/{audit_id}", again=decide)
+
+
+@walk("audit_reported")
+async def _audit_reported(event: str):
+    from oversight import audits
+    from oversight.inputs import AuditReportIn
+
+    w, audit_id = await _audit_world()
+    await _audit_to(w, audit_id, "visited")
+    report = lambda: audits.file_report(  # noqa: E731
+        actor=w.actors["cs2"], audit_id=audit_id,
+        data=AuditReportIn(findings="f", report="r", score=80))
+    await report()
+    return Told(w.ids("vp", "vp2"), w.users["cs2"]["id"], f"/audits/{audit_id}", again=report)
+
+
+@walk("rectification_instructed")
+async def _rectification_instructed(event: str):
+    w, audit_id = await _audit_world()
+    await _audit_to(w, audit_id, "reported")
+    from oversight import audits
+    from oversight.inputs import InstructIn
+
+    await audits.instruct(actor=w.actors["vp"], audit_id=audit_id,
+                          data=InstructIn(instruction="整改"))
+    return Told(w.ids("rm"), w.users["vp"]["id"], f"/audits/{audit_id}")
+
+
+@walk("rectification_issued", "rectification_answered", "rectification_closed",
+      "rectification_reopened")
+async def _rectification_steps(event: str):
+    from oversight import audits
+    from oversight.inputs import AnswerOrderIn, CloseOrderIn, IssueOrderIn
+
+    w, audit_id = await _audit_world()
+    before = {"rectification_issued": "instructed", "rectification_answered": "issued"}.get(
+        event, "answered")
+    order_id = await _audit_to(w, audit_id, before)
+    assert order_id is not None
+    if event == "rectification_issued":
+        actor, told = "rm", ("manager",)
+        step = lambda: audits.issue_order(  # noqa: E731
+            actor=w.actors["rm"], order_id=order_id,
+            data=IssueOrderIn(requirement="补台账", due=clock.china_today()))
+    elif event == "rectification_answered":
+        from portal import attachments
+
+        await attachments.attach(actor=w.actors["manager"], subject_name=audits.EVIDENCE,
+                                 subject_id=order_id, filename="e.pdf", data=b"%PDF-1.4\n%%EOF\n")
+        actor, told = "manager", ("rm",)
+        step = lambda: audits.answer_order(  # noqa: E731
+            actor=w.actors["manager"], order_id=order_id, data=AnswerOrderIn(answer="已补"))
+    else:
+        accept = event == "rectification_closed"
+        actor, told = "rm", ("manager",)
+        step = lambda: audits.close_order(  # noqa: E731
+            actor=w.actors["rm"], order_id=order_id, data=CloseOrderIn(note="缺签字"),
+            accept=accept)
+    await step()
+    return Told(w.ids(*told), w.users[actor]["id"], f"/audits/{audit_id}", again=step)
