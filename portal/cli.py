@@ -71,6 +71,7 @@ async def _load_demo() -> bool:
     and which offices may submit a regular batch today. Returns whether anything was loaded."""
     # The CLI is part of the composition root: it may load every domain's demo data.
     from dealers.demo import load_batches_demo, open_window_offices
+    from goods.demo import load_goods_demo
     from portal import db
     from portal.demo import load_demo
     from service.demo import load_service_demo
@@ -83,7 +84,8 @@ async def _load_demo() -> bool:
         await db.start_pool(min_size=1, max_size=2)
     try:
         loaded = [await load_demo(), await load_spares_demo(), await load_batches_demo(),
-                  await load_settlements_demo(), await load_service_demo()]
+                  await load_settlements_demo(), await load_service_demo(),
+                  await load_goods_demo()]
     finally:
         if pooled:
             await db.engine().close_connection_pool()
