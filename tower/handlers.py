@@ -1,7 +1,8 @@
 """Every control-tower route, for the composition root (portal/app.py)."""
 from __future__ import annotations
 
+from tower.alert_routes import AlertApi, AlertController
 from tower.api import TowerApi
 from tower.routes import TowerController
 
-HANDLERS: list = [TowerController, TowerApi]
+HANDLERS: list = [TowerController, TowerApi, AlertController, AlertApi]

@@ -16,7 +16,7 @@ from portal.actor import Actor
 from portal.errors import Forbidden
 from portal.i18n import gettext
 from portal.web import current_actor, login_required, render
-from tower import kpis, rules, targets
+from tower import alerts, kpis, rules, targets
 from tower.inputs import TargetIn
 
 STATUS_LABELS = {"green": "on target", "amber": "near target", "red": "off target",
@@ -52,8 +52,8 @@ def chart_data(data: dict) -> str:
                       ensure_ascii=False).replace("</", "<\\/")
 
 
-def _context(data: dict) -> dict[str, Any]:
-    return dict(d=data, measures=list(rules.MEASURES), measure_labels=rules.MEASURE_LABELS,
+def _context(data: dict, actor: Actor) -> dict[str, Any]:
+    return dict(d=data, may_alerts=alerts.may_see_alerts(actor), measures=list(rules.MEASURES), measure_labels=rules.MEASURE_LABELS,
                 status_labels=STATUS_LABELS, figure_text=figure_text, target_text=target_text,
                 chart_json=chart_data(data))
 
@@ -84,7 +84,7 @@ class TowerController(Controller):
         actor = current_actor(request)
         _guard(actor)
         data = await kpis.dashboard(actor=actor)
-        return render(request, "tower/dashboard.html", **_context(data))
+        return render(request, "tower/dashboard.html", **_context(data, actor))
 
     @get("/org/{org_id:int}")
     async def organisation(self, request: Request, org_id: FromPath[int]) -> Response:
@@ -92,7 +92,7 @@ class TowerController(Controller):
         actor = current_actor(request)
         _guard(actor)
         data = await kpis.dashboard(actor=actor, org_id=org_id)
-        return render(request, "tower/dashboard.html", **_context(data))
+        return render(request, "tower/dashboard.html", **_context(data, actor))
 
     @get("/targets")
     async def targets(self, request: Request) -> Response:
