@@ -11,15 +11,15 @@ from portal import clock
 from tests.dealers.factory import IN_WINDOW, cfl_line, network, reason  # noqa: F401
 
 
-async def decided(net: dict, decisions: list[tuple[int, int, int]], *, office: str = "office",
-                  clerk: str = "clerk", manager: str = "manager", lines=None) -> int:
-    """A batch of the office with one line per (exchanged, credited, rejected), dispatched,
-    received as filed and decided so; returns its id. The clock stays at IN_WINDOW."""
+async def received(net: dict, quantities: list[int], *, clerk: str = "clerk",
+                   manager: str = "manager", lines=None) -> int:
+    """A batch of the clerk's office with one CFL line per quantity, approved, dispatched and
+    counted as filed at HQ (status received); returns its id."""
     a = net["actors"]
     with clock.frozen(IN_WINDOW):
         batch_id = await batches.create_draft(actor=a[clerk])
         await batch_lines.add_lines(actor=a[clerk], batch_id=batch_id, lines=lines or [
-            cfl_line(net, e + c + r) for e, c, r in decisions])
+            cfl_line(net, q) for q in quantities])
         await batches.submit_batch(actor=a[clerk], batch_id=batch_id)
         await batches.sign_batch(actor=a[manager], batch_id=batch_id)
         await batches.approve_batch(actor=a["cs"], batch_id=batch_id, disposition="return")
@@ -33,8 +33,19 @@ async def decided(net: dict, decisions: list[tuple[int, int, int]], *, office: s
         await receiving.receive_batch(actor=a["logistics"], batch_id=batch_id, counts=[
             receiving.Count(l["id"], l["quantity"], rules.Condition(cap_percent=90))
             for l in lines_])
+    return batch_id
+
+
+async def decided(net: dict, decisions: list[tuple[int, int, int]], *, clerk: str = "clerk",
+                  manager: str = "manager", lines=None) -> int:
+    """A batch with one line per (exchanged, credited, rejected), received as filed and decided
+    so; returns its id."""
+    batch_id = await received(net, [e + c + r for e, c, r in decisions], clerk=clerk,
+                              manager=manager, lines=lines)
+    with clock.frozen(IN_WINDOW):
+        lines_ = await queries.list_lines(batch_id)
         reject = await reason("LIGHTS", "reject")
-        await receiving.decide_batch(actor=a["cs"], batch_id=batch_id, decisions=[
+        await receiving.decide_batch(actor=net["actors"]["cs"], batch_id=batch_id, decisions=[
             receiving.Decision(l["id"], e, c, r, reject if r else None)
             for l, (e, c, r) in zip(lines_, decisions, strict=True)])
     return batch_id
