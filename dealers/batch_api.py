@@ -7,9 +7,9 @@ from datetime import date
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from dealers import batch_lines, batches, queries, receiving, rules
+from dealers import batch_lines, batches, dock_counts, queries, receiving, rules
 from dealers.batch_routes import batch_filters
-from dealers.inputs import ApproveIn, ArriveIn, DispatchIn, DisposeIn, ReasonIn
+from dealers.inputs import ApproveIn, ArriveIn, DispatchIn, DisposeIn, LineCountIn, ReasonIn
 from portal import clock, listing
 from portal.api import api_token_required
 from portal.errors import ValidationFailed
@@ -222,6 +222,15 @@ class BatchApi(Controller):
             extras=[receiving.ExtraGoods(e.product_id, e.received_qty, e.condition.to_rule())
                     for e in data.extras])
         return {"differences": differences}
+
+    @post("/{batch_id:int}/counts", status_code=200)
+    async def count_line(self, request: Request, batch_id: FromPath[int],
+                         data: JSONBody[LineCountIn]) -> dict:
+        """One line's count with its idempotency key and the version it was counted on (R12):
+        a key is applied once; `state` is "applied", or "conflict" (someone counted the line
+        meanwhile: nothing changed; their count and name are returned)."""
+        return await dock_counts.record_count(actor=current_actor(request), batch_id=batch_id,
+                                              count=dock_counts.line_count(data))
 
     @post("/{batch_id:int}/decide", status_code=200, request_max_body_size=BULK_JSON_BYTES)
     async def decide(self, request: Request, batch_id: FromPath[int], data: JSONBody[DecideIn]) -> dict:

@@ -88,3 +88,18 @@ class ClaimIn:
 class CloseClaimIn:
     recovered_fen: int
     note: str = ""
+
+
+@dataclass
+class LineCountIn:
+    """One line's count from the dock's phone (R12, issue 12 §7): `key` is the phone's
+    idempotency key, `base_version` the line's count version it counted on (0: none)."""
+    key: str
+    line_id: int
+    received_qty: int
+    base_version: int = 0
+    lights: bool = False
+    cap_percent: int | None = None
+    tube_greyed: bool = False
+    bridge_blackened: bool = False
+    broken: bool = False

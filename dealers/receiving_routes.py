@@ -5,15 +5,16 @@ import functools
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
-from dealers import batches, dock_queries, queries, receiving, rules
+from dealers import batches, dock_counts, dock_queries, evidence, queries, receiving, rules
 from dealers.forms import parse_counts, parse_decisions
-from dealers.inputs import ArriveIn
-from portal import clock, policy
+from dealers.inputs import ArriveIn, LineCountIn
+from portal import attachments, clock, policy
 from portal.actions import act, form_input
-from portal.errors import RuleViolation, ValidationFailed
+from portal.errors import PortalError, RuleViolation, ValidationFailed
 from portal.forms import read_form
+from portal.i18n import gettext
 from portal.web import current_actor, done, render, roles_required
 
 # The "saved" confirmation of a count (issue 12 §3): the differences are told only once saved
@@ -73,6 +74,23 @@ class CountController(Controller):
             success=lambda differences: COUNT_SAVED_LABELS[bool(differences)],
             number=number)
 
+    @post("/counts", guards=[roles_required("hq_logistics")], status_code=200)
+    async def count_line(self, request: Request, batch_id: FromPath[int],
+                         data: JSONBody[LineCountIn]) -> Response:
+        """A phone's count of one line, sent when it has a connection, with its key (applied
+        once however often it is retried) and the version it counted on (R12, issue 12 §7)."""
+        try:
+            result = await dock_counts.record_count(
+                actor=current_actor(request), batch_id=batch_id, count=dock_counts.line_count(data))
+        except PortalError as exc:
+            if exc.status_code == 404:
+                raise
+            message = (next(iter(exc.errors.values())) if isinstance(exc, ValidationFailed)
+                       else exc.message)
+            return Response({"state": "refused", "message": gettext(message, **exc.params)},
+                            status_code=exc.status_code)
+        return Response(result)
+
     @get("/decide", guards=[roles_required("hq_cs")])
     async def decide_page(self, request: Request, batch_id: FromPath[int]) -> Response:
         return await _decide_page(request, batch_id)
@@ -109,8 +127,11 @@ async def _count_page(request: Request, batch_id: int, status_code: int = 200,
     batch = await batches.get_batch(actor=current_actor(request), batch_id=batch_id)
     # R12 blind counting (issue 12 §3): the declared quantities are neither shown nor pre-filled
     blind = await policy.value_on("dock_blind_count_bp", clock.china_today()) >= 5000
+    lines = await queries.lines_with_verdicts(batch_id)
     return render(request, "dealers/receive.html", status_code=status_code, batch=batch,
-                  lines=await queries.lines_with_verdicts(batch_id), blind=blind,
+                  lines=lines, blind=blind, versions=await dock_counts.line_versions(batch_id),
+                  photos=await attachments.list_for_many(evidence.LINE, [l["id"] for l in lines]),
+                  arrival_photos=await attachments.list_for(evidence.ARRIVAL, batch_id),
                   products=await queries.list_products(), errors=errors or {}, form=form or {})
 
 

@@ -189,3 +189,25 @@ class QualityDispute(Table):
     verified_at = Timestamptz(null=True, default=None)
     confirmed = Boolean(null=True, default=None)
     findings = Text(null=False, default="")
+
+
+class DockCount(Table):
+    """R12, issue 12 §7: one count of one line at the dock, as a phone sent it, kept (R20).
+    `key` is the phone's idempotency key, unique: however often a count is retried, from however
+    many tabs, it is applied once. `version` numbers a line's counts 1, 2, ...: a count made on
+    an older version than the line's latest is a conflict, shown to the phone, never applied."""
+
+    id: Serial
+
+    key = Varchar(length=64, null=False, unique=True)
+    batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
+    line = ForeignKey(ReturnLine, null=False, on_delete=OnDelete.restrict)
+    version = Integer(null=False)
+    received_qty = Integer(null=False)
+    lights = Boolean(null=False, default=False)
+    cap_percent = Integer(null=True, default=None)
+    tube_greyed = Boolean(null=False, default=False)
+    bridge_blackened = Boolean(null=False, default=False)
+    broken = Boolean(null=False, default=False)
+    counted_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    counted_at = Timestamptz(null=False)

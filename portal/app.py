@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
+from dealers import evidence as dealers_evidence
 from dealers import workbench as dealers_workbench
 from dealers.api import CalendarApi
 from dealers.batch_api import BatchApi
@@ -21,6 +22,7 @@ from dealers.line_import import LineImportController
 from dealers.receiving_routes import CountController, DockController
 from dealers.registration_form import RegistrationFormController
 from dealers.routes import CalendarAdminController, CalendarController, HomeController
+from dealers.service_worker import service_worker as dock_service_worker
 from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from goods import rejected as goods_rejected
@@ -62,6 +64,7 @@ ROUTE_HANDLERS = [
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
+    dock_service_worker,
     SpecialApprovalController, BatchIncidentController, LineImportController,
     RepairPointController, ExchangeController, StripeWebhookController, BatchSparesController,
     StockTemplateController,
@@ -94,6 +97,8 @@ async def run_jobs_once(settings: Settings) -> None:
     await attachments.sweep_orphans()  # files whose row was rolled back
 
 
+for _subject in dealers_evidence.SUBJECTS:  # the dock's photos (issue 12 §5; R9, R13, R15)
+    attachments.register_subject(*_subject)
 attachments.register_subject(goods_rejected.SUBJECT, goods_rejected.lot_owner,
                              goods_rejected.may_attach_certificate)  # a scrap lot's certificate
 

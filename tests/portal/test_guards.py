@@ -17,6 +17,7 @@ PUBLIC = {"/login", "/lang", "/static/{file_path:path}", "/webhooks/stripe", "/a
           "/api/v1/schema/openapi.json", "/api/v1/schema/{path:str}"}
 PUBLIC |= {"/complain", "/complain/status"}  # R32: a consumer's complaint and its status, no account
 PUBLIC |= {"/card/{token:str}"}  # R33: the customer's opinion card, no account (service/call_routes.py)
+PUBLIC |= {"/sw.js"}  # issue 12 §7: the dock's service worker, a static script (dealers/service_worker.py)
 
 
 def _handlers():
