@@ -28,6 +28,9 @@ from dealers.special_routes import BatchIncidentController, SpecialApprovalContr
 from goods import rejected as goods_rejected
 from goods import routes as goods_routes
 from goods import workbench as goods_workbench
+from oversight import audits as oversight_audits
+from oversight import routes as oversight_routes
+from oversight import workbench as oversight_workbench
 from portal import attachment_routes, attachments, clock, db, nav, notify, payments, workbench
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
@@ -71,8 +74,9 @@ ROUTE_HANDLERS = [
     StatementController, SettlementsController,
     PortalApi, CalendarApi, BatchApi, SpecialApi, SparesApi, StatementApi, SettlementsApi,
     *service_routes.HANDLERS,
-    *tower_handlers.HANDLERS,
     *goods_routes.HANDLERS,
+    *tower_handlers.HANDLERS,
+    *oversight_routes.HANDLERS,
     *attachment_routes.HANDLERS,
 ]
 
@@ -81,8 +85,8 @@ async def run_jobs_once(settings: Settings) -> None:
     """Periodic work: window reminders, then email delivery of queued notifications."""
     from dealers.calendar import remind_window_opening
     from dealers.rollover import roll_over_unsubmitted
-    from service.archive import erase_expired_customers
     from goods import jobs as goods_jobs
+    from service.archive import erase_expired_customers
     from service.complaints import escalate_overdue_complaints
     from tower.alerts import watch_batch_quality
 
@@ -97,6 +101,10 @@ async def run_jobs_once(settings: Settings) -> None:
     await attachments.sweep_orphans()  # files whose row was rolled back
 
 
+# Files on records: each domain's rule for who sees and who adds them.
+attachments.register_subject(oversight_audits.EVIDENCE, oversight_audits.evidence_owner,
+                             oversight_audits.may_add_evidence)  # R30: an order's evidence
+
 for _subject in dealers_evidence.SUBJECTS:  # the dock's photos (issue 12 §5; R9, R13, R15)
     attachments.register_subject(*_subject)
 attachments.register_subject(goods_rejected.SUBJECT, goods_rejected.lot_owner,
@@ -109,7 +117,8 @@ payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
 
 # The queues each domain adds to the home pages (issue 9 §1), in the order they are shown.
 for provider in (dealers_workbench.queues, spares_workbench.queues, settlements_workbench.queues,
-                 service_workbench.queues, goods_workbench.queues):
+                 service_workbench.queues, goods_workbench.queues,
+                 oversight_workbench.queues):
     workbench.register(provider)
 
 

@@ -21,7 +21,8 @@ def migrate() -> None:
     _conf()
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    for app_name in ("portal", "dealers", "spares", "settlements", "service", "goods", "tower"):
+    for app_name in ("portal", "dealers", "spares", "settlements", "service", "goods",
+                     "oversight", "tower"):
         result = asyncio.run(run_forwards(app_name=app_name, migration_id="all", fake=False))
         if not result.success:  # run_forwards reports failure instead of raising
             sys.exit(f"migration of {app_name} failed: {result.message}")

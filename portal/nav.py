@@ -67,6 +67,8 @@ NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "scrap_lots": "Scrap lots", "supplier_claims": "Supplier claims",
     # control tower (R35):
     "tower": "Service dashboard",
+    # oversight of the network (R30):
+    "audits": "Audits of offices",
 }
 NAV = [
     Link("home", "/", NAV_LABELS["home"], lambda a: True),
@@ -121,6 +123,10 @@ NAV = [
                        "vice_president")(a) or _regional(a)
          or (a.organisation_kind in DEALERS and a.has("manager", "dealer_clerk"))
          or _repair_staff(a)),
+    # --- oversight: audits of offices (R30) ---
+    Link("audits", "/audits", NAV_LABELS["audits"],
+         lambda a: _office_staff(a) or _regional(a)
+         or _hq("hq_cs", "hq_finance", "vice_president", "auditor")(a)),
     # --- goods after the decision: replacements (R13) ---
     Link("replacements", "/goods/replacements", NAV_LABELS["replacements"],
          lambda a: _office_staff(a) or _regional(a)

@@ -168,3 +168,18 @@ async def test_r30_api_twins_run_the_same_rules():
         r = await c.post(f"/api/v1/audits/orders/{order_id}/issue", headers=cs,
                          json={"requirement": "x", "due": today().isoformat()})
         assert r.status_code == 422 and "审计小组不能自行下达" in r.text
+
+
+async def test_r30_home_queues_and_nothing_for_the_office_before_an_order():
+    w = await world()
+    audit_id = await audit_at(w, "submitted", announced=False)
+    async with client() as c:
+        await login(c, "vp")
+        assert 'id="queue-audits_to_approve"' in (await c.get("/")).text
+    await audit_at(w, "approved", announced=False)
+    async with client() as c:
+        await login(c, "manager")
+        home = await c.get("/")
+        assert "/audits/" not in home.text and "rectifications_to_answer" in home.text
+        assert f"audit-{audit_id}" not in home.text
+    assert audit_id
