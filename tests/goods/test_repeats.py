@@ -12,7 +12,7 @@ from goods import repeats
 from portal import clock
 from portal.db import count_queries, raw_fetch
 from tests.dealers.factory import IN_WINDOW, cfl_line, network
-from tests.goods.factory import another_office, decided
+from tests.goods.factory import another_office, decided, received
 from tests.helpers import client, login
 
 
@@ -80,3 +80,17 @@ async def test_r18_cs_sees_the_flag_on_the_batch_page_the_office_does_not(frozen
         await login(c, "zj.clerk")
         panel = await c.get(f"/goods/batches/{second}/panel")
         assert panel.status_code == 200 and 'id="repeat-claims"' not in panel.text
+
+
+async def test_r18_cs_decides_with_the_flag_in_view(frozen):
+    net = await network()
+    await another_office(net, "zj")
+    first = await decided(net, [(2, 0, 0)], lines=[cfl_line(net, 2, date_code=date(2026, 3, 1))])
+    waiting = await received(net, [2], clerk="zj.clerk", manager="zj.manager",
+                             lines=[cfl_line(net, 2, date_code=date(2026, 3, 1))])
+    async with client() as c:
+        await login(c, "cs")
+        decide = await c.get(f"/batches/{waiting}/decide")
+        assert f'hx-get="/goods/batches/{waiting}/panel"' in decide.text
+        panel = await c.get(f"/goods/batches/{waiting}/panel")  # flags it as it opens
+        assert f'href="/batches/{first}"' in panel.text
