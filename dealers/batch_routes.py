@@ -9,10 +9,10 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from dealers import batch_lines, batches, queries, receiving, special_cases
+from dealers import batch_lines, batches, evidence, queries, receiving, special_cases
 from dealers.forms import parse_line
 from dealers.inputs import ApproveIn, DispatchIn, DisposeIn, DraftIn, ReasonIn, UseApprovalIn
-from portal import audit, clock, listing
+from portal import attachments, audit, clock, listing
 from portal.actions import act, form_input
 from portal.actor import Actor
 from portal.errors import ValidationFailed
@@ -35,6 +35,22 @@ DONE = {
 }
 
 
+async def _photos(actor: Actor, batch: dict) -> dict[str, Any]:
+    """Issue 12 §5: the cartons on arrival, each carrier claim's and a local disposal's photos
+    (R9, R15), and who may add them (the same rules the attachments service applies)."""
+    claims = [c["id"] for c in await special_cases.claims_for(batch["id"])]
+    return dict(
+        arrival_photos=await attachments.list_for(evidence.ARRIVAL, batch["id"])
+        if batch["arrived_at"] else [],
+        claim_photos=await attachments.list_for_many(evidence.CLAIM, claims) if claims else {},
+        disposal_photos=await attachments.list_for(evidence.DISPOSAL, batch["id"])
+        if batch["disposition"] == "dispose" else [],
+        may_add_disposal=batch["disposition"] == "dispose" and (
+            batches.is_staff_of(actor, batch) or actor.has("hq_cs")),
+        may_add_claim=actor.has("hq_cs", "hq_logistics"),
+        may_add_arrival=actor.has("hq_logistics") and batch["arrived_at"] is not None)
+
+
 async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
                      errors: dict | None = None, form: dict | None = None,
                      block: str | None = None) -> Response:
@@ -55,7 +71,8 @@ async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
         deadlines=receiving.deadlines(batch, now),
         disputes=await special_cases.disputes_for(batch_id, now),
         claims=await special_cases.claims_for(batch_id),
-        is_staff=is_staff, errors=errors or {}, form=form or {})
+        is_staff=is_staff, errors=errors or {}, form=form or {},
+        **await _photos(actor, batch))
     response = render(request, "dealers/batch.html", status_code=status_code, block=block,
                       **context)
     if block == "lines":  # the buttons follow the lines (submit needs one), out of band

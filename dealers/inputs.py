@@ -47,6 +47,7 @@ class DispatchIn:
 class ArriveIn:
     number: str
     note: str = ""
+    cartons: int = 0  # issue 12 §6: how many of its cartons arrive now; 0 = all still to come
 
 
 @dataclass

@@ -24,11 +24,12 @@ def _require_logistics(actor: Actor) -> None:
         raise Forbidden("Only HQ logistics receives goods.")
 
 
-async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
+async def arrive(*, actor: Actor, number: str, note: str = "", cartons: int = 0) -> dict:
     """Goods at the dock, found by scanning the form's QR code or typing its number. Goods
-    without an approved form are refused and the refusal recorded (R10)."""
+    without an approved form are refused and the refusal recorded (R10). `cartons` is how many
+    of the batch's packages arrive now (issue 12 §6; 0: all those still to come)."""
     _require_logistics(actor)
-    arrived = await _record_arrival(actor, number, note)
+    arrived = await _record_arrival(actor, number, note, cartons)
     if arrived is None:  # committed, then reported: the refusal itself stays on record
         raise RuleViolation("Refused at the dock and recorded: goods need an approved "
                             "registration form, signed by the manager and approved by customer "
@@ -37,7 +38,7 @@ async def arrive(*, actor: Actor, number: str, note: str = "") -> dict:
 
 
 @transactional
-async def _record_arrival(actor: Actor, number: str, note: str) -> dict | None:
+async def _record_arrival(actor: Actor, number: str, note: str, cartons: int = 0) -> dict | None:
     reference = number.strip().upper()[:24]
     if not reference:
         raise ValidationFailed({"number": "Scan the QR code or type the batch number."})
@@ -56,6 +57,21 @@ async def _record_arrival(actor: Actor, number: str, note: str) -> dict | None:
         return None
     else:
         locked = await get_batch(actor=actor, batch_id=batch["id"], lock=True)
+        came, declared = await cartons_of(locked)
+        if cartons < 0 or cartons > declared - came:
+            raise ValidationFailed({"cartons": "More cartons than the batch still expects."})
+        now_arriving = cartons or declared - came
+        if now_arriving:  # issue 12 §6: the cartons as they come, possibly on several days
+            at = clock.now()
+            await raw_executemany(
+                "INSERT INTO dock_package (batch, package_no, arrived_at, arrived_by) "
+                "VALUES ($1, $2, $3, $4)",
+                [(batch["id"], came + i, at, actor.user_id) for i in range(1, now_arriving + 1)])
+            if locked["arrived_at"] is not None:
+                await audit.record(actor=actor, object_type="return_batch",
+                                   object_id=batch["id"], action="cartons_arrived",
+                                   organisation_id=batch["organisation"],
+                                   after={"cartons": now_arriving, "of": declared}, reason=note)
         if locked["arrived_at"] is None:
             at = clock.now()
             await raw_fetch("UPDATE return_batch SET arrived_at = $2 WHERE id = $1",
@@ -71,6 +87,18 @@ async def _record_arrival(actor: Actor, number: str, note: str) -> dict | None:
                        params=_about(batch, date=china_day(at), **last_day),
                        dedupe_key=batch["number"])
         return await get_batch(actor=actor, batch_id=batch["id"])
+
+
+async def cartons_of(batch: dict) -> tuple[int, int]:
+    """(cartons arrived, cartons declared) of a batch (issue 12 §6). Declared: the packages
+    given at dispatch, else one. A batch that arrived before cartons were recorded one by one
+    counts as complete."""
+    declared = max(batch["packages"] or 1, 1)
+    came = (await raw_fetch("SELECT count(*) AS n FROM dock_package WHERE batch = $1",
+                            batch["id"]))[0]["n"]
+    if came == 0 and batch["arrived_at"] is not None:
+        return declared, declared
+    return int(came), declared
 
 
 @dataclass(frozen=True)
@@ -93,10 +121,11 @@ class ExtraGoods:
 
 @transactional
 async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
-                        extras: Sequence[ExtraGoods] = ()) -> list[dict]:
+                        extras: Sequence[ExtraGoods] = (), short_reason: str = "") -> list[dict]:
     """R12: count and inspect every line. Differences are recorded and both CS and the office
     are told. Two clerks at once cannot double-count: the row lock and status check let one
-    through. Returns the differences."""
+    through. A batch whose cartons have not all arrived is counted when the last one has, or
+    closed short with `short_reason` (issue 12 §6). Returns the differences."""
     _require_logistics(actor)
     errors = {}
     for count in counts:
@@ -111,6 +140,11 @@ async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
     require_status(batch, *RECEIVABLE)
     if batch["arrived_at"] is None:
         raise RuleViolation("Record the arrival first (scan the form's QR code).")
+    came, declared = await cartons_of(batch)
+    if came < declared and not short_reason.strip():
+        raise RuleViolation("%(n)s of the batch's cartons are still to come: count them when "
+                            "they arrive, or close the batch short with a reason.",
+                            n=declared - came)
     lines = {l["id"]: l for l in await raw_fetch(
         "SELECT id, line_no, product, quantity FROM return_line WHERE batch = $1", batch_id)}
     if {c.line_id for c in counts} != set(lines) or len(counts) != len(lines):
@@ -140,6 +174,11 @@ async def receive_batch(*, actor: Actor, batch_id: int, counts: list[Count],
     now = clock.now()
     await _move(actor, batch, "received", {"received_by": actor.user_id, "received_at": now},
                 reason=f"{len(differences)} differences" if differences else "")
+    if came < declared:  # closed short by HQ logistics: the cartons missing and why (R20)
+        await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
+                           action="closed_short", organisation_id=batch["organisation"],
+                           after={"cartons": came, "of": declared},
+                           reason=short_reason.strip()[:200])
     if differences:
         await audit.record(actor=actor, object_type="return_batch", object_id=batch_id,
                            action="count_differences", organisation_id=batch["organisation"],

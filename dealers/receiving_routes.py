@@ -13,7 +13,7 @@ from dealers.inputs import ArriveIn, LineCountIn
 from portal import attachments, clock, policy
 from portal.actions import act, form_input
 from portal.errors import PortalError, RuleViolation, ValidationFailed
-from portal.forms import read_form
+from portal.forms import read_form, text
 from portal.i18n import gettext
 from portal.web import current_actor, done, render, roles_required
 
@@ -42,7 +42,7 @@ class DockController(Controller):
         number = data.number[:24]
         try:
             batch = await receiving.arrive(actor=current_actor(request), number=number,
-                                           note=data.note[:200])
+                                           note=data.note[:200], cartons=data.cartons)
         except ValidationFailed as exc:  # nothing found or typed: said beside the field
             return await _dock_page(request, number, "", status_code=exc.status_code,
                                     errors=exc.errors)
@@ -66,9 +66,9 @@ class CountController(Controller):
         actor, number = current_actor(request), await _number(request, batch_id)  # 404 first
         lines = await queries.list_lines(batch_id)
         return await act(
-            request, lambda form: parse_counts(form, lines),
+            request, lambda form: (*parse_counts(form, lines), text(form, "short_reason", 200)),
             lambda rows: receiving.receive_batch(actor=actor, batch_id=batch_id, counts=rows[0],
-                                                 extras=rows[1]),
+                                                 extras=rows[1], short_reason=rows[2]),
             page=functools.partial(_count_page, request, batch_id), location=f"/batches/{batch_id}",
             # a clear "saved"; the differences are shown only now, once the count is saved (R12)
             success=lambda differences: COUNT_SAVED_LABELS[bool(differences)],
@@ -112,8 +112,9 @@ async def _dock_page(request: Request, number: str, search: str, status_code: in
                      **extra: Any) -> Response:
     actor = current_actor(request)
     summary = await dock_queries.batch_summary(actor=actor, number=number) if number else None
+    cartons = await receiving.cartons_of(summary) if summary else (0, 0)
     return render(request, "dealers/receiving.html", status_code=status_code, number=number,
-                  search=search, summary=summary,
+                  search=search, summary=summary, cartons=cartons,
                   expected=await dock_queries.expected_arrivals(actor=actor, search=search),
                   receivable=receiving.RECEIVABLE, **extra)
 
@@ -128,7 +129,9 @@ async def _count_page(request: Request, batch_id: int, status_code: int = 200,
     # R12 blind counting (issue 12 §3): the declared quantities are neither shown nor pre-filled
     blind = await policy.value_on("dock_blind_count_bp", clock.china_today()) >= 5000
     lines = await queries.lines_with_verdicts(batch_id)
+    came, declared = await receiving.cartons_of(batch)
     return render(request, "dealers/receive.html", status_code=status_code, batch=batch,
+                  cartons_came=came, cartons_declared=declared,
                   lines=lines, blind=blind, versions=await dock_counts.line_versions(batch_id),
                   photos=await attachments.list_for_many(evidence.LINE, [l["id"] for l in lines]),
                   arrival_photos=await attachments.list_for(evidence.ARRIVAL, batch_id),

@@ -211,3 +211,16 @@ class DockCount(Table):
     broken = Boolean(null=False, default=False)
     counted_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     counted_at = Timestamptz(null=False)
+
+
+class DockPackage(Table):
+    """R11/R12, issue 12 §6: the cartons of a batch as they arrive at the dock, possibly on
+    different days; the batch is counted when the last has arrived, or closed short by HQ
+    logistics with a reason."""
+
+    id: Serial
+
+    batch = ForeignKey(ReturnBatch, null=False, on_delete=OnDelete.restrict)
+    package_no = Integer(null=False)
+    arrived_at = Timestamptz(null=False)
+    arrived_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)

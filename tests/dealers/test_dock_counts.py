@@ -178,3 +178,49 @@ async def test_line_photos_are_seen_only_in_the_batch_scope_and_refused_when_not
     assert 'capture="environment"' in page and 'accept="image/*"' in page
     assert refused.status_code in (413, 415, 422)
     assert (await raw_fetch("SELECT count(*) AS n FROM attachment"))[0]["n"] == 2
+
+
+async def test_claim_and_disposal_photos_on_the_batch_page_in_scope_only():
+    """R15: a carrier claim's photo; R9: a local disposal's evidence photo by the office. Both
+    on the batch page with the camera input; another office gets 404 on each (R1)."""
+    from dealers import special_cases
+
+    net = await network()
+    a = net["actors"]
+    with clock.frozen(IN_WINDOW):
+        batch_id, _ = await _arrived(net)
+        await raw_fetch("UPDATE return_batch SET status = 'dispatched', carrier = '德邦物流' "
+                        "WHERE id = $1", batch_id)
+        claim = await special_cases.open_transit_claim(
+            actor=a["logistics"], batch_id=batch_id, carrier="德邦物流", lost_qty=0,
+            damaged_qty=2, claimed_fen=5000)
+        claim_photo = await attachments.attach(actor=a["logistics"], subject_name=evidence.CLAIM,
+                                               subject_id=claim, filename="carton.jpg",
+                                               data=_jpeg())
+        disposed = await batches.create_draft(actor=net["actors"]["other_clerk"])
+        try:
+            await attachments.attach(actor=a["clerk"], subject_name=evidence.DISPOSAL,
+                                     subject_id=batch_id, filename="x.jpg", data=_jpeg())
+            raise AssertionError("disposal evidence on a batch returned to the factory")
+        except RuleViolation:
+            pass
+        await raw_fetch("UPDATE return_batch SET disposition = 'dispose', status = 'approved' "
+                        "WHERE id = $1", disposed)
+        sibling_photo = await attachments.attach(
+            actor=a["other_clerk"], subject_name=evidence.DISPOSAL, subject_id=disposed,
+            filename="scrapped.jpg", data=_jpeg())
+        async with client() as c:
+            await login(c, "logistics")
+            page = (await c.get(f"/batches/{batch_id}")).text
+        async with client() as c:
+            await login(c, "clerk")
+            office = [(await c.get(f"/attachments/{i}")).status_code
+                      for i in (claim_photo, sibling_photo)]
+        async with client() as c:
+            await login(c, "gd.clerk")
+            own_disposal = (await c.get(f"/batches/{disposed}")).text
+    assert f'src="/attachments/{claim_photo}"' in page and 'id="arrival-photos-input"' in page
+    assert f'id="claim-photos-{claim}-input"' in page and 'capture="environment"' in page
+    assert office == [200, 404]
+    assert f'src="/attachments/{sibling_photo}"' in own_disposal
+    assert 'id="disposal-photos-input"' in own_disposal
