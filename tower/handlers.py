@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from tower.alert_routes import AlertApi, AlertController
 from tower.api import TowerApi
+from tower.defect_routes import DefectApi, DefectController, ReasonCodeController
 from tower.routes import TowerController
 
-HANDLERS: list = [TowerController, TowerApi, AlertController, AlertApi]
+HANDLERS: list = [TowerController, TowerApi, AlertController, AlertApi,
+                  DefectController, ReasonCodeController, DefectApi]
