@@ -112,13 +112,16 @@ Page = Callable[..., Awaitable[Response]]
 
 async def act(request: Request, model: type[M] | Callable[[Any], M] | None,
               run: Callable[[M], Awaitable[Any]], *, page: Page,
-              success: str | Callable[[Any], str], location: str, **params: Any) -> Response:
+              success: str | Callable[[Any], str] = "", location: str = "",
+              respond: Callable[[Any, M], Awaitable[Response]] | None = None,
+              error_key: str = "action", **params: Any) -> Response:
     """Read the posted form into `model` (a dataclass, or a reader function for forms of
     repeated rows, which raises ValidationFailed) and `run` the service with it. When the form or a rule
     refuses, `page(status_code=..., errors=..., form=...)` shows the same page again with the
-    message beside its field (or under `action`) and what was typed kept; when it worked,
+    message beside its field (or under `error_key`) and what was typed kept; when it worked,
     redirect to `location`, which then says `success` (a msgid with `params`, or a function of
-    what `run` returned, for actions whose outcome decides the words)."""
+    what `run` returned, for actions whose outcome decides the words) — or, for an action that
+    answers with something else (a file), `respond(result, data)`."""
     from portal.web import done
 
     form = await request.form()
@@ -135,6 +138,8 @@ async def act(request: Request, model: type[M] | Callable[[Any], M] | None,
         if exc.status_code == 404:
             raise
         return await page(status_code=exc.status_code, form=dict(form),
-                          errors={"action": gettext(exc.message, **exc.params)})
+                          errors={error_key: gettext(exc.message, **exc.params)})
+    if respond is not None:
+        return await respond(result, data)
     message = success(result) if callable(success) else success
     return done(request, message, location, **params)

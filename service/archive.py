@@ -17,7 +17,7 @@ from portal.db import raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.listing import like_pattern
 from portal.network import get_organisation
-from service import queries, rules
+from service import archive_queries, archive_rules
 from service.customers import open_customer
 from service.inputs import CustomerIn, PurchaseIn
 
@@ -25,20 +25,20 @@ RETENTION_KEY = "customer_retention_months"
 
 
 def check_archive(actor: Actor) -> None:
-    if not rules.may_open_archive(actor):
+    if not archive_rules.may_open_archive(actor):
         raise Forbidden("Your role does not use the customer archive.")
 
 
 def shown(row: dict, actor: Actor) -> dict:
     """A customer row as this reader may read it: contact masked unless they need it (R34)."""
-    full = rules.sees_personal_data(actor, row["organisation"])
-    return {**row, **rules.contact(row, full), "full": full}
+    full = archive_rules.sees_personal_data(actor, row["organisation"])
+    return {**row, **archive_rules.contact(row, full), "full": full}
 
 
 async def get_customer(*, actor: Actor, customer_id: int) -> dict:
     """The file as this reader may see it; NotFound outside their scope (R1)."""
     check_archive(actor)
-    row = await queries.customer_row(customer_id)
+    row = await archive_queries.customer_row(customer_id)
     if row is None or not actor.can_see_path(row["org_path"]):
         raise NotFound("Not found.")
     return {**shown(row, actor), "digits": row["phone"]}
@@ -47,31 +47,31 @@ async def get_customer(*, actor: Actor, customer_id: int) -> dict:
 async def customer_file(*, actor: Actor, customer_id: int) -> dict:
     """Everything the file keeps (a fixed number of queries whatever it holds)."""
     customer = await get_customer(actor=actor, customer_id=customer_id)
-    calls = await queries.customer_calls(customer_id)
-    complaints = await queries.customer_complaints(customer_id)
+    calls = await archive_queries.customer_calls(customer_id)
+    complaints = await archive_queries.customer_complaints(customer_id)
     praise = [{"kind": "card", "at": c["submitted_at"], "text": c["card_comments"], "ref": c["number"]}
               for c in calls if c["submitted_at"]
-              and rules.is_praise(c["attitude"], c["skill"], c["punctuality"])]
+              and archive_rules.is_praise(c["attitude"], c["skill"], c["punctuality"])]
     praise += [{"kind": "suggestion", "at": c["recorded_at"], "text": c["description"],
                 "ref": c["reference"]} for c in complaints if c["kind"] == "suggestion"]
     return {
         "customer": customer,
-        "products": await queries.customer_products(customer_id),
-        "repairs": await queries.customer_repairs(actor=actor, phone=customer["digits"]),
+        "products": await archive_queries.customer_products(customer_id),
+        "repairs": await archive_queries.customer_repairs(actor=actor, phone=customer["digits"]),
         "calls": calls, "complaints": complaints,
         "praise": sorted(praise, key=lambda p: p["at"], reverse=True),
-        "visits": await queries.customer_visits(customer_id),
-        "answers": await queries.customer_survey_answers(customer_id),
+        "visits": await archive_queries.customer_visits(customer_id),
+        "answers": await archive_queries.customer_survey_answers(customer_id),
     }
 
 
 async def list_customers(*, actor: Actor, name: str | None = None, phone: str | None = None,
                          organisation_id: int | None = None, after_id: int | None = None,
-                         limit: int = queries.ARCHIVE_PAGE) -> list[dict]:
+                         limit: int = archive_queries.ARCHIVE_PAGE) -> list[dict]:
     """The files in scope, searched by name or phone digits, masked per reader (R34)."""
     check_archive(actor)
     digits = "".join(ch for ch in phone or "" if ch.isdigit()) or None
-    rows = await queries.list_customers(
+    rows = await archive_queries.list_customers(
         actor=actor, name=like_pattern(name) if name else None, phone=digits,
         organisation_id=organisation_id, after_id=after_id, limit=limit)
     return [shown(r, actor) for r in rows]
@@ -100,7 +100,7 @@ async def open_file(*, actor: Actor, data: CustomerIn) -> int:
         raise Forbidden("Only the organisation holding the file or head office customer "
                         "service may do this.")
     org = await get_organisation(actor=actor, org_id=org_id)
-    if org["kind"] not in rules.ARCHIVE_ORG_KINDS:
+    if org["kind"] not in archive_rules.ARCHIVE_ORG_KINDS:
         raise ValidationFailed({"organisation_id": "Customer files are held by stores, offices "
                                                    "and repair points."})
     if data.purchased_on and data.purchased_on > clock.china_today():
@@ -234,7 +234,7 @@ async def erase_expired_customers(now: datetime) -> int:
     row); products, visits, complaints' and calls' facts and counts stay. Returns how many
     files were erased."""
     months = await retention_months(clock.china_today(now))
-    cutoff = rules.retention_cutoff(now.astimezone(CHINA), months)
+    cutoff = archive_rules.retention_cutoff(now.astimezone(CHINA), months)
     rows = await raw_fetch(
         "WITH erased AS (UPDATE customer SET name = '', phone = '', address = '', "
         "erased_at = $1 WHERE erased_at IS NULL AND last_activity_at < $2 "

@@ -12,7 +12,7 @@ from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
-from service import archive, queries, surveys, visits
+from service import archive, archive_queries, surveys, visits
 from service.archive_routes import customer_filters, owner_file
 from service.inputs import (
     ActionIn,
@@ -105,7 +105,7 @@ class ReturnVisitPlanApi(Controller):
     async def list_plans(self, request: Request, year: FromQuery[int | None] = None) -> list[dict]:
         actor = current_actor(request)
         visits.check_visits(actor)
-        return _rows(await queries.list_plans(actor=actor, year=year), *PLAN_FIELDS)
+        return _rows(await archive_queries.list_plans(actor=actor, year=year), *PLAN_FIELDS)
 
     @post("/", status_code=201)
     async def draw(self, request: Request, data: JSONBody[PlanIn]) -> dict:
@@ -144,8 +144,8 @@ class SurveyApi(Controller):
         their due date)."""
         actor = current_actor(request)
         visits.check_visits(actor)
-        rows = await queries.list_surveys(actor=actor, today=clock.china_today(),
-                                          waiting=waiting if waiting in queries.WAITING else None)
+        rows = await archive_queries.list_surveys(actor=actor, today=clock.china_today(),
+                                          waiting=waiting if waiting in archive_queries.WAITING else None)
         return _rows(rows, "id", "organisation", "year", "title", "analysed_at", "answers",
                      "without_action", "overdue")
 

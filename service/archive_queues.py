@@ -9,7 +9,7 @@ from portal.clock import CHINA
 from portal.db import raw_fetch
 from portal.network import scope_sql
 from portal.workbench import Queue
-from service import rules
+from service import archive_rules
 
 QUEUE_LABELS = {
     "visits_due": ("Return visits still to make this year",
@@ -24,7 +24,7 @@ QUEUE_LABELS = {
 
 
 def _section(actor: Actor) -> str | None:
-    if not rules.may_open_visits(actor):
+    if not archive_rules.may_open_visits(actor):
         return None
     if actor.organisation_kind != "hq":
         return "manager"
@@ -60,7 +60,7 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
               else None}
     links = {"visits_due": f"/return-visits?year={today.year}",
              "survey_no_action": "/surveys?waiting=action", "survey_overdue": "/surveys?waiting=overdue"}
-    alarms = {"visits_due": rules.visits_late(today.year, today), "survey_no_action": False,
+    alarms = {"visits_due": archive_rules.visits_late(today.year, today), "survey_no_action": False,
               "survey_overdue": True}
     return [Queue(key, QUEUE_LABELS[key][0], int(row[f"{key}_n"]), oldest[key], links[key],
                   QUEUE_LABELS[key][1], section, alarm=alarms[key] and bool(row[f"{key}_n"]))

@@ -18,7 +18,7 @@ from portal.errors import PortalError, ValidationFailed
 from portal.forms import read_form
 from portal.i18n import gettext, local_name
 from portal.web import current_actor, done, is_htmx, login_required, render
-from service import archive, rules
+from service import archive, archive_queries, archive_rules
 from service.inputs import CustomerIn, OwnerExportIn, PurchaseIn
 
 
@@ -66,7 +66,7 @@ async def list_page(request: Request, *, status_code: int = 200, errors: dict | 
     rows = [] if filter_errors else await archive.list_customers(actor=actor, after_id=after,
                                                                  **filters)
     more = None
-    if len(rows) == archive.queries.ARCHIVE_PAGE:
+    if len(rows) == archive_queries.ARCHIVE_PAGE:
         more = "/customers?" + listing.query_string(raw, after=rows[-1]["id"])
     errors = {**filter_errors, **(errors or {})}
     return render(request, "service/customers.html",
@@ -87,7 +87,7 @@ async def file_page(request: Request, customer_id: int, *, status_code: int = 20
     return render(request, "service/customer.html", status_code=status_code, **file,
                   errors=errors or {}, form=form or {}, writer=writer,
                   products_list=await list_products() if writer else [],
-                  problem_labels=rules.SURVEY_PROBLEM_LABELS, labels=STATUS_LABELS)
+                  problem_labels=archive_rules.SURVEY_PROBLEM_LABELS, labels=STATUS_LABELS)
 
 
 class CustomerController(Controller):
@@ -163,21 +163,12 @@ class CustomerController(Controller):
         """R34: the customer's own data on their request, as JSON or XLSX; audited."""
         actor = current_actor(request)
         await archive.get_customer(actor=actor, customer_id=customer_id)  # 404 first (R1)
-        form = await read_form(request)
-        try:
-            data = form_input(OwnerExportIn, form)
-            exported = await archive.export_for_owner(actor=actor, customer_id=customer_id,
-                                                      reference=data.reference)
-        except ValidationFailed as exc:
-            return await file_page(request, customer_id, status_code=422, errors=exc.errors,
-                                   form=dict(form))
-        except PortalError as exc:
-            if exc.status_code == 404:
-                raise
-            return await file_page(request, customer_id, status_code=exc.status_code,
-                                   form=dict(form),
-                                   errors={"export": gettext(exc.message, **exc.params)})
-        return await owner_file(exported, data.format, customer_id)
+        return await act(
+            request, OwnerExportIn,
+            lambda data: archive.export_for_owner(actor=actor, customer_id=customer_id,
+                                                  reference=data.reference),
+            page=functools.partial(file_page, request, customer_id), error_key="export",
+            respond=lambda exported, data: owner_file(exported, data.format, customer_id))
 
 
 async def owner_file(exported: dict[str, Any], kind: str, customer_id: int) -> Response:

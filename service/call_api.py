@@ -11,7 +11,7 @@ from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
-from service import calls, opinion_cards, queries, rules
+from service import call_queries, calls, opinion_cards, rules
 from service.inputs import CallCancelIn, CallCloseIn, CallIn, CallVisitIn
 
 
@@ -24,7 +24,7 @@ def shown(actor, rows: list[dict]) -> list[dict]:
 
 
 def call_filters(query) -> tuple[dict, dict, dict]:
-    """The list's search from the query string: (arguments for queries.list_calls, the raw
+    """The list's search from the query string: (arguments for call_queries.list_calls, the raw
     values for the form and links, errors by field)."""
     errors: dict[str, str] = {}
     raw = {k: (query.get(k) or "").strip() for k in (
@@ -39,7 +39,7 @@ def call_filters(query) -> tuple[dict, dict, dict]:
     called_from, called_to = listing.china_day_range(day_from, day_to)
     filters = dict(
         number=listing.text_param(query, "number", errors, limit=20) or None, phone=digits,
-        status=listing.choice_param(query, "status", queries.CALL_STATUSES, errors),
+        status=listing.choice_param(query, "status", call_queries.CALL_STATUSES, errors),
         breaching=listing.choice_param(query, "breaching", ("1",), errors) == "1",
         called_from=called_from, called_to=called_to,
         point_id=listing.int_param(query, "point", errors))
@@ -94,7 +94,7 @@ class CallApi(Controller):
         after_id = listing.int_param(request.query_params, "after", errors)
         if errors:
             raise ValidationFailed(errors)
-        rows = await queries.list_calls(actor=actor, now=clock.now(), after_id=after_id,
+        rows = await call_queries.list_calls(actor=actor, now=clock.now(), after_id=after_id,
                                         **filters)
         return [call_out(r) for r in shown(actor, rows)]
 

@@ -18,7 +18,7 @@ from portal.errors import Conflict, Forbidden, NotFound, PortalError, Validation
 from portal.i18n import gettext, local_name
 from portal.proxies import client_ip
 from portal.web import current_actor, done, is_htmx, login_required, public, render
-from service import calls, opinion_cards, queries, rules
+from service import call_queries, call_rules, calls, opinion_cards
 from service.call_api import CallApi, base_url, call_filters, shown
 from service.inputs import CallCancelIn, CallCloseIn, CallIn, CallVisitIn, CardIn
 
@@ -74,8 +74,8 @@ async def list_page(request: Request, *, export: bool = False) -> Response:
     after = listing.int_param(request.query_params, "after", errors)
     kind = listing.choice_param(request.query_params, "format", ("csv", "xlsx"), errors) \
         if export else None
-    limit = listing.EXPORT_LIMIT + 1 if export else queries.CALL_PAGE_SIZE
-    rows = [] if errors else shown(actor, await queries.list_calls(
+    limit = listing.EXPORT_LIMIT + 1 if export else call_queries.CALL_PAGE_SIZE
+    rows = [] if errors else shown(actor, await call_queries.list_calls(
         actor=actor, now=clock.now(), after_id=None if export else after, limit=limit,
         **filters))
     if export and len(rows) > listing.EXPORT_LIMIT:
@@ -84,12 +84,12 @@ async def list_page(request: Request, *, export: bool = False) -> Response:
         return await listing.export_response(kind or "csv", EXPORT_COLUMNS, rows,
                                              "service-calls")
     more = None
-    if not export and len(rows) == queries.CALL_PAGE_SIZE:
+    if not export and len(rows) == call_queries.CALL_PAGE_SIZE:
         more = "/service-calls?" + listing.query_string(raw, after=rows[-1]["id"])
     return render(request, "service/calls.html", status_code=422 if errors else 200,
                   block="rows" if is_htmx(request) and not errors else None,
                   errors=errors, rows=[] if errors else rows, filters=raw, more_url=more,
-                  statuses=queries.CALL_STATUSES, may_record=calls.may_record_calls(actor),
+                  statuses=call_queries.CALL_STATUSES, may_record=calls.may_record_calls(actor),
                   export_query=listing.query_string({k: v for k, v in raw.items()}),
                   export_limit=listing.EXPORT_LIMIT, **LABELS)
 
@@ -100,10 +100,10 @@ async def new_page(request: Request, *, status_code: int = 200, errors: dict | N
     if not calls.may_record_calls(actor):
         raise Forbidden("Your role may not record service calls.")
     points = [] if actor.organisation_kind == "repair_point" else \
-        await queries.call_points(actor)
+        await call_queries.call_points(actor)
     return render(request, "service/call_new.html", status_code=status_code,
                   errors=errors or {}, form=form or {"called_at": _china_input(clock.now())},
-                  points=points, products=await queries.call_products())
+                  points=points, products=await call_queries.call_products())
 
 
 async def call_page(request: Request, call_id: int, *, status_code: int = 200,
@@ -114,14 +114,14 @@ async def call_page(request: Request, call_id: int, *, status_code: int = 200,
     shown(actor, [call])
     actions = {name: gettext(refusal.message, **refusal.kwargs) if refusal else None
                for name, refusal in calls.actions_for(actor, call).items()}
-    repairs = await queries.point_repairs(call["point_id"]) \
+    repairs = await call_queries.point_repairs(call["point_id"]) \
         if "visit" in actions and not actions["visit"] else []
     now = clock.now()
     return render(request, "service/call.html", status_code=status_code, call=call,
                   actions=actions, repairs=repairs, errors=errors or {},
                   form=form or {"visited_at": _china_input(now)},
                   history=await calls.history(actor=actor, call=call),
-                  outcomes=rules.CALL_OUTCOMES, card_url=card_url,
+                  outcomes=call_rules.CALL_OUTCOMES, card_url=card_url,
                   qr=qr_svg(card_url) if card_url else None, **LABELS)
 
 
@@ -248,7 +248,7 @@ async def card_page(request: Request, token: str, *, status_code: int = 200,
     if card["submitted_at"] is not None:
         return card_view(request, "filled")
     return card_view(request, "form", status_code, card=card, token=token, errors=errors or {},
-                     form=form or {}, scores=rules.CARD_SCORES)
+                     form=form or {}, scores=call_rules.CARD_SCORES)
 
 
 class CardController(Controller):
@@ -265,20 +265,23 @@ class CardController(Controller):
         ip = client_ip(request)
         if await opinion_cards.lookups_blocked(ip):
             return await card_page(request, token)
-        form = await request.form()
-        try:
-            call_id = await opinion_cards.submit_card(token=token,
-                                                      data=form_input(CardIn, form))
-        except ValidationFailed as exc:
-            return await card_page(request, token, status_code=422, errors=exc.errors,
-                                   form=dict(form))
-        except NotFound:
-            await opinion_cards.note_failed_lookup(ip)
-            return card_view(request, "unknown", 404)
-        except Conflict:
-            return card_view(request, "filled", 409)
-        signed_in = request.scope.get("state", {}).get("actor") is not None
-        return card_view(request, "thanks", back=f"/service-calls/{call_id}" if signed_in else None)
+        return await submit_card_form(request, token, ip)
+
+
+async def submit_card_form(request: Request, token: str, ip: str) -> Response:
+    form = await request.form()
+    try:
+        call_id = await opinion_cards.submit_card(token=token, data=form_input(CardIn, form))
+    except ValidationFailed as exc:
+        return await card_page(request, token, status_code=422, errors=exc.errors,
+                               form=dict(form))
+    except NotFound:
+        await opinion_cards.note_failed_lookup(ip)  # counted across processes (R33)
+        return card_view(request, "unknown", 404)
+    except Conflict:
+        return card_view(request, "filled", 409)
+    signed_in = request.scope.get("state", {}).get("actor") is not None
+    return card_view(request, "thanks", back=f"/service-calls/{call_id}" if signed_in else None)
 
 
 HANDLERS: list = [CallController, CardController, CallApi]

@@ -13,7 +13,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
-from service import opinion_cards, queries, rules
+from service import call_queries, call_rules, opinion_cards
 from service.customers import open_customer
 from service.inputs import CallCancelIn, CallCloseIn, CallIn, CallVisitIn
 
@@ -54,9 +54,9 @@ def sees_phone(actor: Actor, call: dict) -> bool:
 
 
 def actions_for(actor: Actor, call: dict) -> dict[str, Any]:
-    """What `actor` may do with `call` now (rules.call_actions): the page shows it, the
+    """What `actor` may do with `call` now (call_rules.call_actions): the page shows it, the
     services enforce it."""
-    return rules.call_actions(
+    return call_rules.call_actions(
         status=call["status"], own_point=is_point_staff(actor, call["point_id"]),
         may_record=may_record_calls(actor) and actor.can_see_path(call["point_path"]),
         card_filled=None if call["card_id"] is None else call["card_submitted_at"] is not None)
@@ -89,7 +89,7 @@ def parse_instant(text: str, field: str, now: datetime) -> datetime:
 async def get_call(*, actor: Actor, call_id: int) -> dict:
     """A call `actor` may see (R1: the serving point, the offices above it, HQ); NotFound
     otherwise, so its existence is not revealed."""
-    call = await queries.call_row(call_id, clock.now())
+    call = await call_queries.call_row(call_id, clock.now())
     if call is None or not actor.can_see_path(call["point_path"]):
         raise NotFound("Not found.")
     return call
@@ -119,12 +119,12 @@ async def _serving_point(actor: Actor, data: CallIn, errors: dict[str, str]) -> 
     or take the point they chose from that list."""
     if actor.organisation_kind == "repair_point":
         return actor.organisation_id
-    points = await queries.call_points(actor)
+    points = await call_queries.call_points(actor)
     if data.point_id is not None:
         if data.point_id not in {p["id"] for p in points}:
             errors["point_id"] = "Choose one of the listed repair points."
         return data.point_id
-    chosen = rules.route_call(data.area, points)
+    chosen = call_rules.route_call(data.area, points)
     if chosen is None:
         errors["point_id"] = ("No repair point's coverage area names this area: choose the "
                               "repair point that will serve the customer.")
@@ -157,7 +157,7 @@ async def record_call(*, actor: Actor, data: CallIn) -> int:
         raise ValidationFailed(errors)
     customer_id = await open_customer(actor=actor, organisation_id=point_id, name=data.name,
                                       phone=data.phone, address=data.address, area=data.area)
-    visit_by = rules.visit_due(called_at)
+    visit_by = call_rules.visit_due(called_at)
     row = (await raw_fetch(
         "WITH n AS (SELECT nextval(pg_get_serial_sequence('service_call', 'id')) AS id) "
         "INSERT INTO service_call (id, number, organisation, customer, product, problem, "
@@ -191,7 +191,7 @@ async def record_visit(*, actor: Actor, call_id: int, data: CallVisitIn) -> str:
     enforce(actor, call, "visit")
     now = clock.now()
     errors: dict[str, str] = {}
-    if data.outcome not in rules.CALL_OUTCOMES:
+    if data.outcome not in call_rules.CALL_OUTCOMES:
         errors["outcome"] = "Choose the outcome of the visit."
     _check_text(errors, "notes", data.notes, None)
     visited_at = now
@@ -214,7 +214,7 @@ async def record_visit(*, actor: Actor, call_id: int, data: CallVisitIn) -> str:
         "first_time_fix = $4, notes = $5, repair = $6, visited_by = $7 WHERE id = $1",
         call_id, visited_at, data.outcome, data.first_time_fix, data.notes.strip(),
         data.repair_id, actor.user_id)
-    breached = rules.visit_breached(call["called_at"], visited_at, now)
+    breached = call_rules.visit_breached(call["called_at"], visited_at, now)
     await audit.record(actor=actor, object_type="service_call", object_id=call_id,
                        action="visited", organisation_id=call["point_id"],
                        before={"status": call["status"]},

@@ -16,7 +16,7 @@ from portal.errors import ValidationFailed
 from portal.i18n import gettext
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
-from service import complaint_steps, complaints, queries, rules
+from service import complaint_queries, complaint_rules, complaint_steps, complaints
 from service.complaint_routes import complaint_filters
 from service.inputs import (
     ComplaintApproveIn,
@@ -40,14 +40,14 @@ _DETAIL = ("description", "asks", "about_product", "about_org", "about_person", 
 
 def _out(actor: Actor, complaint: dict, *, detail: bool = True) -> dict:
     """A complaint for this reader: name and phone masked outside the holding organisation."""
-    queries.shown_to(actor, complaint)
+    complaint_queries.shown_to(actor, complaint)
     out: dict[str, Any] = {k: complaint[k] for k in _LISTED}
     out.update(name=complaint["name_shown"], phone=complaint["phone_shown"],
-               breaching=rules.complaint_breaching(complaint, clock.now()))
+               breaching=complaint_rules.complaint_breaching(complaint, clock.now()))
     if detail:
         out.update({k: complaint[k] for k in _DETAIL})
         out["steps"] = {name: gettext(why.message, **why.kwargs) if why else None
-                        for name, why in rules.allowed_actions(complaint, actor).items()}
+                        for name, why in complaint_rules.allowed_actions(complaint, actor).items()}
     return out
 
 
@@ -81,7 +81,7 @@ class ComplaintApi(Controller):
         if errors:
             raise ValidationFailed(errors)
         actor = current_actor(request)
-        rows = await queries.list_complaints(actor=actor, now=clock.now(), after_id=after_id,
+        rows = await complaint_queries.list_complaints(actor=actor, now=clock.now(), after_id=after_id,
                                              **filters)
         return [_out(actor, r, detail=False) for r in rows]
 

@@ -12,8 +12,8 @@ from portal.actions import form_input
 from portal.errors import ValidationFailed
 from portal.proxies import client_ip
 from portal.web import public, render
-from service import complaints, queries, rules
-from service.complaint_routes import ABOUT_LABELS
+from service import complaint_queries, complaint_rules, complaints
+from service.complaint_words import ABOUT_LABELS
 from service.inputs import ComplaintStatusIn, PublicComplaintIn
 
 THROTTLED = "Too many requests from your connection. Please wait a while and try again."
@@ -23,8 +23,8 @@ async def _form(request: Request, *, status_code: int = 200, errors: dict | None
                 form: dict | None = None, throttled: bool = False) -> Response:
     days = await policy.value_on("complaint_resolve_days", clock.china_today())
     return render(request, "service/public_complain.html", status_code=status_code,
-                  issue_anon_csrf=True, choices=await queries.complaint_choices(),
-                  abouts=rules.COMPLAINT_ABOUT, labels=ABOUT_LABELS, days=days,
+                  issue_anon_csrf=True, choices=await complaint_queries.complaint_choices(),
+                  abouts=complaint_rules.COMPLAINT_ABOUT, labels=ABOUT_LABELS, days=days,
                   errors=errors or {},
                   form=form or {}, throttled=throttled)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.workbench import SECTIONS, Queue, sections_of
-from service.queries import COMPLAINT_BREACHING, complaint_queue_sql, complaint_scope
+from service.complaint_queries import COMPLAINT_BREACHING, complaint_queue_sql, complaint_scope
 
 # key: (title, what appears here and why, when it is empty)
 QUEUE_LABELS = {

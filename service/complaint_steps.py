@@ -12,7 +12,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
-from service import rules
+from service import complaint_rules
 from service.complaints import get_complaint, text_field
 from service.inputs import (
     ComplaintApproveIn,
@@ -42,16 +42,16 @@ def _may_ever(actor: Actor, complaint: dict, step: str) -> bool:
     if step in ("judge", "assign"):
         return cs
     if step in ("investigate", "propose"):
-        return rules.is_complaint_assignee(complaint, actor)
+        return complaint_rules.is_complaint_assignee(complaint, actor)
     if step == "approve":
         return cs or (actor.organisation_kind == "hq" and actor.has("vice_president"))
-    return cs or rules.works_for(actor, complaint["organisation"], complaint["org_kind"])
+    return cs or complaint_rules.works_for(actor, complaint["organisation"], complaint["org_kind"])
 
 
 def _enforce(actor: Actor, complaint: dict, step: str) -> None:
     """The step as the page shows it: not this person's (403), not now (409), or refused by a
     rule with the page's own words (422)."""
-    steps = rules.allowed_actions(complaint, actor)
+    steps = complaint_rules.allowed_actions(complaint, actor)
     if step not in steps:
         if not _may_ever(actor, complaint, step):
             raise Forbidden(WHO_LABELS[step])
@@ -88,7 +88,7 @@ async def judge_complaint(*, actor: Actor, complaint_id: int, data: ComplaintJud
     complaint = await get_complaint(actor=actor, complaint_id=complaint_id, lock=True)
     _enforce(actor, complaint, "judge")
     errors: dict[str, str] = {}
-    if data.kind not in rules.COMPLAINT_KINDS:
+    if data.kind not in complaint_rules.COMPLAINT_KINDS:
         errors["kind"] = "Choose the kind: product quality, service or suggestion."
     needed = None if data.stands else \
         "Say why it does not stand: the customer is answered with the reason (R32)."
@@ -126,7 +126,7 @@ async def _unit_people(assigned_to: str, assigned_org: int | None) -> list[int]:
     return [r["id"] for r in await raw_fetch(
         "SELECT u.id FROM portal_user u JOIN organisation o ON o.id = u.organisation "
         "WHERE o.kind = 'hq' AND u.active AND $1 = ANY(u.roles)",
-        rules.ASSIGNEE_ROLE[assigned_to])]
+        complaint_rules.ASSIGNEE_ROLE[assigned_to])]
 
 
 @transactional
@@ -136,13 +136,13 @@ async def assign_complaint(*, actor: Actor, complaint_id: int, data: ComplaintAs
     _enforce(actor, complaint, "assign")
     errors: dict[str, str] = {}
     org = None
-    if data.assigned_to not in rules.COMPLAINT_ASSIGNEES:
+    if data.assigned_to not in complaint_rules.COMPLAINT_ASSIGNEES:
         errors["assigned_to"] = "Choose who is responsible."
     elif data.assigned_to == "unit":
         org = data.assigned_org
         if org is None or not await raw_fetch(
                 "SELECT 1 FROM organisation WHERE id = $1 AND active AND kind = ANY($2::text[])",
-                org, list(rules.UNIT_KINDS)):
+                org, list(complaint_rules.UNIT_KINDS)):
             errors["assigned_org"] = "Choose the office or repair point concerned."
     reason = text_field(errors, "reason", data.reason, limit=1000)
     if errors:
@@ -248,7 +248,7 @@ async def close_complaint(*, actor: Actor, complaint_id: int, data: ComplaintClo
     improvement action; a major complaint also with a preventive action."""
     complaint = await get_complaint(actor=actor, complaint_id=complaint_id, lock=True)
     _enforce(actor, complaint, "close")
-    errors = rules.close_problems(major=complaint["major"], accountability=data.accountability,
+    errors = complaint_rules.close_problems(major=complaint["major"], accountability=data.accountability,
                                   improvement=data.improvement, preventive=data.preventive)
     values = {field: text_field(errors, field, getattr(data, field))
               for field in ("accountability", "improvement", "preventive")}

@@ -16,7 +16,7 @@ from portal.db import in_transaction, raw_executemany, raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, ValidationFailed
 from portal.handoffs import names, tell
 from portal.i18n import translate
-from service import queries, rules
+from service import complaint_queries, complaint_rules, rules
 from service.customers import open_customer
 from service.inputs import ComplaintIn, PublicComplaintIn
 
@@ -24,11 +24,11 @@ ASKS_MAX = 2000
 
 
 async def get_complaint(*, actor: Actor, complaint_id: int, lock: bool = False) -> dict:
-    return await queries.get_complaint_row(actor=actor, complaint_id=complaint_id, lock=lock)
+    return await complaint_queries.get_complaint_row(actor=actor, complaint_id=complaint_id, lock=lock)
 
 
 def text_field(errors: dict, field: str, value: str, *, required: str | None = None,
-          limit: int = rules.COMPLAINT_TEXT_MAX) -> str:
+          limit: int = complaint_rules.COMPLAINT_TEXT_MAX) -> str:
     """A text field stripped; `required` is the message when it is empty."""
     value = (value or "").strip()
     if required and not value:
@@ -44,7 +44,7 @@ async def _check_subject(errors: dict, about: str, product: int | None, org: int
                          person: str) -> tuple[int | None, int | None, str]:
     """What the complaint is about, checked: a product of the catalogue, an active repair point
     or office of the network, a person's name, or other."""
-    if about not in rules.COMPLAINT_ABOUT:
+    if about not in complaint_rules.COMPLAINT_ABOUT:
         errors["about"] = "Choose what the complaint is about."
         return None, None, ""
     if about == "product":
@@ -74,7 +74,7 @@ async def _record(*, actor: Actor | None, organisation_id: int, channel: str,
     phone = rules.normalise_phone(data.phone)
     if phone is None:
         errors["phone"] = "Enter a phone number of 5 to 20 digits."
-    if channel not in rules.COMPLAINT_CHANNELS:
+    if channel not in complaint_rules.COMPLAINT_CHANNELS:
         errors["channel"] = "Choose how the complaint came in."
     product, org, person = await _check_subject(errors, data.about, data.about_product,
                                                 data.about_org, data.about_person)
@@ -87,12 +87,12 @@ async def _record(*, actor: Actor | None, organisation_id: int, channel: str,
                                    phone=phone or "")
     now = clock.now()
     today = clock.china_today(now)
-    acknowledge_by, resolve_by = rules.complaint_deadlines(
+    acknowledge_by, resolve_by = complaint_rules.complaint_deadlines(
         now, await policy.value_on("complaint_acknowledge_hours", today),
         await policy.value_on("complaint_resolve_days", today))
     for _ in range(5):  # a reference already taken (about 1 in 10^12) draws another
-        reference = "TS" + "".join(secrets.choice(rules.REFERENCE_ALPHABET)
-                                   for _ in range(rules.REFERENCE_LENGTH))
+        reference = "TS" + "".join(secrets.choice(complaint_rules.REFERENCE_ALPHABET)
+                                   for _ in range(complaint_rules.REFERENCE_LENGTH))
         rows = await raw_fetch(
             "INSERT INTO complaint (reference, organisation, customer, name, phone, channel, "
             "about, about_org, about_product, about_person, description, asks, status, "
@@ -123,7 +123,7 @@ async def _record(*, actor: Actor | None, organisation_id: int, channel: str,
 @transactional
 async def record_complaint(*, actor: Actor, data: ComplaintIn) -> dict:
     """R32: staff record a complaint from any channel; it belongs to their organisation."""
-    if not rules.may_record_complaint(actor):
+    if not complaint_rules.may_record_complaint(actor):
         raise Forbidden("Repair-point staff, store and office clerks and managers, and customer "
                         "service record complaints (R32).")
     return await _record(actor=actor, organisation_id=actor.organisation_id,
@@ -147,7 +147,7 @@ WITH due AS (
   SELECT c.id, (c.judged_at IS NULL AND c.acknowledge_by < $1 AND c.escalated_at IS NULL) AS ack,
          (c.told_at IS NULL AND c.resolve_by < $1 AND c.resolve_escalated_at IS NULL) AS late
   FROM complaint c
-  WHERE {queries.COMPLAINT_BREACHING} AND ((c.judged_at IS NULL AND c.escalated_at IS NULL
+  WHERE {complaint_queries.COMPLAINT_BREACHING} AND ((c.judged_at IS NULL AND c.escalated_at IS NULL
         AND c.acknowledge_by < $1) OR (c.told_at IS NULL AND c.resolve_escalated_at IS NULL
         AND c.resolve_by < $1))
   ORDER BY c.id FOR UPDATE OF c SKIP LOCKED)
@@ -197,7 +197,7 @@ async def admit_public_attempt(action: str, ip: str, now: datetime | None = None
     """One atomic decision per request to a public form: under an advisory lock on the action
     and the IP, count that IP's recent requests and record this one if under the limit
     (service.rules.PUBLIC_LIMITS). Its own transaction: a refused or failed form still counts."""
-    limit, seconds = rules.PUBLIC_LIMITS[action]
+    limit, seconds = complaint_rules.PUBLIC_LIMITS[action]
     at = now or clock.now()
 
     async def decide() -> bool:
@@ -217,10 +217,10 @@ async def public_status(*, reference: str, phone: str) -> dict | None:
     """R32: the complaint with this reference AND this phone number, or None: a wrong
     reference and a wrong phone get the same None (one query either way), so a reference never
     reveals whether it exists or whose it is."""
-    ref, digits = rules.normalise_reference(reference), rules.normalise_phone(phone)
+    ref, digits = complaint_rules.normalise_reference(reference), rules.normalise_phone(phone)
     rows = await raw_fetch(
         "SELECT reference, status, recorded_at, judgement, resolution, told_at, closed_at "
         "FROM complaint WHERE reference = $1 AND phone = $2",
-        ref if rules.is_reference(ref) else "", digits or "")
+        ref if complaint_rules.is_reference(ref) else "", digits or "")
     return rows[0] if rows else None
 

@@ -17,7 +17,7 @@ from portal.actor import Actor
 from portal.auth import token_hash
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, NotFound, ValidationFailed
-from service import queries, rules
+from service import call_queries, call_rules
 from service.inputs import CardIn
 
 CHANNELS = ("tablet", "link")
@@ -90,7 +90,7 @@ async def open_card(token: str) -> dict | None:
     """The card a link opens (None: no such link), with what its page may show."""
     if not token or len(token) > 100:
         return None
-    return await queries.card_by_hash(token_hash(token))
+    return await call_queries.card_by_hash(token_hash(token))
 
 
 @transactional
@@ -107,8 +107,8 @@ async def submit_card(*, token: str, data: CardIn) -> int:
     if card["submitted_at"] is not None:
         raise Conflict(ALREADY_FILLED)
     scores = {"attitude": data.attitude, "skill": data.skill, "punctuality": data.punctuality}
-    errors = rules.score_problems(scores)
-    if len(data.comments) > rules.CARD_COMMENTS_MAX:
+    errors = call_rules.score_problems(scores)
+    if len(data.comments) > call_rules.CARD_COMMENTS_MAX:
         errors["comments"] = "At most 1,000 characters."
     if errors:
         raise ValidationFailed(errors)

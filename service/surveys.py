@@ -14,7 +14,7 @@ from portal.actor import Actor
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
-from service import queries, rules
+from service import archive_queries, archive_rules
 from service.inputs import ActionIn, AnswerIn, SurveyIn
 from service.visits import LEAD_ONLY, check_visits, check_year, lead_organisation
 
@@ -45,25 +45,25 @@ async def open_survey(*, actor: Actor, data: SurveyIn) -> int:
 
 async def get_survey(*, actor: Actor, survey_id: int) -> dict:
     check_visits(actor)
-    survey = await queries.survey_row(survey_id)
+    survey = await archive_queries.survey_row(survey_id)
     if survey is None or not actor.can_see_path(survey["org_path"]):
         raise NotFound("Not found.")
     return survey
 
 
 def is_leader(actor: Actor, survey: dict) -> bool:
-    return not actor.read_only and rules.may_lead_visits(actor, survey["organisation"])
+    return not actor.read_only and archive_rules.may_lead_visits(actor, survey["organisation"])
 
 
 async def survey_page(*, actor: Actor, survey_id: int) -> dict:
     """The survey, its problems grouped and ranked, the actions, the latest answers."""
     survey = await get_survey(actor=actor, survey_id=survey_id)
-    groups = {g["problem"]: g["answers"] for g in await queries.survey_groups(survey_id)}
+    groups = {g["problem"]: g["answers"] for g in await archive_queries.survey_groups(survey_id)}
     return {"survey": survey,
-            "ranking": rules.main_problems(groups, survey["answers"]),
-            "problems": await queries.survey_problems(survey_id),
-            "answers": await queries.survey_answers(survey_id),
-            "actions": rules.survey_actions(analysed=bool(survey["analysed_at"]),
+            "ranking": archive_rules.main_problems(groups, survey["answers"]),
+            "problems": await archive_queries.survey_problems(survey_id),
+            "answers": await archive_queries.survey_answers(survey_id),
+            "actions": archive_rules.survey_actions(analysed=bool(survey["analysed_at"]),
                                             answers=survey["answers"],
                                             is_leader=is_leader(actor, survey)),
             "leader": is_leader(actor, survey)}
@@ -82,7 +82,7 @@ async def record_answer(*, actor: Actor, survey_id: int, data: AnswerIn) -> int:
         raise RuleViolation("The survey is analysed: it takes no more answers.")
     errors: dict[str, str] = {}
     problem = data.problem.strip()
-    if problem and problem not in rules.SURVEY_PROBLEM_LABELS:
+    if problem and problem not in archive_rules.SURVEY_PROBLEM_LABELS:
         errors["problem"] = "Choose a problem from the list, or write it in the customer's words."
     problem = problem or data.other_problem.strip()
     if len(problem) > 40:
@@ -128,9 +128,9 @@ async def analyse_survey(*, actor: Actor, survey_id: int) -> int:
     rows = await raw_fetch(
         "INSERT INTO survey_problem (survey, problem, answers, action_kind, action, owner, "
         "due_on) SELECT $1, g.problem, g.answers, '', '', $2, $3 "
-        f"FROM ({queries.PROBLEM_GROUPS}) g ORDER BY g.answers DESC, g.problem LIMIT $4 "
+        f"FROM ({archive_queries.PROBLEM_GROUPS}) g ORDER BY g.answers DESC, g.problem LIMIT $4 "
         "RETURNING id", survey_id, actor.user_id,
-        clock.china_today() + timedelta(days=ACTION_DAYS), rules.MAIN_PROBLEMS)
+        clock.china_today() + timedelta(days=ACTION_DAYS), archive_rules.MAIN_PROBLEMS)
     await audit.record(actor=actor, object_type="survey", object_id=survey_id, action="analyse",
                        organisation_id=survey["organisation"],
                        after={"answers": survey["answers"], "main_problems": len(rows)})
@@ -156,13 +156,13 @@ async def record_action(*, actor: Actor, survey_id: int, problem_id: int,
     if problem["action"]:
         raise Conflict("This problem already has its action.")
     errors: dict[str, str] = {}
-    if data.action_kind not in rules.ACTION_KIND_LABELS:
+    if data.action_kind not in archive_rules.ACTION_KIND_LABELS:
         errors["action_kind"] = "Choose corrective or preventive."
     if not data.action.strip() or len(data.action) > 2000:
         errors["action"] = "Say what will be done (up to 2,000 characters)."
     if data.due_on < clock.china_today():
         errors["due_on"] = "The due date cannot be in the past."
-    owners = {o["id"] for o in await queries.action_owners(survey["organisation"])}
+    owners = {o["id"] for o in await archive_queries.action_owners(survey["organisation"])}
     if data.owner_id not in owners:
         errors["owner_id"] = "Choose a manager of the office or head office customer service."
     if errors:
@@ -185,7 +185,7 @@ def problem_text(problem: str) -> dict[str, str]:
     """A problem as each reader reads it: the listed problem's words, or the customer's."""
     from portal.i18n import translate
 
-    label = rules.SURVEY_PROBLEM_LABELS.get(problem)
+    label = archive_rules.SURVEY_PROBLEM_LABELS.get(problem)
     if label is None:
         return {"zh_CN": problem, "en": problem}
     return {"zh_CN": translate(label, "zh_CN"), "en": label}

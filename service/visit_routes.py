@@ -15,7 +15,7 @@ from portal.forms import read_form
 from portal.i18n import gettext
 from portal.network import list_organisations
 from portal.web import current_actor, done, login_required, render
-from service import queries, rules, surveys, visits
+from service import archive_queries, archive_rules, surveys, visits
 from service.inputs import ActionIn, AnswerIn, PlanIn, SurveyIn, VisitIn
 
 
@@ -54,11 +54,11 @@ async def plans_page(request: Request, *, status_code: int = 200, errors: dict |
     return render(request, "service/visit_plans.html",
                   status_code=422 if query_errors else status_code,
                   errors={**query_errors, **(errors or {})}, form=form or {},
-                  plans=await queries.list_plans(actor=actor, year=year), year=year,
+                  plans=await archive_queries.list_plans(actor=actor, year=year), year=year,
                   this_year=today.year, offices=await _offices(actor),
                   may_draw=not actor.read_only and (actor.organisation_kind != "hq"
                                                     or actor.has("hq_cs")),
-                  late=rules.visits_late(today.year, today))
+                  late=archive_rules.visits_late(today.year, today))
 
 
 async def plan_page(request: Request, plan_id: int, *, status_code: int = 200,
@@ -106,11 +106,11 @@ async def surveys_page(request: Request, *, status_code: int = 200, errors: dict
     actor = current_actor(request)
     visits.check_visits(actor)
     waiting = request.query_params.get("waiting")
-    waiting = waiting if waiting in queries.WAITING else None
+    waiting = waiting if waiting in archive_queries.WAITING else None
     today = clock.china_today()
     return render(request, "service/surveys.html", status_code=status_code,
                   errors=errors or {}, form=form or {}, waiting=waiting or "",
-                  surveys=await queries.list_surveys(actor=actor, today=today, waiting=waiting),
+                  surveys=await archive_queries.list_surveys(actor=actor, today=today, waiting=waiting),
                   this_year=today.year, offices=await _offices(actor),
                   may_open=not actor.read_only and (actor.organisation_kind != "hq"
                                                     or actor.has("hq_cs")))
@@ -120,13 +120,13 @@ async def survey_page(request: Request, survey_id: int, *, status_code: int = 20
                       errors: dict | None = None, form: dict | None = None) -> Response:
     actor = current_actor(request)
     page = await surveys.survey_page(actor=actor, survey_id=survey_id)
-    owners = await queries.action_owners(page["survey"]["organisation"]) if page["leader"] \
+    owners = await archive_queries.action_owners(page["survey"]["organisation"]) if page["leader"] \
         else []
     page["actions"] = {k: gettext(why) if why else None for k, why in page["actions"].items()}
     return render(request, "service/survey.html", status_code=status_code, **page,
                   errors=errors or {}, form=form or {}, owners=owners,
-                  problem_labels=rules.SURVEY_PROBLEM_LABELS,
-                  kind_labels=rules.ACTION_KIND_LABELS, today=clock.china_today(),
+                  problem_labels=archive_rules.SURVEY_PROBLEM_LABELS,
+                  kind_labels=archive_rules.ACTION_KIND_LABELS, today=clock.china_today(),
                   default_due=clock.china_today() + timedelta(days=surveys.ACTION_DAYS))
 
 

@@ -15,14 +15,14 @@ from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from portal.handoffs import names, tell
 from portal.network import get_organisation
-from service import queries, rules
+from service import archive_queries, archive_rules
 from service.inputs import PlanIn, VisitIn
 
 LEAD_ONLY = "Only the office's manager or head office customer service may do this."
 
 
 def check_visits(actor: Actor) -> None:
-    if not rules.may_open_visits(actor):
+    if not archive_rules.may_open_visits(actor):
         raise Forbidden("Your role does not use return visits and surveys.")
 
 
@@ -46,7 +46,7 @@ async def lead_organisation(actor: Actor, organisation_id: int | None) -> dict:
     org_id = organisation_id or actor.organisation_id
     if actor.organisation_kind == "hq" and not organisation_id:
         raise ValidationFailed({"organisation_id": "Choose the office."})
-    if actor.read_only or not rules.may_lead_visits(actor, org_id):
+    if actor.read_only or not archive_rules.may_lead_visits(actor, org_id):
         raise Forbidden(LEAD_ONLY)
     org = await get_organisation(actor=actor, org_id=org_id)
     if org["kind"] not in ("office", "agent"):
@@ -55,7 +55,7 @@ async def lead_organisation(actor: Actor, organisation_id: int | None) -> dict:
 
 
 async def count_year_customers(org_path: str, year: int) -> int:
-    rows = await raw_fetch(f"SELECT count(*) AS n FROM ({queries.YEAR_CUSTOMERS}) y",
+    rows = await raw_fetch(f"SELECT count(*) AS n FROM ({archive_queries.YEAR_CUSTOMERS}) y",
                            org_path, *year_bounds(year))
     return rows[0]["n"]
 
@@ -71,14 +71,14 @@ async def draw_plan(*, actor: Actor, data: PlanIn) -> int:
         raise Conflict("This organisation already has a return-visit plan for %(year)s.",
                        year=data.year)
     customers = await count_year_customers(org["path"], data.year)
-    refusal = rules.plan_refusal(customers, data.planned)
+    refusal = archive_rules.plan_refusal(customers, data.planned)
     if refusal:
         raise RuleViolation(refusal[0], field="planned", **refusal[1])
     try:
         plan_id = (await raw_fetch(
             "WITH plan AS (INSERT INTO return_visit_plan (organisation, year, customers, "
             "planned, led_by, created_at) VALUES ($6, $7, $8, $9, $10, $11) RETURNING id), "
-            f"drawn AS ({queries.YEAR_CUSTOMERS} ORDER BY random() LIMIT $9) "
+            f"drawn AS ({archive_queries.YEAR_CUSTOMERS} ORDER BY random() LIMIT $9) "
             "INSERT INTO return_visit (plan, customer) SELECT plan.id, drawn.id FROM plan, drawn "
             "RETURNING plan", org["path"], *year_bounds(data.year), org["id"], data.year,
             customers, data.planned, actor.user_id, clock.now()))[0]["plan"]
@@ -97,7 +97,7 @@ async def draw_plan(*, actor: Actor, data: PlanIn) -> int:
 
 async def get_plan(*, actor: Actor, plan_id: int) -> dict:
     check_visits(actor)
-    plan = await queries.plan_row(plan_id)
+    plan = await archive_queries.plan_row(plan_id)
     if plan is None or not actor.can_see_path(plan["org_path"]):
         raise NotFound("Not found.")
     return plan
@@ -107,18 +107,18 @@ async def plan_page(*, actor: Actor, plan_id: int) -> dict:
     """The plan, its visits (contacts masked per reader, R34) and progress."""
     plan = await get_plan(actor=actor, plan_id=plan_id)
     visits = []
-    for row in await queries.plan_visits(plan_id):
-        full = rules.sees_personal_data(actor, row["organisation"])
-        visits.append({**row, **rules.contact(row, full)})
+    for row in await archive_queries.plan_visits(plan_id):
+        full = archive_rules.sees_personal_data(actor, row["organisation"])
+        visits.append({**row, **archive_rules.contact(row, full)})
     done = sum(1 for v in visits if v["visited_at"])
-    late = rules.visits_late(plan["year"], clock.china_today())
+    late = archive_rules.visits_late(plan["year"], clock.china_today())
     return {"plan": plan, "visits": visits, "done": done, "late": late,
             "may_record": may_record(actor, plan["organisation"])}
 
 
 def may_record(actor: Actor, org_id: int) -> bool:
     """Visits are recorded by those who lead the plan: the office's managers, HQ CS (R34)."""
-    return not actor.read_only and rules.may_lead_visits(actor, org_id)
+    return not actor.read_only and archive_rules.may_lead_visits(actor, org_id)
 
 
 @transactional
@@ -159,5 +159,5 @@ async def record_visit(*, actor: Actor, plan_id: int, visit_id: int, data: Visit
 
 def overdue_since(year: int) -> datetime:
     """From when the year's unvisited customers are flagged (R34), as an instant."""
-    month, day = rules.VISITS_LATE_FROM
+    month, day = archive_rules.VISITS_LATE_FROM
     return datetime.combine(date(year, month, day), time(), CHINA)

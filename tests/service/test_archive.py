@@ -14,7 +14,7 @@ import pytest
 from portal import clock
 from portal.db import count_queries, in_transaction, raw_fetch
 from portal.errors import Forbidden, NotFound
-from service import archive, rules
+from service import archive, archive_rules, rules
 from service.customers import open_customer
 from service.inputs import PurchaseIn
 from tests.dealers.factory import catalogue
@@ -266,7 +266,7 @@ async def test_r34_owner_export_only_for_the_holder_and_hq_cs(who, status):
 ])
 async def test_r34_retention_erases_at_the_boundary_and_keeps_the_facts(idle, erased):
     w = await world()
-    boundary = rules.retention_cutoff(NOW, 36)
+    boundary = archive_rules.retention_cutoff(NOW, 36)
     assert boundary == datetime(2023, 11, 20, 10, tzinfo=CHINA)
     if idle in (timedelta(days=0), timedelta(days=36 * 30)):
         last = NOW - idle
@@ -308,9 +308,9 @@ async def test_r34_retention_follows_hqs_policy_with_history():
 
 def test_r34_retention_cutoff_clamps_to_the_months_end():
     at = datetime(2026, 5, 31, 12, tzinfo=CHINA)
-    assert rules.retention_cutoff(at, 3) == datetime(2026, 2, 28, 12, tzinfo=CHINA)
-    assert rules.retention_cutoff(at, 12) == datetime(2025, 5, 31, 12, tzinfo=CHINA)
-    assert rules.retention_cutoff(datetime(2028, 3, 30, tzinfo=CHINA), 1) == \
+    assert archive_rules.retention_cutoff(at, 3) == datetime(2026, 2, 28, 12, tzinfo=CHINA)
+    assert archive_rules.retention_cutoff(at, 12) == datetime(2025, 5, 31, 12, tzinfo=CHINA)
+    assert archive_rules.retention_cutoff(datetime(2028, 3, 30, tzinfo=CHINA), 1) == \
         datetime(2028, 2, 29, tzinfo=CHINA)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_file
 
 from portal.i18n import translate
-from service import archive_queues, archive_routes, rules
+from service import archive_queues, archive_routes, archive_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["archive.py", "visits.py", "surveys.py", "archive_routes.py", "visit_routes.py",
@@ -38,7 +38,7 @@ def messages() -> set[str]:
                 "jinja2", str(ROOT / "templates" / "service" / f"{name}.html"),
                 options={"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}):
             found |= {message} if isinstance(message, str) else {m for m in message if m}
-    for labels in (rules.SURVEY_PROBLEM_LABELS, rules.ACTION_KIND_LABELS,
+    for labels in (archive_rules.SURVEY_PROBLEM_LABELS, archive_rules.ACTION_KIND_LABELS,
                    archive_routes.STATUS_LABELS, archive_routes.COLUMN_LABELS):
         found |= set(labels.values())
     for title, empty in archive_queues.QUEUE_LABELS.values():

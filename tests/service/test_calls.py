@@ -14,7 +14,7 @@ from portal import clock
 from portal.clock import CHINA
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from service import calls, queries
+from service import call_queries, calls
 from service.inputs import CallCancelIn, CallCloseIn, CallIn, CallVisitIn
 from tests.dealers.factory import catalogue
 from tests.helpers import actor_of, make_org, make_user
@@ -147,7 +147,7 @@ async def test_r33_no_match_asks_the_recorder_to_choose_from_their_points():
     assert "point_id" in refused.value.errors
     assert await raw_fetch("SELECT * FROM service_call") == []
     assert await raw_fetch("SELECT * FROM customer") == []  # nothing half-written
-    choices = [p["id"] for p in await queries.call_points(w.actors["clerk_a"])]
+    choices = [p["id"] for p in await call_queries.call_points(w.actors["clerk_a"])]
     assert choices == [w.point("a1"), w.point("a2")]  # never the sibling's point
     call_id = await record(w, area="浦东新区", point_id=w.point("a2"))
     assert (await call_of(call_id))["organisation"] == w.point("a2")
@@ -221,7 +221,7 @@ async def test_r33_a_visit_later_than_24_hours_is_a_breach(called, offset, late)
     with clock.frozen(later):
         call = await calls.get_call(actor=w.actors["cs"], call_id=call_id)
         assert call["breaching"] is late  # kept after the visit, counted in lists
-        rows = await queries.list_calls(actor=w.actors["cs"], now=later, breaching=True)
+        rows = await call_queries.list_calls(actor=w.actors["cs"], now=later, breaching=True)
         assert [r["id"] for r in rows] == ([call_id] if late else [])
     entry = (await raw_fetch("SELECT to_state FROM audit_entry WHERE action = 'visited'"))[0]
     assert f'"late": {"true" if late else "false"}' in entry["to_state"]
@@ -338,7 +338,7 @@ async def test_r1_lists_are_scoped_and_searchable():
     b1 = await record(w, "clerk_b", area="海珠区", phone="13900000003")
 
     async def ids(who: str, **filters) -> list[int]:
-        return [r["id"] for r in await queries.list_calls(actor=w.actors[who], now=NOW,
+        return [r["id"] for r in await call_queries.list_calls(actor=w.actors[who], now=NOW,
                                                           **filters)]
     assert await ids("staff_a1") == [a1]
     assert await ids("staff_b1") == [b1]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.clock import CHINA
-from service import rules
+from service import call_rules
 
 MINUTE = timedelta(minutes=1)
 # calls just before midnight, on a month's last evening, on New Year's Eve and on 28 February
@@ -17,27 +17,27 @@ CALLS = [datetime(2026, 12, 2, 23, 59, tzinfo=CHINA), datetime(2026, 11, 30, 23,
 @pytest.mark.parametrize("called", CALLS)
 @pytest.mark.parametrize("offset, late", [(-MINUTE, False), (timedelta(0), False), (MINUTE, True)])
 def test_r33_visit_within_24_hours_at_the_edge(called, offset, late):
-    due = rules.visit_due(called)
+    due = call_rules.visit_due(called)
     assert due - called == timedelta(hours=24)
     # the due time is the same clock time the next day, in the next month or year
     assert due.astimezone(CHINA).time() == called.time()
     assert due.astimezone(CHINA).date() == called.date() + timedelta(days=1)
     visited = called + timedelta(hours=24) + offset
-    assert rules.visit_breached(called, visited, now=visited) is late
+    assert call_rules.visit_breached(called, visited, now=visited) is late
     # not visited yet: late from the minute after the 24 hours, whatever now's day
-    assert rules.visit_breached(called, None, now=visited) is late
+    assert call_rules.visit_breached(called, None, now=visited) is late
 
 
 def test_r33_a_late_visit_stays_a_breach_and_an_early_one_never_becomes_one():
     called = CALLS[1]
     later = called + timedelta(days=30)
-    assert rules.visit_breached(called, called + timedelta(hours=25), now=later)
-    assert not rules.visit_breached(called, called + timedelta(hours=23), now=later)
+    assert call_rules.visit_breached(called, called + timedelta(hours=25), now=later)
+    assert not call_rules.visit_breached(called, called + timedelta(hours=23), now=later)
 
 
 def test_r33_24_hours_are_real_hours_whatever_the_server_zone():
     utc = datetime(2026, 11, 30, 16, 1, tzinfo=CHINA).astimezone(UTC)
-    assert rules.visit_due(utc).astimezone(CHINA) == datetime(2026, 12, 1, 16, 1, tzinfo=CHINA)
+    assert call_rules.visit_due(utc).astimezone(CHINA) == datetime(2026, 12, 1, 16, 1, tzinfo=CHINA)
 
 
 POINTS = [{"id": 1, "coverage_area": "南京市玄武区、鼓楼区", "open_calls": 3},
@@ -56,24 +56,24 @@ POINTS = [{"id": 1, "coverage_area": "南京市玄武区、鼓楼区", "open_cal
     ("", None),                # no area given: nothing to route by
 ])
 def test_r33_routing_by_area(area, expected):
-    assert rules.route_call(area, POINTS) == expected
+    assert call_rules.route_call(area, POINTS) == expected
 
 
 def test_r33_routing_with_no_points():
-    assert rules.route_call("鼓楼区", []) is None
+    assert call_rules.route_call("鼓楼区", []) is None
 
 
 @pytest.mark.parametrize("value, ok", [(0, False), (1, True), (3, True), (5, True), (6, False),
                                        (-1, False), (None, False), (True, False), ("3", False)])
 def test_r33_scores_are_1_to_5(value, ok):
     scores = {"attitude": value, "skill": 4, "punctuality": 4}
-    problems = rules.score_problems(scores)
+    problems = call_rules.score_problems(scores)
     assert ("attitude" not in problems) is ok
     assert set(problems) <= {"attitude"}
 
 
 def test_r33_every_missing_score_is_named():
-    assert set(rules.score_problems({})) == {"attitude", "skill", "punctuality"}
+    assert set(call_rules.score_problems({})) == {"attitude", "skill", "punctuality"}
 
 
 @pytest.mark.parametrize("status, own, may_record, card, expected", [
@@ -92,7 +92,7 @@ def test_r33_every_missing_score_is_named():
     ("visited", False, False, False, {}),
 ])
 def test_r33_call_actions(status, own, may_record, card, expected):
-    actions = rules.call_actions(status=status, own_point=own, may_record=may_record,
+    actions = call_rules.call_actions(status=status, own_point=own, may_record=may_record,
                                  card_filled=card)
     assert {k: None if v is None else "refused" for k, v in actions.items()} == expected
     for refusal in actions.values():

@@ -289,14 +289,14 @@ async def test_r32_overdue_complaints_are_escalated_once_set_based():
 async def test_r32_the_list_and_the_job_agree_with_the_rule_at_the_edge(recorded, offset, late):
     """The list's "past a deadline" (SQL) and the escalation job turn at the same minute as
     service.rules, 24 hours after recording across midnight and month end in China time."""
-    from service import queries, rules
+    from service import complaint_queries, complaint_rules
 
     w = await world()
     with clock.frozen(recorded):
         c = await complaint(w)
     now = recorded + timedelta(hours=24) + offset
-    rows = await queries.list_complaints(actor=w.actors["cs"], now=now, breaching=True)
+    rows = await complaint_queries.list_complaints(actor=w.actors["cs"], now=now, breaching=True)
     assert [r["id"] for r in rows] == ([c["id"]] if late else [])
     row = await complaints.get_complaint(actor=w.actors["cs"], complaint_id=c["id"])
-    assert rules.complaint_breaching(row, now) is late
+    assert complaint_rules.complaint_breaching(row, now) is late
     assert await complaints.escalate_overdue_complaints(now) == (1 if late else 0)

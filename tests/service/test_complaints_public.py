@@ -15,7 +15,7 @@ from portal import clock
 from portal.app import create_app
 from portal.clock import CHINA
 from portal.db import raw_fetch
-from service import complaint_steps, complaints, rules
+from service import complaint_rules, complaint_steps, complaints
 from service.inputs import ComplaintJudgeIn
 from tests.helpers import client, csrf_from, test_settings
 from tests.portal.test_login_hardening import _Peer
@@ -58,7 +58,7 @@ async def test_r32_a_consumer_complains_and_gets_an_unguessable_reference():
         r = await _submit(c, about="repair_point", about_org=str(w.orgs["point"]["id"]))
         assert r.status_code == 200, r.text
         reference = re.search(r'id="reference">(TS\w+)<', r.text).group(1)
-    assert rules.is_reference(reference)
+    assert complaint_rules.is_reference(reference)
     row = (await raw_fetch("SELECT * FROM complaint WHERE reference = $1", reference))[0]
     assert (row["organisation"], row["channel"], row["phone"]) == (w.orgs["hq"]["id"], "web",
                                                                    "13900001111")
@@ -126,7 +126,7 @@ async def test_r32_a_reference_never_reveals_another_consumers_complaint():
                                           ("complain", "/complain")])
 async def test_r32_public_forms_are_rate_limited_per_ip(action, path):
     await world()
-    limit, seconds = rules.PUBLIC_LIMITS[action]
+    limit, seconds = complaint_rules.PUBLIC_LIMITS[action]
     async with client() as c:
         c.headers["Accept-Language"] = "en"
         for _ in range(limit):
@@ -152,7 +152,7 @@ async def test_r32_rate_limit_reads_the_client_ip_as_login_does(trusted, counted
     behind it are counted apart; from an untrusted peer X-Forwarded-For is ignored (the peer
     is counted, whatever the header claims)."""
     await world()
-    limit, _ = rules.PUBLIC_LIMITS["status"]
+    limit, _ = complaint_rules.PUBLIC_LIMITS["status"]
     app = create_app(test_settings(trusted_proxies=trusted))
     async with AsyncTestClient(app=_Peer(app, "10.0.0.2"), base_url="https://portal.test") as c:
         statuses = []

@@ -1,4 +1,4 @@
-"""R32's pure rules (service/rules.py, complaints section): the SLA clocks at their edges in
+"""R32's pure rules (service/complaint_rules.py): the SLA clocks at their edges in
 China time (± 1 minute, across midnight, month end and year end), breaches, the assignee by
 type, who may take which step when (allowed_actions: the page's disabled reasons), closing."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from portal.actor import Actor
 from portal.clock import CHINA
-from service import rules
+from service import complaint_rules
 
 MINUTE = timedelta(minutes=1)
 # recorded late in the evening before midnight, on a month's last day (also February's, and
@@ -19,14 +19,14 @@ RECORDED = [datetime(2026, 12, 31, 23, 30, tzinfo=CHINA), datetime(2027, 2, 28, 
 
 
 def _complaint(recorded: datetime, **fields) -> dict:
-    acknowledge_by, resolve_by = rules.complaint_deadlines(recorded, 24, 7)
+    acknowledge_by, resolve_by = complaint_rules.complaint_deadlines(recorded, 24, 7)
     return {"status": "recorded", "acknowledge_by": acknowledge_by, "resolve_by": resolve_by,
             "judged_at": None, "told_at": None, **fields}
 
 
 @pytest.mark.parametrize("recorded", RECORDED, ids=lambda d: d.strftime("%m-%d %H:%M"))
 def test_r32_deadlines_are_24_hours_and_7_days_of_real_time(recorded):
-    acknowledge_by, resolve_by = rules.complaint_deadlines(recorded, 24, 7)
+    acknowledge_by, resolve_by = complaint_rules.complaint_deadlines(recorded, 24, 7)
     assert acknowledge_by - recorded == timedelta(hours=24)
     assert resolve_by - recorded == timedelta(days=7)
     # the China date moves on (across midnight, month end, year end), the time of day stays
@@ -40,11 +40,11 @@ def test_r32_deadlines_are_24_hours_and_7_days_of_real_time(recorded):
 def test_r32_acknowledgement_breached_one_minute_after_24_hours(recorded, offset, late):
     complaint = _complaint(recorded)
     now = recorded + timedelta(hours=24) + offset
-    assert rules.complaint_breaching(complaint, now) is late
-    assert rules.complaint_breaches(complaint, now) == (late, False)
+    assert complaint_rules.complaint_breaching(complaint, now) is late
+    assert complaint_rules.complaint_breaches(complaint, now) == (late, False)
     judged = _complaint(recorded, status="judged", judged_at=now)  # judged at that minute
-    assert rules.complaint_breaches(judged, now + timedelta(days=1))[0] is late
-    assert rules.complaint_breaching(judged, now + timedelta(days=1)) is False  # done, in time or not
+    assert complaint_rules.complaint_breaches(judged, now + timedelta(days=1))[0] is late
+    assert complaint_rules.complaint_breaching(judged, now + timedelta(days=1)) is False  # done, in time or not
 
 
 @pytest.mark.parametrize("recorded", RECORDED, ids=lambda d: d.strftime("%m-%d %H:%M"))
@@ -52,12 +52,12 @@ def test_r32_acknowledgement_breached_one_minute_after_24_hours(recorded, offset
 def test_r32_answer_breached_one_minute_after_7_days(recorded, offset, late):
     now = recorded + timedelta(days=7) + offset
     open_ = _complaint(recorded, status="approved", judged_at=recorded)
-    assert rules.complaint_breaching(open_, now) is late
+    assert complaint_rules.complaint_breaching(open_, now) is late
     told = _complaint(recorded, status="told", judged_at=recorded, told_at=now)
-    assert rules.complaint_breaches(told, now + timedelta(days=30)) == (False, late)
-    assert rules.complaint_breaching(told, now + timedelta(days=30)) is False
+    assert complaint_rules.complaint_breaches(told, now + timedelta(days=30)) == (False, late)
+    assert complaint_rules.complaint_breaching(told, now + timedelta(days=30)) is False
     finished = _complaint(recorded, status="not_standing", judged_at=recorded, told_at=recorded)
-    assert rules.complaint_breaching(finished, now + timedelta(days=30)) is False
+    assert complaint_rules.complaint_breaching(finished, now + timedelta(days=30)) is False
 
 
 @pytest.mark.parametrize("kind, about, org_kind, expected", [
@@ -66,7 +66,7 @@ def test_r32_answer_breached_one_minute_after_7_days(recorded, offset, late):
     ("service", "person", None, "hq_cs"), ("suggestion", "repair_point", "repair_point", "hq_cs"),
     (None, "other", None, "hq_cs")])
 def test_r32_the_type_points_to_the_responsible_unit(kind, about, org_kind, expected):
-    assert rules.suggested_assignee(kind, about, org_kind) == expected
+    assert complaint_rules.suggested_assignee(kind, about, org_kind) == expected
 
 
 def _actor(kind: str, *roles: str, org: int = 10, user: int = 1) -> Actor:
@@ -107,7 +107,7 @@ def test_r32_allowed_actions(status, major, who, expected):
     complaint = {"status": status, "major": major, "organisation": 10, "org_kind": "office",
                  "assigned_to": "unit", "assigned_org": 20, "assigned_kind": "repair_point",
                  "proposed_by": 6}
-    steps = rules.allowed_actions(complaint, WHO[who])
+    steps = complaint_rules.allowed_actions(complaint, WHO[who])
     assert set(steps) == set(expected), steps
     for step, why in expected.items():
         if why == OPEN:
@@ -119,10 +119,10 @@ def test_r32_allowed_actions(status, major, who, expected):
 def test_r32_nobody_approves_their_own_proposal():
     complaint = {"status": "proposed", "major": False, "organisation": 1, "org_kind": "hq",
                  "assigned_to": "hq_cs", "proposed_by": CS.user_id}
-    refusal = rules.allowed_actions(complaint, CS)["approve"]
+    refusal = complaint_rules.allowed_actions(complaint, CS)["approve"]
     assert refusal is not None and "own proposal" in refusal.message
     other = _actor("hq", "hq_cs", org=1, user=99)
-    assert rules.allowed_actions(complaint, other)["approve"] is None
+    assert complaint_rules.allowed_actions(complaint, other)["approve"] is None
 
 
 @pytest.mark.parametrize("assigned_to, who, investigates", [
@@ -131,7 +131,7 @@ def test_r32_nobody_approves_their_own_proposal():
 def test_r32_the_assigned_unit_investigates(assigned_to, who, investigates):
     complaint = {"status": "assigned", "major": False, "organisation": 10, "org_kind": "office",
                  "assigned_to": assigned_to, "assigned_org": None, "assigned_kind": None}
-    assert ("investigate" in rules.allowed_actions(complaint, WHO[who])) is investigates
+    assert ("investigate" in complaint_rules.allowed_actions(complaint, WHO[who])) is investigates
 
 
 @pytest.mark.parametrize("major, preventive, problems", [
@@ -139,9 +139,9 @@ def test_r32_the_assigned_unit_investigates(assigned_to, who, investigates):
     (True, "每周抽检。", set())])
 def test_r32_closing_needs_accountability_improvement_and_for_major_prevention(
         major, preventive, problems):
-    assert set(rules.close_problems(major=major, accountability="扣奖金", improvement="培训",
+    assert set(complaint_rules.close_problems(major=major, accountability="扣奖金", improvement="培训",
                                     preventive=preventive)) == problems
-    assert set(rules.close_problems(major=major, accountability=" ", improvement="",
+    assert set(complaint_rules.close_problems(major=major, accountability=" ", improvement="",
                                     preventive=preventive)) == problems | {"accountability",
                                                                            "improvement"}
 
@@ -150,4 +150,4 @@ def test_r32_closing_needs_accountability_improvement_and_for_major_prevention(
                                        ("TSABCDEFG0", False), ("TSABCDEFG", False),
                                        ("XXABCDEFGH", False), ("", False)])
 def test_r32_references(typed, ok):
-    assert rules.is_reference(rules.normalise_reference(typed)) is ok
+    assert complaint_rules.is_reference(complaint_rules.normalise_reference(typed)) is ok

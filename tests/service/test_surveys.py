@@ -13,7 +13,7 @@ import pytest
 from portal import clock
 from portal.db import count_queries, raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from service import rules, surveys
+from service import archive_rules, surveys
 from service.archive_queues import queues
 from service.inputs import ActionIn, AnswerIn, SurveyIn
 from tests.helpers import api_token, client, login
@@ -36,11 +36,11 @@ async def _survey(w: dict, who: str = "manager") -> int:
 
 async def _answers(w: dict, survey_id: int, n: int, seed: int = 7) -> list[AnswerIn]:
     rng = random.Random(seed)
-    choices = [*rules.SURVEY_PROBLEM_LABELS, "", "", *FREE]
+    choices = [*archive_rules.SURVEY_PROBLEM_LABELS, "", "", *FREE]
     given = []
     for _ in range(n):
         problem = rng.choice(choices)
-        listed = problem in rules.SURVEY_PROBLEM_LABELS
+        listed = problem in archive_rules.SURVEY_PROBLEM_LABELS
         answer = AnswerIn(satisfied=rng.random() < 0.7, problem=problem if listed else "",
                           other_problem="" if listed else problem)
         await surveys.record_answer(actor=w["actors"]["manager"], survey_id=survey_id,
@@ -70,7 +70,7 @@ async def test_r34_analysis_counts_equal_a_hand_count(n, seed):
     w = await world()
     survey_id = await _survey(w)
     given = await _answers(w, survey_id, n, seed)
-    hand = Counter(rules.problem_key(a.problem or a.other_problem) for a in given)
+    hand = Counter(archive_rules.problem_key(a.problem or a.other_problem) for a in given)
     hand.pop("", None)
     with count_queries() as counter:
         page = await surveys.survey_page(actor=w["actors"]["manager"], survey_id=survey_id)
@@ -84,8 +84,8 @@ async def test_r34_analysis_counts_equal_a_hand_count(n, seed):
     found = await surveys.analyse_survey(actor=w["actors"]["manager"], survey_id=survey_id)
     stored = await raw_fetch("SELECT problem, answers, action FROM survey_problem "
                              "ORDER BY answers DESC, problem")
-    assert found == len(stored) == min(rules.MAIN_PROBLEMS, len(hand))
-    assert [(s["problem"], s["answers"]) for s in stored] == ranked[:rules.MAIN_PROBLEMS]
+    assert found == len(stored) == min(archive_rules.MAIN_PROBLEMS, len(hand))
+    assert [(s["problem"], s["answers"]) for s in stored] == ranked[:archive_rules.MAIN_PROBLEMS]
     assert all(s["action"] == "" for s in stored)
 
 
@@ -236,4 +236,4 @@ async def test_r34_the_survey_through_its_pages():
     (False, 3, False, {}),
 ])
 def test_r34_survey_actions_shown_with_their_reason(analysed, answers, leader, expected):
-    assert rules.survey_actions(analysed=analysed, answers=answers, is_leader=leader) == expected
+    assert archive_rules.survey_actions(analysed=analysed, answers=answers, is_leader=leader) == expected

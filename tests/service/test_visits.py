@@ -11,7 +11,7 @@ import pytest
 from portal import clock
 from portal.db import raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
-from service import rules, visits
+from service import archive_rules, visits
 from service.archive_queues import queues
 from service.inputs import PlanIn, VisitIn
 from tests.helpers import api_token, client, login
@@ -40,7 +40,7 @@ async def customers(w: dict, org: str, n: int, *, year: int = 2026) -> None:
 
 @pytest.mark.parametrize("n", [1, 19, 20, 21, 40, 41, 100, 399])
 def test_r34_visits_needed_is_five_percent_rounded_up(n):
-    needed = rules.visits_needed(n)
+    needed = archive_rules.visits_needed(n)
     assert needed * 100 >= n * 5 and (needed - 1) * 100 < n * 5
 
 
@@ -53,7 +53,7 @@ async def test_r34_plan_below_five_percent_refused_exactly_five_accepted(extra):
     await customers(w, "a1", 30, year=2024)  # nor the years before
     total = await visits.count_year_customers(w["orgs"]["a"]["path"], 2026)
     assert total == extra + 1
-    needed = rules.visits_needed(total)
+    needed = archive_rules.visits_needed(total)
     manager = w["actors"]["manager"]
     with pytest.raises(RuleViolation) as refused:
         await visits.draw_plan(actor=manager, data=PlanIn(2026, needed - 1))
