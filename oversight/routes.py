@@ -3,5 +3,7 @@ from __future__ import annotations
 
 from oversight.audit_api import AuditApi
 from oversight.audit_routes import AuditController
+from oversight.locator_routes import LocatorController, PublicEntryApi, PublicEntryController
 
-HANDLERS: list = [AuditController, AuditApi]
+HANDLERS: list = [AuditController, AuditApi, LocatorController, PublicEntryController,
+                  PublicEntryApi]

@@ -120,8 +120,8 @@ def text_problems(values: Mapping[str, str], required: Mapping[str, str]) -> dic
 def plan_problems(*, kind: str, scope: str, method: str, deadline: date, cost_fen: int,
                   today: date) -> dict[str, str]:
     """R30: a plan names its scope, method, a deadline not in the past and its cost."""
-    errors = text_problems(dict(scope=scope, method=method), dict(
-        scope="Say what the audit covers.", method="Say how the audit is done."))
+    errors = text_problems(dict(scope=scope, method=method), {
+        "scope": "Say what the audit covers.", "method": "Say how the audit is done."})
     if kind not in AUDIT_KINDS:
         errors["kind"] = "Choose periodic or ad hoc."
     if deadline < today:
@@ -133,8 +133,8 @@ def plan_problems(*, kind: str, scope: str, method: str, deadline: date, cost_fe
 
 def report_problems(*, findings: str, report: str, score: int | None) -> dict[str, str]:
     """R30, R36: the written report with its findings and the score it gives the office."""
-    errors = text_problems(dict(findings=findings, report=report), dict(
-        findings="Record what the audit found.", report="Write the report."))
+    errors = text_problems(dict(findings=findings, report=report), {
+        "findings": "Record what the audit found.", "report": "Write the report."})
     if score is None or not SCORE_MIN <= score <= SCORE_MAX:
         errors["score"] = "Enter a score from 0 to 100."
     return errors
@@ -160,7 +160,8 @@ def visit_problems(values: Mapping[str, Any], *, visited_on: date, today: date) 
     heard, training named by who and what together; not in the future."""
     texts = {k: str(values.get(k) or "") for k in (
         *VISIT_TOPICS, "training_who", "training_what", "feedback")}
-    errors = text_problems(texts, dict(feedback="Record the quality and service feedback heard."))
+    errors = text_problems(texts, {
+        "feedback": "Record the quality and service feedback heard."})
     if not any(texts[k].strip() for k in VISIT_TOPICS):
         errors["parts_management"] = "Record what the visit covered."
     if bool(texts["training_who"].strip()) != bool(texts["training_what"].strip()):

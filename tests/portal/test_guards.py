@@ -18,6 +18,9 @@ PUBLIC = {"/login", "/lang", "/static/{file_path:path}", "/webhooks/stripe", "/a
 PUBLIC |= {"/complain", "/complain/status"}  # R32: a consumer's complaint and its status, no account
 PUBLIC |= {"/card/{token:str}"}  # R33: the customer's opinion card, no account (service/call_routes.py)
 PUBLIC |= {"/sw.js"}  # issue 12 §7: the dock's service worker, a static script (dealers/service_worker.py)
+# R38: the public repair-point locator, its JSON twin and the store poster: published fields
+# only, rate-limited per IP, no account (oversight/locator_routes.py)
+PUBLIC |= {"/find-repair", "/find-repair/points.json", "/find-repair/poster"}
 
 
 def _handlers():
