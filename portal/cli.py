@@ -78,6 +78,7 @@ async def _load_demo() -> bool:
     from service.demo import load_service_demo
     from settlements.demo import load_settlements_demo
     from spares.demo import load_spares_demo
+    from tower.demo import load as load_tower_demo
 
     # a few thousand short queries: one pool for the load instead of a connection per query
     pooled = db.engine().pool is None
@@ -86,7 +87,7 @@ async def _load_demo() -> bool:
     try:
         loaded = [await load_demo(), await load_spares_demo(), await load_batches_demo(),
                   await load_settlements_demo(), await load_service_demo(),
-                  await load_goods_demo()]
+                  await load_goods_demo(), await load_tower_demo()]
     finally:
         if pooled:
             await db.engine().close_connection_pool()
