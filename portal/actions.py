@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -110,18 +111,27 @@ def form_input(model: type[M], form: Mapping[str, Any]) -> M:
 Page = Callable[..., Awaitable[Response]]
 
 
+def kept(form: Any) -> dict[str, Any]:
+    """What was typed, to show again: a field sent several times (ticked boxes) as a list."""
+    values: dict[str, Any] = {}
+    for key in dict(form):
+        several = form.getall(key) if hasattr(form, "getall") else [form[key]]
+        values[key] = several if len(several) > 1 else several[0]
+    return values
+
+
 async def act(request: Request, model: type[M] | Callable[[Any], M] | None,
               run: Callable[[M], Awaitable[Any]], *, page: Page,
               success: str | Callable[[Any], str] = "", location: str = "",
-              respond: Callable[[Any, M], Awaitable[Response]] | None = None,
+              respond: Callable[[Any, M], Response | Awaitable[Response]] | None = None,
               error_key: str = "action", **params: Any) -> Response:
     """Read the posted form into `model` (a dataclass, or a reader function for forms of
     repeated rows, which raises ValidationFailed) and `run` the service with it. When the form or a rule
     refuses, `page(status_code=..., errors=..., form=...)` shows the same page again with the
     message beside its field (or under `error_key`) and what was typed kept; when it worked,
     redirect to `location`, which then says `success` (a msgid with `params`, or a function of
-    what `run` returned, for actions whose outcome decides the words) — or, for an action that
-    answers with something else (a file), `respond(result, data)`."""
+    what `run` returned, for actions whose outcome decides the words) — or answer with
+    `respond(result, data)`: a file, or a message naming what was typed."""
     from portal.web import done
 
     form = await request.form()
@@ -133,13 +143,14 @@ async def act(request: Request, model: type[M] | Callable[[Any], M] | None,
             data = model(form)
         result = await run(data)
     except ValidationFailed as exc:
-        return await page(status_code=exc.status_code, errors=exc.errors, form=dict(form))
+        return await page(status_code=exc.status_code, errors=exc.errors, form=kept(form))
     except PortalError as exc:
         if exc.status_code == 404:
             raise
-        return await page(status_code=exc.status_code, form=dict(form),
+        return await page(status_code=exc.status_code, form=kept(form),
                           errors={error_key: gettext(exc.message, **exc.params)})
     if respond is not None:
-        return await respond(result, data)
+        answer = respond(result, data)
+        return await answer if inspect.isawaitable(answer) else answer
     message = success(result) if callable(success) else success
     return done(request, message, location, **params)

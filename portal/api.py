@@ -2,7 +2,7 @@
 messages as the pages. Responses are dataclasses so the OpenAPI schema describes them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
@@ -11,6 +11,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from portal import catalog, network
+from portal.inputs import OrganisationIn, WarrantyIn
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 
@@ -44,21 +45,6 @@ class OrganisationOut:
     parent_id: int | None
     region_code: str | None
     active: bool
-
-
-@dataclass
-class OrganisationIn:
-    name: str
-    kind: str
-    parent_id: int
-    region_id: int | None = None
-    name_en: str = ""
-
-
-@dataclass
-class WarrantyIn:
-    warranty_months: int
-    reason: str
 
 
 @dataclass
@@ -124,9 +110,7 @@ class PortalApi(Controller):
     @post("/organisations", status_code=201)
     async def create_organisation(self, request: Request, data: JSONBody[OrganisationIn]) -> OrganisationOut:
         actor = current_actor(request)
-        org_id = await network.create_organisation(
-            actor=actor, name=data.name, name_en=data.name_en, kind=data.kind,
-            parent_id=data.parent_id, region_id=data.region_id)
+        org_id = await network.create_organisation(actor=actor, **asdict(data))
         return _org(await network.get_organisation(actor=actor, org_id=org_id))
 
     @get("/catalog/categories")

@@ -69,18 +69,24 @@ class AttachmentController(Controller):
             await attachments.attach(actor=current_actor(request), subject_name=subject,
                                      subject_id=subject_id, filename=filename, data=data)
         except PortalError as exc:
-            if exc.status_code == 404:
-                raise
-            text = refusal_text(exc)
-            if is_htmx(request):
-                return await files_fragment(request, subject, subject_id,
-                                            status_code=exc.status_code, error=text)
-            return render(request, "_partials/attachment_refused.html",
-                          status_code=exc.status_code, error=text, back=safe_next(next))
+            return await refused(request, exc, subject, subject_id, next)
         if is_htmx(request):
             return done(request, "File attached.",
                         fragment=await files_fragment(request, subject, subject_id))
         return done(request, "File attached.", safe_next(next))
+
+
+async def refused(request: Request, exc: PortalError, subject: str, subject_id: int,
+                  back: str | None) -> Response:
+    """The upload refused: beside the form (htmx), or on a page of its own; 404 stays 404."""
+    if exc.status_code == 404:
+        raise exc
+    text = refusal_text(exc)
+    if is_htmx(request):
+        return await files_fragment(request, subject, subject_id, status_code=exc.status_code,
+                                    error=text)
+    return render(request, "_partials/attachment_refused.html", status_code=exc.status_code,
+                  error=text, back=safe_next(back))
 
 
 def refusal_text(exc: PortalError) -> str:

@@ -1,13 +1,16 @@
 """Catalogue and policy pages: everyone signed in reads them; the HQ admin changes them (R17)."""
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal import catalog, clock, policy
-from portal.errors import ValidationFailed
-from portal.forms import integer, iso_date, query_int, read_form, text
-from portal.money import parse_yuan
+from portal.actions import act
+from portal.forms import query_int
+from portal.inputs import PolicyIn, ProductIn, SparePriceIn, WarrantyIn
 from portal.web import current_actor, done, login_required, render, roles_required
 
 
@@ -34,10 +37,7 @@ class CatalogController(Controller):
     async def policy_history(self, request: Request, key: FromPath[str]) -> Response:
         if key not in policy.POLICIES:
             return await _catalog_page(request, status_code=404)
-        return render(request, "portal/policy.html", key=key, shown=policy.shown,
-                      unit_label=policy.UNIT_LABELS[policy.unit(key)], meta=policy.POLICIES[key],
-                      rows=await policy.history(key),
-                      current=await policy.value_on(key, clock.china_today()))
+        return await policy_page(request, key)
 
 
 class CatalogAdminController(Controller):
@@ -46,72 +46,56 @@ class CatalogAdminController(Controller):
 
     @post("/categories/{category_id:int}/warranty", status_code=303)
     async def set_warranty(self, request: Request, category_id: FromPath[int]) -> Response:
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        months = integer(form, "warranty_months", errors, high=120)
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await catalog.set_warranty(actor=current_actor(request), category_id=category_id,
-                                       warranty_months=months or 0, reason=text(form, "reason"))
-        except ValidationFailed as exc:
-            return await _catalog_page(request, status_code=422, errors=exc.errors,
-                                       failed=f"category-{category_id}")
-        return done(request, "Warranty period set to %(months)s months; the old value stays in the history.",
-                    "/catalog", months=months)
+        actor = current_actor(request)
+        return await act(
+            request, WarrantyIn,
+            lambda data: catalog.set_warranty(actor=actor, category_id=category_id,
+                                              **asdict(data)),
+            page=functools.partial(_catalog_page, request, failed=f"category-{category_id}"),
+            respond=lambda _, data: done(request, "Warranty period set to %(months)s months; "
+                                         "the old value stays in the history.", "/catalog",
+                                         months=data.warranty_months))
 
     @post("/products", status_code=303)
     async def add_product(self, request: Request) -> Response:
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        category_id = integer(form, "category", errors)
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await catalog.add_product(actor=current_actor(request), model=text(form, "model", 100),
-                                      spec=text(form, "spec", 200),
-                                      name_zh=text(form, "name_zh", 200),
-                                      name_en=text(form, "name_en", 200),
-                                      category_id=category_id or 0)
-        except ValidationFailed as exc:
-            return await _catalog_page(request, status_code=422, errors=exc.errors,
-                                       failed="product", form=dict(form))
-        return done(request, "Product %(model)s added.", "/catalog", model=text(form, "model", 100))
+        actor = current_actor(request)
+        return await act(request, ProductIn,
+                         lambda data: catalog.add_product(actor=actor, **new_product(data)),
+                         page=functools.partial(_catalog_page, request, failed="product"),
+                         respond=lambda _, data: done(request, "Product %(model)s added.",
+                                                      "/catalog", model=data.model))
 
     @post("/spares/{spare_id:int}/price", status_code=303)
     async def set_price(self, request: Request, spare_id: FromPath[int]) -> Response:
-        form = await read_form(request)
-        price = parse_yuan(text(form, "unit_price", 30))
-        try:
-            if price is None:
-                raise ValidationFailed({"unit_price": "Enter an amount like 12.50."})
-            await catalog.set_spare_price(actor=current_actor(request), spare_id=spare_id,
-                                          unit_price_fen=price, reason=text(form, "reason"))
-        except ValidationFailed as exc:
-            return await _catalog_page(request, status_code=422, errors=exc.errors,
-                                       failed=f"spare-{spare_id}")
-        return done(request, "Spare part price saved; the old price stays in the history.",
-                    "/catalog")
+        actor = current_actor(request)
+        return await act(
+            request, SparePriceIn,
+            lambda data: catalog.set_spare_price(actor=actor, spare_id=spare_id, **asdict(data)),
+            page=functools.partial(_catalog_page, request, failed=f"spare-{spare_id}"),
+            success="Spare part price saved; the old price stays in the history.",
+            location="/catalog")
 
     @post("/policies/{key:str}", status_code=303)
     async def change_policy(self, request: Request, key: FromPath[str]) -> Response:
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        value = policy.parse(key, text(form, "percent", 20))
-        if value is None:
-            errors["percent"] = policy.UNIT_ERROR_LABELS[policy.unit(key)]
-        effective = iso_date(form, "effective_from", errors)
         actor = current_actor(request)
-        try:
-            if errors or effective is None:
-                raise ValidationFailed(errors)
-            await policy.change(actor=actor, key=key, value=value or 0,
-                                effective_from=effective, reason=text(form, "reason"))
-        except ValidationFailed as exc:
-            return render(request, "portal/policy.html", status_code=422, key=key,
-                          shown=policy.shown, unit_label=policy.UNIT_LABELS[policy.unit(key)],
-                          meta=policy.POLICIES.get(key, ("", 0, "")), rows=await policy.history(key),
-                          current=await policy.value_on(key, clock.china_today()),
-                          errors=exc.errors, form=dict(form))
-        return done(request, "New value saved; it applies from %(date)s.",
-                    f"/catalog/policies/{key}", date=effective.isoformat() if effective else "")
+        return await act(request, PolicyIn,
+                         lambda data: policy.revise(actor=actor, key=key, **asdict(data)),
+                         page=functools.partial(policy_page, request, key),
+                         respond=lambda _, data: done(
+                             request, "New value saved; it applies from %(date)s.",
+                             f"/catalog/policies/{key}", date=data.effective_from.isoformat()))
+
+
+def new_product(data: ProductIn) -> dict:
+    values = asdict(data)
+    values["category_id"] = values.pop("category")
+    return values
+
+
+async def policy_page(request: Request, key: str, *, status_code: int = 200,
+                      errors: dict | None = None, form: dict | None = None) -> Response:
+    return render(request, "portal/policy.html", status_code=status_code, key=key,
+                  shown=policy.shown, unit_label=policy.UNIT_LABELS[policy.unit(key)],
+                  meta=policy.POLICIES[key], rows=await policy.history(key),
+                  current=await policy.value_on(key, clock.china_today()),
+                  errors=errors or {}, form=form or {})

@@ -108,9 +108,9 @@ def _validate_fields(name: str, name_en: str, kind: str, region_id: int | None,
     if len(name_en) > 120:
         errors["name_en"] = "Up to 120 characters."
     if kind in DEALER_KINDS and region_id is None:
-        errors["region"] = "Offices and logistics agents need a region (it sets their return week)."
+        errors["region_id"] = "Offices and logistics agents need a region (it sets their return week)."
     if region_id is not None and not region_ok:
-        errors["region"] = "Unknown region."
+        errors["region_id"] = "Unknown region."
     return errors
 
 
@@ -118,9 +118,9 @@ def _validate_parent(kind: str, parent: dict | None) -> dict[str, str]:
     if kind not in ALLOWED_PARENTS:
         return {"kind": "Choose a kind of organisation."}
     if parent is None:
-        return {"parent": "Choose the organisation it belongs to."}
+        return {"parent_id": "Choose the organisation it belongs to."}
     if parent["kind"] not in ALLOWED_PARENTS[kind]:
-        return {"parent": "This kind of organisation cannot belong to that parent."}
+        return {"parent_id": "This kind of organisation cannot belong to that parent."}
     return {}
 
 

@@ -1,12 +1,16 @@
 """Network pages: everyone sees their part of the tree; the HQ admin edits it."""
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal import network
-from portal.errors import ValidationFailed
-from portal.forms import integer, query_int, read_form, text
+from portal.actions import act
+from portal.forms import query_int
+from portal.inputs import OrganisationEditIn, OrganisationIn
 from portal.tables import User
 from portal.web import current_actor, done, is_htmx, login_required, render, roles_required
 
@@ -44,53 +48,40 @@ class OrganisationAdminController(Controller):
 
     @get("/new")
     async def new_form(self, request: Request) -> Response:
-        return render(request, "admin/organisation_form.html", org=None,
-                      regions=await network.list_regions(),
-                      form={"parent": request.query_params.get("parent", "")})
+        return await organisation_form(request, form={
+            "parent_id": request.query_params.get("parent", "")})
 
     @post("/new")
     async def create(self, request: Request) -> Response:
         actor = current_actor(request)
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        parent_id = integer(form, "parent", errors)
-        region_id = integer(form, "region", errors, required=False)
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            org_id = await network.create_organisation(
-                actor=actor, name=text(form, "name", 200), name_en=text(form, "name_en", 200),
-                kind=text(form, "kind", 20), parent_id=parent_id, region_id=region_id)
-        except ValidationFailed as exc:
-            return render(request, "admin/organisation_form.html", status_code=422, org=None,
-                          regions=await network.list_regions(), form=dict(form), errors=exc.errors)
-        return done(request, "Organisation %(name)s created.", f"/network/{org_id}",
-                    name=text(form, "name", 200))
+        return await act(request, OrganisationIn,
+                         lambda data: network.create_organisation(actor=actor, **asdict(data)),
+                         page=functools.partial(organisation_form, request),
+                         respond=lambda org_id, data: done(
+                             request, "Organisation %(name)s created.", f"/network/{org_id}",
+                             name=data.name))
 
     @get("/{org_id:int}/edit")
     async def edit_form(self, request: Request, org_id: FromPath[int]) -> Response:
         org = await network.get_organisation(actor=current_actor(request), org_id=org_id)
         form = {"name": org["name"], "name_en": org["name_en"],
-                "region": str(org["region_id"] or ""), "active": org["active"]}
-        return render(request, "admin/organisation_form.html", org=org, form=form,
-                      regions=await network.list_regions())
+                "region_id": str(org["region_id"] or ""), "active": org["active"]}
+        return await organisation_form(request, org=org, form=form)
 
     @post("/{org_id:int}/edit")
     async def update(self, request: Request, org_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         org = await network.get_organisation(actor=actor, org_id=org_id)
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        region_id = integer(form, "region", errors, required=False)
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await network.update_organisation(
-                actor=actor, org_id=org_id, name=text(form, "name", 200),
-                name_en=text(form, "name_en", 200), region_id=region_id,
-                active=form.get("active") == "on", reason=text(form, "reason"))
-        except ValidationFailed as exc:
-            return render(request, "admin/organisation_form.html", status_code=422, org=org,
-                          regions=await network.list_regions(), form=dict(form), errors=exc.errors)
-        return done(request, "Organisation %(name)s saved.", f"/network/{org_id}",
-                    name=text(form, "name", 200))
+        return await act(request, OrganisationEditIn,
+                         lambda data: network.update_organisation(actor=actor, org_id=org_id,
+                                                                  **asdict(data)),
+                         page=functools.partial(organisation_form, request, org=org),
+                         respond=lambda _, data: done(request, "Organisation %(name)s saved.",
+                                                      f"/network/{org_id}", name=data.name))
+
+
+async def organisation_form(request: Request, *, org: dict | None = None, status_code: int = 200,
+                            form: dict | None = None, errors: dict | None = None) -> Response:
+    return render(request, "admin/organisation_form.html", status_code=status_code, org=org,
+                  regions=await network.list_regions(), form=form or {}, errors=errors or {})
+

@@ -1,13 +1,18 @@
 """User administration (HQ admin): accounts, roles, regional managers' offices."""
 from __future__ import annotations
 
+import functools
+from dataclasses import asdict
+
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from portal import auth
+from portal.actions import act
 from portal.actor import ALL_ROLES
-from portal.errors import NotFound, ValidationFailed
-from portal.forms import int_list, integer, query_int, read_form, str_list, text
+from portal.errors import NotFound
+from portal.forms import query_int
+from portal.inputs import UserEditIn, UserIn
 from portal.tables import ManagerCoverage, Organisation, User
 from portal.web import current_actor, done, render, roles_required
 
@@ -43,71 +48,64 @@ class UserAdminController(Controller):
 
     @get("/new")
     async def new_form(self, request: Request) -> Response:
-        return render(request, "admin/user_form.html", user=None, roles=ALL_ROLES,
-                      orgs=await _orgs(), offices=await _offices(),
-                      form={"locale": "zh_CN", "roles": [], "covers": []})
+        return await user_form(request, form={"locale": "zh_CN", "roles": [], "covers": []})
 
     @post("/new")
     async def create(self, request: Request) -> Response:
         actor = current_actor(request)
-        form = await read_form(request)
-        errors: dict[str, str] = {}
-        org_id = integer(form, "organisation", errors)
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            user_id = await auth.create_user(
-                actor=actor, username=text(form, "username", 100),
-                display_name=text(form, "display_name", 200), email=text(form, "email", 200),
-                organisation_id=org_id or 0, roles=str_list(form, "roles"),
-                password=str(form.get("password") or "")[:200], locale=text(form, "locale", 8),
-                covered_office_ids=int_list(form, "covers"))
-        except ValidationFailed as exc:
-            values = dict(form)
-            values.update(roles=str_list(form, "roles"), covers=int_list(form, "covers"))
-            return render(request, "admin/user_form.html", status_code=422, user=None,
-                          roles=ALL_ROLES, orgs=await _orgs(), offices=await _offices(),
-                          form=values, errors=exc.errors)
-        return done(request, "User %(name)s created.", f"/admin/users/{user_id}",
-                    name=text(form, "username", 100))
+        return await act(request, UserIn,
+                         lambda data: auth.create_user(actor=actor, **new_user(data)),
+                         page=functools.partial(user_form, request),
+                         respond=lambda user_id, data: done(
+                             request, "User %(name)s created.", f"/admin/users/{user_id}",
+                             name=data.username.strip().lower()))
 
     @get("/{user_id:int}")
     async def edit_form(self, request: Request, user_id: FromPath[int]) -> Response:
-        row = await User.select(User.id, User.username, User.display_name, User.email, User.roles,
-                                User.active, User.locale, User.organisation,
-                                User.organisation.name.as_alias("org_name"),
-                            User.organisation.name_en.as_alias("org_name_en")).where(
-            User.id == user_id).first()
-        if row is None:
-            raise NotFound("Not found.")
+        row = await _user(user_id)
         covers = [r["organisation"] for r in await ManagerCoverage.select(
             ManagerCoverage.organisation).where(ManagerCoverage.user == user_id)]
-        return render(request, "admin/user_form.html", user=row, roles=ALL_ROLES,
-                      orgs=await _orgs(), offices=await _offices(), form={**row, "covers": covers})
+        return await user_form(request, user=row, form={**row, "covers": covers})
 
     @post("/{user_id:int}")
     async def update(self, request: Request, user_id: FromPath[int]) -> Response:
         actor = current_actor(request)
-        form = await read_form(request)
-        try:
-            await auth.update_user(actor=actor, user_id=user_id,
-                                   display_name=text(form, "display_name", 200),
-                                   email=text(form, "email", 200), roles=str_list(form, "roles"),
-                                   active=form.get("active") == "on",
-                                   locale=text(form, "locale", 8), reason=text(form, "reason"))
-        except ValidationFailed as exc:
-            row = await User.select(User.id, User.username, User.organisation,
-                                    User.organisation.name.as_alias("org_name"),
+        row = await _user(user_id)
+        return await act(request, UserEditIn,
+                         lambda data: auth.update_user(actor=actor, user_id=user_id,
+                                                       **asdict(data)),
+                         page=functools.partial(user_form, request, user=row),
+                         success="User %(name)s saved.", location=f"/admin/users/{user_id}",
+                         name=row["username"])
+
+
+def new_user(data: UserIn) -> dict:
+    """The form's names -> create_user's arguments."""
+    values = asdict(data)
+    values["organisation_id"] = values.pop("organisation")
+    values["covered_office_ids"] = values.pop("covers")
+    return values
+
+
+async def _user(user_id: int) -> dict:
+    row = await User.select(User.id, User.username, User.display_name, User.email, User.roles,
+                            User.active, User.locale, User.organisation,
+                            User.organisation.name.as_alias("org_name"),
                             User.organisation.name_en.as_alias("org_name_en")).where(
-                User.id == user_id).first()
-            values = {**dict(form), "roles": str_list(form, "roles"), "covers": [],
-                      "active": form.get("active") == "on"}
-            return render(request, "admin/user_form.html", status_code=422, user=row,
-                          roles=ALL_ROLES, orgs=await _orgs(), offices=await _offices(),
-                          form=values, errors=exc.errors)
-        saved = await User.select(User.username).where(User.id == user_id).first()
-        return done(request, "User %(name)s saved.", f"/admin/users/{user_id}",
-                    name=saved["username"] if saved else "")
+        User.id == user_id).first()
+    if row is None:
+        raise NotFound("Not found.")
+    return row
 
 
-
+async def user_form(request: Request, *, user: dict | None = None, status_code: int = 200,
+                    form: dict | None = None, errors: dict | None = None) -> Response:
+    """The account form; after a refusal, what was typed comes back (ticked boxes as lists)."""
+    values = dict(form or {})
+    for key in ("roles", "covers"):
+        ticked = values.get(key, [])
+        values[key] = ticked if isinstance(ticked, list) else [ticked]
+    values["covers"] = [int(v) for v in values["covers"] if str(v).isdigit()]
+    return render(request, "admin/user_form.html", status_code=status_code, user=user,
+                  roles=ALL_ROLES, orgs=await _orgs(), offices=await _offices(), form=values,
+                  errors=errors or {})

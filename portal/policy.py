@@ -108,6 +108,17 @@ async def history(key: str) -> list[dict]:
     ).where(PolicyValue.key == key).order_by(PolicyValue.effective_from, ascending=False)
 
 
+async def revise(*, actor: Actor, key: str, value: str, effective_from: date,
+                 reason: str) -> None:
+    """A change as typed on the policy's page: `value` in the policy's unit (yuan, %, hours)."""
+    if key not in POLICIES:
+        raise NotFound("Not found.")
+    parsed = parse(key, value)
+    if parsed is None:
+        raise ValidationFailed({"value": UNIT_ERROR_LABELS[unit(key)]})
+    await change(actor=actor, key=key, value=parsed, effective_from=effective_from, reason=reason)
+
+
 @transactional
 async def change(*, actor: Actor, key: str, value: int, effective_from: date, reason: str) -> None:
     """A new value from a future date; today's value and the past stay as they were."""

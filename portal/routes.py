@@ -6,6 +6,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath
 
 from portal import audit, auth, i18n, notify
+from portal.actor import Actor
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import read_form, text
 from portal.network import get_organisation
@@ -27,6 +28,20 @@ from portal.web import (
 )
 
 
+async def signed_in(request: Request, actor: Actor, next_url: str) -> Response:
+    """A new session (never the old id: session fixation) and on to where the user was going."""
+    settings = request.app.state.settings
+    old = request.scope["state"]["cookies"].get(SESSION_COOKIE)
+    if old:
+        await auth.end_session(old)
+    session = await auth.start_session(actor)
+    cookie = Cookie(key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax",
+                    secure=settings.secure_cookies, path="/",
+                    max_age=settings.session_absolute_seconds)
+    return Response(content="", status_code=303, headers={"Location": next_url},
+                    cookies=[cookie, anon_csrf_cookie(settings, max_age=0)])
+
+
 class AuthController(Controller):
     guards = [public]
 
@@ -41,24 +56,15 @@ class AuthController(Controller):
     async def login(self, request: Request) -> Response:
         form = await read_form(request)
         username, next_url = text(form, "username", 64), safe_next(text(form, "next", 200))
-        settings = request.app.state.settings
         ip = client_ip(request)  # the socket peer, or X-Forwarded-For from a trusted proxy
         try:
-            actor = await auth.authenticate(settings, username=username,
+            actor = await auth.authenticate(request.app.state.settings, username=username,
                                             password=str(form.get("password") or "")[:200], ip=ip)
         except ValidationFailed as exc:
             return render(request, "portal/login.html", status_code=422, next=next_url,
                           issue_anon_csrf=True,
                           form={"username": username}, login_error=exc.errors["username"])
-        old = request.scope["state"]["cookies"].get(SESSION_COOKIE)
-        if old:
-            await auth.end_session(old)
-        session = await auth.start_session(actor)
-        cookie = Cookie(key=SESSION_COOKIE, value=session.token, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies, path="/",
-                        max_age=settings.session_absolute_seconds)
-        return Response(content="", status_code=303, headers={"Location": next_url},
-                        cookies=[cookie, anon_csrf_cookie(settings, max_age=0)])
+        return await signed_in(request, actor, next_url)
 
     @post("/lang", status_code=303)
     async def switch_language(self, request: Request) -> Response:

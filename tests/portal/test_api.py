@@ -69,7 +69,7 @@ async def test_create_organisation_same_rules_as_pages():
             "name": "无区域", "kind": "office", "parent_id": hq["id"]},
             headers={"Authorization": f"Bearer {admin_token}", "Accept-Language": "en"})
         assert invalid.status_code == 422
-        assert "region" in invalid.json()["fields"]
+        assert "region_id" in invalid.json()["fields"]  # the field the client sent
         assert (await Organisation.count()) == before
         ok = await c.post("/api/v1/organisations", json={
             "name": "浙江办事处", "kind": "office", "parent_id": hq["id"],

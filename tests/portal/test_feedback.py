@@ -216,7 +216,7 @@ async def test_organisation_created_says_so():
         form = await c.get("/admin/organisations/new")
         r = await c.post("/admin/organisations/new", data={
             "_csrf": csrf_from(form.text), "name": "浙江办事处", "name_en": "Zhejiang Office",
-            "kind": "office", "parent": str(hq["id"]), "region": str(await region_id("CN-ZJ"))})
+            "kind": "office", "parent_id": str(hq["id"]), "region_id": str(await region_id("CN-ZJ"))})
         assert r.status_code == 303 and r.headers["location"].startswith("/network/")
         assert await _message_once(c, r.headers["location"]) == (
             '<p class="flash-message">机构 浙江办事处 已创建。</p>')
