@@ -22,6 +22,27 @@
     });
   }
 
+  // the form's QR code read in the page, where the browser can (BarcodeDetector): its link
+  // carries the batch number; elsewhere the phone's camera app opens the link itself
+  var scan = document.getElementById("scan-qr");
+  if (scan && "BarcodeDetector" in window) {
+    document.getElementById("scan-qr-button").hidden = false;
+    scan.addEventListener("change", function () {
+      if (!scan.files.length) { return; }
+      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      createImageBitmap(scan.files[0]).then(function (image) { return detector.detect(image); })
+        .then(function (codes) {
+          var number = null;
+          codes.forEach(function (code) {
+            try { number = number || new URL(code.rawValue, location.href).searchParams.get("number"); }
+            catch (e) { number = number || code.rawValue; }
+          });
+          if (!number) { throw new Error("no code"); }
+          location.href = "/receiving?number=" + encodeURIComponent(number);
+        }).catch(function () { document.getElementById("scan-qr-error").hidden = false; });
+    });
+  }
+
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (input.classList && input.classList.contains("photo-input") && input.files.length && input.form) {
