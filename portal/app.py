@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if settings.db_pool:
             await db.start_pool(min_size=1, max_size=10)
+        if settings.read_replica_url:
+            await db.start_replica_pool(settings.read_replica_url)
         task = asyncio.create_task(_job_loop(settings)) if run_jobs else None
         try:
             yield
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
                 task.cancel()
             if settings.db_pool:
                 await db.engine().close_connection_pool()
+            await db.close_replica_pool()
 
     app = Litestar(
         route_handlers=[

@@ -159,6 +159,9 @@ class Settings:
     stripe_wallets: tuple[str, ...] = ()
     # Proxies whose X-Forwarded-For gives the client's IP (login throttle); empty = none.
     trusted_proxies: tuple[str, ...] = ()
+    # PORTAL_READ_REPLICA_URL: a streaming standby for dashboards, lists and exports (db.py
+    # `on_replica`); unset = every read on the primary.
+    read_replica_url: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.stripe_wallets) - set(WALLETS)
@@ -190,6 +193,7 @@ class Settings:
             stripe_timeout_seconds=float(os.environ.get("PORTAL_STRIPE_TIMEOUT", "20")),
             stripe_wallets=_wallets(os.environ.get("PORTAL_STRIPE_WALLETS", "")),
             trusted_proxies=_proxies(os.environ.get("PORTAL_TRUSTED_PROXIES", "")),
+            read_replica_url=os.environ.get("PORTAL_READ_REPLICA_URL") or None,
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

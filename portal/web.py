@@ -26,7 +26,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from markupsafe import Markup
 
-from portal import audit, auth, i18n
+from portal import audit, auth, db, i18n
 from portal.actor import Actor
 from portal.clock import CHINA
 from portal.csrf import SAFE_METHODS, anon_csrf_cookie, anon_csrf_token, csrf_expected
@@ -35,6 +35,11 @@ from portal.settings import Settings
 SESSION_COOKIE = "portal_session"
 LANG_COOKIE = "portal_lang"
 FLASH_COOKIE = "portal_flash"
+# Read your own writes with a read replica (db.on_replica): the primary's WAL position after this
+# browser's last write. Unsigned on purpose: a forged value only sends its own reads to the
+# primary (too high) or shows its own writes late (too low); nobody else's data is involved.
+LSN_COOKIE = "portal_lsn"
+LSN_SECONDS = 24 * 3600
 FLASH_SECONDS = 120  # a success message waits this long for the page that shows it
 # What the read-only auditor may still do: their own session, language, inbox and API tokens.
 # None of these touches business data.
@@ -90,6 +95,11 @@ class IdentityMiddleware:
             session = await auth.resume_session(self.settings, cookies.get(SESSION_COOKIE, ""))
             actor = session.actor if session else None
         state.update(actor=actor, session=session, cookies=cookies)
+        api = path.startswith("/api/")
+        # an API client carries no cookie, so its own last write is unknown: it reads the primary
+        floor = db.ReadFloor(known=False) if api else db.ReadFloor(
+            lsn=db.parse_lsn(cookies.get(LSN_COOKIE)))
+        floor_token = db.read_floor.set(floor)
         accept = _header(scope, b"accept-language")
         if path.startswith("/api/") and accept:
             # An API client says per request which language it wants its messages in.
@@ -116,12 +126,19 @@ class IdentityMiddleware:
                 # A private file (an attachment) may say it can be kept a while.
                 if not static and not any(name == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
+                if floor.wrote and not api and db.replica_configured():
+                    lsn = await db.primary_lsn()
+                    headers.append((b"set-cookie", (
+                        f"{LSN_COOKIE}={lsn}; Path=/; Max-Age={LSN_SECONDS}; HttpOnly; "
+                        f"SameSite=Lax{'; Secure' if self.settings.secure_cookies else ''}"
+                    ).encode()))
                 message["headers"] = headers
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            db.read_floor.reset(floor_token)
             i18n.current_locale.reset(locale_token)
             audit.request_id.reset(rid_token)
 
