@@ -73,6 +73,7 @@ async def _load_demo() -> bool:
     # The CLI is part of the composition root: it may load every domain's demo data.
     from dealers.demo import load_batches_demo, open_window_offices
     from goods.demo import load_goods_demo
+    from oversight.demo import load as load_oversight_demo
     from portal import db
     from portal.demo import load_demo
     from service.demo import load_service_demo
@@ -87,7 +88,8 @@ async def _load_demo() -> bool:
     try:
         loaded = [await load_demo(), await load_spares_demo(), await load_batches_demo(),
                   await load_settlements_demo(), await load_service_demo(),
-                  await load_goods_demo(), await load_tower_demo()]
+                  await load_goods_demo(), await load_tower_demo(),
+                  await load_oversight_demo()]
     finally:
         if pooled:
             await db.engine().close_connection_pool()
