@@ -28,6 +28,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 _lock = threading.Lock()
 _queries = [0]
+_replica_queries = [0]  # of those, the ones the read replica answered
 _server: Any = None
 
 
@@ -38,12 +39,19 @@ def _bump() -> None:
 
 class QueryCounter:
     def __init__(self) -> None:
-        self.start = _queries[0]
+        self.start, self.replica_start = _queries[0], _replica_queries[0]
         self.end: int | None = None
+        self.replica_end: int | None = None
 
     @property
     def count(self) -> int:
         return (self.end if self.end is not None else _queries[0]) - self.start
+
+    @property
+    def replica(self) -> int:
+        """How many of the block's queries the read replica answered."""
+        end = self.replica_end if self.replica_end is not None else _replica_queries[0]
+        return end - self.replica_start
 
 
 @contextmanager
@@ -53,7 +61,7 @@ def count_queries():
     try:
         yield counter
     finally:
-        counter.end = _queries[0]
+        counter.end, counter.replica_end = _queries[0], _replica_queries[0]
 
 
 class PortalEngine(PostgresEngine):
@@ -64,6 +72,8 @@ class PortalEngine(PostgresEngine):
             sql, args = querystring.compile_string(engine_type=self.engine_type)
             if _READS.match(sql):
                 if _use_replica.get() and not getattr(read_floor.get(), "wrote", False):
+                    with _lock:
+                        _replica_queries[0] += 1
                     async with replica.acquire() as connection:
                         return await connection.fetch(sql, *args)
             else:

@@ -141,9 +141,13 @@ async def test_dashboard_reads_the_standby_and_a_users_own_write_reads_the_prima
                     "region": region, "region_id": region})  # the form's names, old and new
                 assert created.status_code == 303, created.text
                 assert db.parse_lsn(me.cookies.get("portal_lsn")) is not None
-                assert _offices((await me.get("/")).text) == 3
+                with db.count_queries() as mine:
+                    assert _offices((await me.get("/")).text) == 3
+                assert mine.replica == 0
                 # ... while a colleague, who wrote nothing, still reads the paused standby
-                assert _offices((await other.get("/")).text) == 1
+                with db.count_queries() as theirs:
+                    assert _offices((await other.get("/")).text) == 1
+                assert theirs.replica > 0
             finally:
                 await standby.execute("SELECT pg_wal_replay_resume()")
             await _caught_up(standby)
@@ -186,12 +190,36 @@ async def test_batch_list_and_export_read_the_standby_but_my_new_batch_reads_the
         await standby.close()
 
 
+@pytest.mark.parametrize("path", [
+    "/", "/batches", "/batches/export?format=csv", "/statements", "/statements/export?format=csv",
+    "/customers", "/customers/export?format=xlsx", "/service-calls",
+    "/service-calls/export?format=csv", "/complaints", "/complaints/export?format=csv"])
+async def test_every_page_on_the_replica_is_served_from_it(standby_url, path):
+    """Each page that reads the replica works on a read-only standby and does read it."""
+    hq = await make_org("hq", region=None)
+    await make_user(hq, ["hq_cs", "hq_finance", "hq_admin"], username="hq", locale="en")
+    standby = await _connect(standby_url)
+    try:
+        async with client(read_replica_url=standby_url) as c:
+            await login(c, "hq")
+            await _caught_up(standby)
+            with db.count_queries() as counted:
+                response = await c.get(path)
+            assert response.status_code == 200, response.text
+            assert counted.replica > 0
+    finally:
+        await standby.close()
+
+
 async def test_without_a_replica_everything_reads_the_primary():
     hq = await make_org("hq", region=None)
     await make_user(hq, ["hq_admin"], username="admin", locale="en")
     async with client() as c:
         await login(c, "admin")
-        assert "portal_lsn" not in c.cookies  # nothing to remember without a replica
+        assert "portal_lsn" not in c.cookies
+        with db.count_queries() as counted:
+            await c.get("/batches")
+        assert counted.replica == 0  # nothing to remember without a replica
         assert _offices((await c.get("/")).text) == 0
         await _office_directly(hq, "浙江办事处")
         assert _offices((await c.get("/")).text) == 1
