@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from dealers import batch_lines, batches, evidence, queries, receiving, special_cases
 from dealers.forms import parse_line
 from dealers.inputs import ApproveIn, DispatchIn, DisposeIn, DraftIn, ReasonIn, UseApprovalIn
-from portal import attachments, audit, clock, db, listing
+from portal import attachments, audit, clock, listing
 from portal.actions import act, form_input
 from portal.actor import Actor
 from portal.errors import ValidationFailed
@@ -150,7 +150,6 @@ class BatchController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
     async def list_page(self, request: Request) -> Response:
         """The list with its search (number, organisation name, months, submission days),
         keyset-paginated; a bad filter answers 422 with the message beside its field."""
@@ -160,21 +159,13 @@ class BatchController(Controller):
         after = listing.int_param(request.query_params, "after", errors)
         rows = [] if errors else await queries.list_batches(actor=actor, now=now, after_id=after,
                                                             **filters)
-        more = None
-        if len(rows) == queries.PAGE_SIZE:
-            more = "/batches?" + listing.query_string(raw, after=rows[-1]["id"])
-        return render(request, "dealers/batches.html",
-                      block="rows" if is_htmx(request) and not errors else None,
-                      status_code=422 if errors else 200, errors=errors,
-                      rows=rows, queue=raw["queue"],
-                      counts=await queries.queue_counts(actor=actor, now=now),
-                      filters=raw, statuses=queries.STATUSES, more_url=more,
-                      export_query=listing.query_string(raw),
-                      all_orgs_query=listing.query_string({**raw, "org": ""}),
-                      export_limit=listing.EXPORT_LIMIT, queues=list(queries.QUEUES))
+        more = ("/batches?" + listing.query_string(raw, after=rows[-1]["id"])
+                if len(rows) == queries.PAGE_SIZE else None)
+        return batch_list(request, rows, raw, errors, more=more,
+                          counts=await queries.queue_counts(actor=actor, now=now),
+                          block="rows" if is_htmx(request) and not errors else None)
 
     @get("/export")
-    @db.replica_reads
     async def export(self, request: Request) -> Response:
         """Every batch the list's filter shows (not only the page), as CSV or XLSX in the
         reader's language; at most EXPORT_LIMIT rows, else the list says to narrow it."""
@@ -187,12 +178,7 @@ class BatchController(Controller):
             errors["export"] = gettext(listing.MESSAGES["too_many"],
                                        n=f"{listing.EXPORT_LIMIT:,}")
         if errors:
-            return render(request, "dealers/batches.html", status_code=422, errors=errors,
-                          rows=[], queue=raw["queue"], counts={}, filters=raw,
-                          statuses=queries.STATUSES, more_url=None,
-                          export_query=listing.query_string(raw),
-                          all_orgs_query=listing.query_string({**raw, "org": ""}),
-                          export_limit=listing.EXPORT_LIMIT, queues=list(queries.QUEUES))
+            return batch_list(request, [], raw, errors, more=None, counts={})
         return await listing.export_response(kind or "csv", EXPORT_COLUMNS, rows, "batches")
 
     @post("/")
@@ -219,23 +205,11 @@ class BatchController(Controller):
 
     @post("/{batch_id:int}/lines")
     async def add_line(self, request: Request, batch_id: FromPath[int]) -> Response:
-        form = await read_form(request)
-        line, errors = parse_line(form)
+        actor = current_actor(request)
         block = "lines" if is_htmx(request) else None
-        try:
-            if errors:
-                raise ValidationFailed(errors)
-            await batch_lines.add_lines(actor=current_actor(request), batch_id=batch_id, lines=[line])
-        except batch_lines.LineErrors as exc:
-            return await batch_page(request, batch_id, status_code=422, block=block,
-                                    errors=exc.problems[1], form=dict(form))
-        except ValidationFailed as exc:
-            return await batch_page(request, batch_id, status_code=422, block=block,
-                                    errors=exc.errors, form=dict(form))
-        if block:
-            return done(request, "Line added.",
-                        fragment=await batch_page(request, batch_id, block=block))
-        return done(request, "Line added.", f"/batches/{batch_id}")
+        return await act(request, read_line, lambda line: add_one_line(actor, batch_id, line),
+                         page=functools.partial(batch_page, request, batch_id, block=block),
+                         respond=lambda _, __: line_added(request, batch_id, block))
 
     @post("/{batch_id:int}/lines/preview")
     async def preview(self, request: Request, batch_id: FromPath[int]) -> Response:
@@ -325,3 +299,36 @@ async def act_on_batch(request: Request, batch_id: int, success: str, model: typ
                      page=functools.partial(batch_page, request, batch_id),
                      success=success, location=f"/batches/{batch_id}",
                      number=batch["number"])
+
+
+def read_line(form: Any) -> batch_lines.LineInput:
+    line, errors = parse_line(form)
+    if errors:
+        raise ValidationFailed(errors)
+    return line
+
+
+async def add_one_line(actor: Actor, batch_id: int, line: batch_lines.LineInput) -> None:
+    """One line typed on the batch page; its errors are shown beside its fields."""
+    try:
+        await batch_lines.add_lines(actor=actor, batch_id=batch_id, lines=[line])
+    except batch_lines.LineErrors as exc:
+        raise ValidationFailed(exc.problems[1]) from None
+
+
+async def line_added(request: Request, batch_id: int, block: str | None) -> Response:
+    if block:
+        return done(request, "Line added.",
+                    fragment=await batch_page(request, batch_id, block=block))
+    return done(request, "Line added.", f"/batches/{batch_id}")
+
+
+def batch_list(request: Request, rows: list[dict], raw: dict, errors: dict, *,
+               more: str | None, counts: dict, block: str | None = None) -> Response:
+    """The batch list page (or its rows for htmx); 422 with the messages when a filter is bad."""
+    return render(request, "dealers/batches.html", block=block,
+                  status_code=422 if errors else 200, errors=errors, rows=rows,
+                  queue=raw["queue"], counts=counts, filters=raw, statuses=queries.STATUSES,
+                  more_url=more, export_query=listing.query_string(raw),
+                  all_orgs_query=listing.query_string({**raw, "org": ""}),
+                  export_limit=listing.EXPORT_LIMIT, queues=list(queries.QUEUES))

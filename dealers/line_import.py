@@ -15,6 +15,7 @@ from dealers.tables import ReasonCode
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.errors import ValidationFailed
+from portal.i18n import gettext
 from portal.spreadsheets import BODY_LIMIT, cell_text, csv_bytes, read_table
 from portal.web import current_actor, done, login_required
 
@@ -138,27 +139,33 @@ class LineImportController(Controller):
 
     @post("/batches/{batch_id:int}/import", request_max_body_size=BODY_LIMIT)
     async def upload(self, request: Request, batch_id: FromPath[int]) -> Response:
-        from dealers.batch_routes import batch_page
-        from portal.i18n import gettext
-
-        form = await request.form()
-        upload = form.get("file")
+        actor = current_actor(request)
         try:
-            if upload is None or not hasattr(upload, "read"):
-                raise ValidationFailed({"file": "Choose an XLSX or CSV file."})
-            content = await upload.read()
-            actor = current_actor(request)
-            count = await import_lines(actor=actor, batch_id=batch_id,
-                                       filename=upload.filename or "", content=content)
-        except LineErrors as exc:
-            messages = [gettext("Row %(row)s: %(problem)s", row=row,
-                                problem=gettext(next(iter(errors.values()))))
-                        for row, errors in sorted(exc.problems.items())]
-            return await batch_page(request, batch_id, status_code=422,
-                                    errors={"import": messages})
+            filename, content = await read_upload(request)
+            count = await import_lines(actor=actor, batch_id=batch_id, filename=filename,
+                                       content=content)
         except ValidationFailed as exc:
-            return await batch_page(request, batch_id, status_code=422,
-                                    errors={"import": [gettext(m) for m in exc.errors.values()]})
+            return await import_refused(request, batch_id, exc)
         batch = await batches.get_batch(actor=actor, batch_id=batch_id)
         return done(request, "%(n)s lines imported into batch %(number)s.", f"/batches/{batch_id}",
                     n=count, number=batch["number"])
+
+
+async def read_upload(request: Request) -> tuple[str, bytes]:
+    upload = (await request.form()).get("file")
+    if upload is None or not hasattr(upload, "read"):
+        raise ValidationFailed({"file": "Choose an XLSX or CSV file."})
+    return upload.filename or "", await upload.read()
+
+
+async def import_refused(request: Request, batch_id: int, exc: ValidationFailed) -> Response:
+    """Nothing imported: every row's first problem, by its spreadsheet row, on the batch page."""
+    from dealers.batch_routes import batch_page
+
+    if isinstance(exc, LineErrors):
+        messages = [gettext("Row %(row)s: %(problem)s", row=row,
+                            problem=gettext(next(iter(errors.values()))))
+                    for row, errors in sorted(exc.problems.items())]
+    else:
+        messages = [gettext(m) for m in exc.errors.values()]
+    return await batch_page(request, batch_id, status_code=422, errors={"import": messages})

@@ -5,7 +5,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from dealers import calendar, rules
-from portal import clock, db, workbench
+from portal import clock, workbench
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import integer, read_form, text
 from portal.network import DEALER_KINDS
@@ -17,7 +17,6 @@ class HomeController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
     async def home(self, request: Request) -> Response:
         """Each role's workbench (issue 9 §1): the queues waiting for this user, gathered from
         every domain registered with portal.workbench, plus the return window of an office."""
@@ -27,12 +26,8 @@ class HomeController(Controller):
         if actor.organisation_kind in DEALER_KINDS:
             _, status = await calendar.window_for_organisation(actor=actor,
                                                                org_id=actor.organisation_id)
-        counts = None
-        if actor.has("hq_admin", "auditor") and actor.sees_everything:
-            rows = await Organisation.raw(
-                "SELECT kind, count(*) AS n FROM organisation WHERE active GROUP BY kind")
-            counts = {r["kind"]: r["n"] for r in rows}
-        return render(request, "dealers/home.html", status=status, counts=counts,
+        return render(request, "dealers/home.html", status=status,
+                      counts=await network_counts(actor),
                       sections=await workbench.gather(actor, now), now=now,
                       section_labels=workbench.SECTION_LABELS, today=clock.china_today(now),
                       days=rules.days_until_opening(clock.china_today(now), status)
@@ -90,3 +85,12 @@ class CalendarAdminController(Controller):
                           next_month=clock.next_month(clock.china_today()),
                           weeks=rules.WEEK_DAYS, errors=exc.errors, form=dict(form))
         return Response(content="", status_code=303, headers={"Location": f"/calendar/{region_id}"})
+
+
+async def network_counts(actor) -> dict[str, int] | None:
+    """How many active organisations of each kind, for the HQ admin's and auditor's home."""
+    if not (actor.has("hq_admin", "auditor") and actor.sees_everything):
+        return None
+    rows = await Organisation.raw(
+        "SELECT kind, count(*) AS n FROM organisation WHERE active GROUP BY kind")
+    return {r["kind"]: r["n"] for r in rows}
