@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date, timedelta
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
@@ -17,7 +18,8 @@ from portal.errors import ValidationFailed
 from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor, login_required, render
 
-LABELS = dict(file_labels=points.FILE_LABELS, measure_labels=points.MEASURE_LABELS)
+LABELS: dict[str, Any] = dict(file_labels=points.FILE_LABELS,
+                              measure_labels=points.MEASURE_LABELS)
 DEFAULT_DAYS = 90
 
 
