@@ -43,6 +43,14 @@ POLICIES: dict[str, tuple[int, int, str]] = {
     "kpi_amber_margin_bp": (500, 10000, "Control tower: amber within this share of the target (R35)"),
     "alert_alpha_bp": (10, 1000, "Early warning: chance of a false alarm per run, %% (R16)"),
     "alert_min_count": (10, 100_000, "Early warning: fewest returned units tested (R16)"),
+    # R36 (tower): each measure's weight in an appraisal score, and the audit result's (R30)
+    "appraisal_weight_on_site_count": (20, 100, "Appraisal: weight of on site within 24 hours (R36)"),
+    "appraisal_weight_complaint_rate_count": (15, 100, "Appraisal: weight of the complaint rate (R36)"),
+    "appraisal_weight_resolution_count": (15, 100, "Appraisal: weight of complaints resolved (R36)"),
+    "appraisal_weight_satisfaction_count": (20, 100, "Appraisal: weight of satisfaction (R36)"),
+    "appraisal_weight_first_time_fix_count": (15, 100, "Appraisal: weight of the first-visit fixes (R36)"),
+    "appraisal_weight_return_rate_count": (15, 100, "Appraisal: weight of the return rate (R36)"),
+    "appraisal_weight_audit_count": (30, 100, "Appraisal: weight of the audit result (R36)"),
 }
 
 

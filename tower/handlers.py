@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from tower.alert_routes import AlertApi, AlertController
 from tower.api import TowerApi
+from tower.appraisal_routes import AppraisalApi, AppraisalController
 from tower.defect_routes import DefectApi, DefectController, ReasonCodeController
 from tower.routes import TowerController
 
 HANDLERS: list = [TowerController, TowerApi, AlertController, AlertApi,
-                  DefectController, ReasonCodeController, DefectApi]
+                  DefectController, ReasonCodeController, DefectApi,
+                  AppraisalController, AppraisalApi]

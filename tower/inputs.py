@@ -43,3 +43,16 @@ class AlertDismissIn:
 class AlertVerifyIn:
     """R16: CS turns an alert into an on-site quality verification by HQ tech."""
     note: str = ""
+
+
+@dataclass
+class AppraisalComputeIn:
+    """R36: score every office and repair point for a quarter that has ended (its first day)."""
+    period_start: date
+
+
+@dataclass
+class CorrectiveActionIn:
+    """R36: a failing score's corrective or preventive action."""
+    kind: str
+    action: str
