@@ -17,7 +17,7 @@ from portal.web import current_actor, done, login_required, render, roles_requir
 async def _catalog_page(request: Request, status_code: int = 200, **extra) -> Response:
     products = await catalog.list_products(q=(request.query_params.get("q") or "")[:60] or None,
                                            after_id=query_int(request, "after"))
-    policies = {key: await policy.value_on(key, clock.china_today()) for key in policy.POLICIES}
+    policies = await policy.values_on(clock.china_today())
     return render(request, "portal/catalog.html", status_code=status_code,
                   categories=await catalog.list_categories(), products=products,
                   spares=await catalog.list_spare_parts(), policies=policies,

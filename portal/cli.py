@@ -119,10 +119,10 @@ async def _create_first_user(username: str, organisation_id: int, roles: list[st
 
 async def _insert_first_user(username: str, organisation_id: int, roles: list[str],
                              password: str) -> int:
-    from portal import audit, auth, clock
+    from portal import audit, auth, clock, people
     from portal.tables import User
 
-    errors = auth.check_user_fields(username=username, display_name=username, roles=roles,
+    errors = people.check_user_fields(username=username, display_name=username, roles=roles,
                                      password=password, locale="zh_CN")
     if errors:
         raise SystemExit("; ".join(f"{k}: {v}" for k, v in errors.items()))

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from portal import auth
+from portal import people
 from portal.actions import act
 from portal.actor import ALL_ROLES
 from portal.errors import NotFound
@@ -54,7 +54,7 @@ class UserAdminController(Controller):
     async def create(self, request: Request) -> Response:
         actor = current_actor(request)
         return await act(request, UserIn,
-                         lambda data: auth.create_user(actor=actor, **new_user(data)),
+                         lambda data: people.create_user(actor=actor, **new_user(data)),
                          page=functools.partial(user_form, request),
                          respond=lambda user_id, data: done(
                              request, "User %(name)s created.", f"/admin/users/{user_id}",
@@ -72,7 +72,7 @@ class UserAdminController(Controller):
         actor = current_actor(request)
         row = await _user(user_id)
         return await act(request, UserEditIn,
-                         lambda data: auth.update_user(actor=actor, user_id=user_id,
+                         lambda data: people.update_user(actor=actor, user_id=user_id,
                                                        **asdict(data)),
                          page=functools.partial(user_form, request, user=row),
                          success="User %(name)s saved.", location=f"/admin/users/{user_id}",

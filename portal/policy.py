@@ -8,7 +8,7 @@ from datetime import date
 
 from portal import audit, clock, i18n
 from portal.actor import Actor
-from portal.db import transactional
+from portal.db import raw_fetch, transactional
 from portal.errors import Forbidden, NotFound, ValidationFailed
 from portal.money import parse_percent, parse_yuan
 from portal.tables import PolicyValue
@@ -107,6 +107,15 @@ async def value_on(key: str, day: date) -> int:
         (PolicyValue.key == key) & (PolicyValue.effective_from <= day)
     ).order_by(PolicyValue.effective_from, ascending=False).first()
     return row["value"] if row else POLICIES[key][0]
+
+
+async def values_on(day: date) -> dict[str, int]:
+    """Every policy's value on `day`, in one statement (the catalogue lists them all)."""
+    rows = await raw_fetch(
+        "SELECT DISTINCT ON (key) key, value FROM policy_value WHERE effective_from <= $1 "
+        "ORDER BY key, effective_from DESC, id DESC", day)
+    found = {r["key"]: r["value"] for r in rows}
+    return {key: found.get(key, default) for key, (default, _, _) in POLICIES.items()}
 
 
 async def history(key: str) -> list[dict]:

@@ -5,7 +5,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromPath
 
-from portal import audit, auth, i18n, notify
+from portal import audit, auth, i18n, notify, people
 from portal.actor import Actor
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import read_form, text
@@ -74,7 +74,7 @@ class AuthController(Controller):
             raise ValidationFailed({"locale": "Choose a language."})
         actor = request.scope["state"].get("actor")
         if actor:
-            await auth.set_locale(actor=actor, locale=locale)
+            await people.set_locale(actor=actor, locale=locale)
         back = safe_next(text(form, "next", 200))
         cookie = Cookie(key=LANG_COOKIE, value=locale, samesite="lax", path="/",
                         secure=request.app.state.settings.secure_cookies, max_age=365 * 86400)
