@@ -42,7 +42,7 @@ from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.validation import input_edge
-from portal.web import identity_middleware
+from portal.identity import identity_middleware
 from service import routes as service_routes
 from service import workbench as service_workbench
 from settlements import payouts
