@@ -51,6 +51,7 @@ PAYMENT_RESPONSES = {503: ResponseSpec(data_container=None, description=_EXTRA[5
 FILES = {
     "/api/v1/statements/{statement_id}/download": (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv"),
+    "/api/v1/attachments/{attachment_id}": ("image/jpeg", "application/pdf"),
 }
 
 
