@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from oversight import queries
+from portal.db import raw_fetch
 from tests.browser.live import browser_page, live_portal, sign_in
 from tests.oversight.audit_world import PDF, today, world
 from tests.oversight.point_world import points_world
@@ -111,4 +112,35 @@ async def test_r38_a_consumer_on_a_phone_finds_the_nearest_point():
         await page.screenshot(path=f"{SHOTS}/locator-390.png", full_page=True)
         await page.goto(base + "/find-repair/poster?province=CN-JS")
         await page.screenshot(path=f"{SHOTS}/poster-390.png", full_page=True)
+        assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+async def test_oversight_pages_fit_a_phone_in_english():
+    """The audit list and page, a point's visits, file, scorecard and public entry at 390 px,
+    in English: no sideways scroll, no console error."""
+    from oversight import audits
+    from oversight.inputs import AuditDecisionIn, AuditPlanIn, AuditVisitIn
+
+    p = await points_world()
+    audit_id = await audits.plan_audit(actor=p.actors["cs"], data=AuditPlanIn(
+        office_id=p.id("office"), kind="periodic", scope="账册", method="现场",
+        deadline=today(), announced=True))
+    await audits.decide(actor=p.actors["vp"], audit_id=audit_id, approve=True,
+                        data=AuditDecisionIn())
+    await audits.record_visit(actor=p.actors["cs"], audit_id=audit_id, data=AuditVisitIn())
+    await raw_fetch("UPDATE portal_user SET locale = 'en'")  # each reads in English
+    async with live_portal() as base, browser_page() as page:
+        await page.set_viewport_size(PHONE)
+        await page.context.add_cookies([{"name": "portal_lang", "value": "en", "url": base}])
+        pages = [("cs", "/audits"), ("manager", f"/audits/{audit_id}")]
+        pages += [(user, f"/repair-points/{p.id('point')}/{tab}") for user, tab in (
+            ("manager", "visits"), ("manager", "file"), ("manager", "scorecard"),
+            ("staff", "public-entry"))]
+        for user, path in pages:
+            await _as(page, base, user, path)
+            await page.wait_for_load_state("networkidle")
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], (path, width)
+            shot = path.strip("/").replace("/", "-")
+            await page.screenshot(path=f"{SHOTS}/{shot}-en-390.png", full_page=True)
         assert page.console_errors == []  # type: ignore[attr-defined]
