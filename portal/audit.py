@@ -105,6 +105,7 @@ FIELD_LABELS = {
     "organisation": "Organisation", "warranty_months": "Warranty (months)",
     "unit_price_fen": "Unit price", "model": "Model", "category": "Category", "value": "Value",
     "from": "From", "week": "Return week", "effective_from": "From",
+    "exchanged": "Exchanged", "credited": "Credited", "rejected": "Rejected",
 }
 CODE_VALUES = {"status", "kind", "disposition", "roles"}
 WORD_LABELS = {"return": "return to HQ", "dispose": "dispose of locally",
@@ -178,7 +179,12 @@ def _shown(key: str, value: Any, names: dict[tuple[str, int], str]) -> str:
         return "; ".join(i18n.gettext("line %(line)s: %(filed)s on the form, %(received)s received",
                                       line=d.get("line_no"), filed=d.get("filed"),
                                       received=d.get("received")) for d in value)
-    if isinstance(value, (list, dict)):
+    if isinstance(value, dict):  # a group of figures (a decision's totals): each in words
+        joiner = "，" if i18n.current_locale.get() == "zh_CN" else ", "
+        return joiner.join(
+            f"{i18n.gettext(FIELD_LABELS[k]) if k in FIELD_LABELS else k.replace('_', ' ')} "
+            f"{_shown(k, v, names)}" for k, v in value.items())
+    if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
 

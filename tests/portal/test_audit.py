@@ -2,7 +2,7 @@
 import asyncpg
 import pytest
 
-from portal import auth, catalog, network
+from portal import audit, auth, catalog, i18n, network
 from portal.errors import ValidationFailed
 from portal.tables import AuditEntry, Organisation, ProductCategory
 from tests.helpers import actor_of, client, login, make_org, make_user
@@ -108,3 +108,16 @@ async def test_r17_catalogue_history_page_shows_warranty_change_to_everyone():
         page = await c.get(f"/history/catalog/product_category/{category['id']}")
         assert page.status_code == 200 and "2027 warranty policy" in page.text
         assert (await c.get("/history/catalog/portal_user/1")).status_code == 404
+
+
+def test_a_group_of_figures_reads_in_words_not_as_code():
+    """A decision's totals (R13) in the history: each figure named in the reader's language."""
+    for locale, expected in (("en", "Exchanged 80, Credited 12, Rejected 80"),
+                             ("zh_CN", "，".join(f"{i18n.translate(w, 'zh_CN')} {n}" for w, n in (
+                                 ("Exchanged", 80), ("Credited", 12), ("Rejected", 80))))):
+        token = i18n.current_locale.set(locale)
+        try:
+            shown = audit._shown("totals", {"exchanged": 80, "credited": 12, "rejected": 80}, {})
+        finally:
+            i18n.current_locale.reset(token)
+        assert shown == expected and "{" not in shown
