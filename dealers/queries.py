@@ -177,7 +177,7 @@ async def list_lines(batch_id: int) -> list[dict]:
     return await raw_fetch(
         "SELECT l.*, coalesce(p.model, s.code) AS model, coalesce(p.spec, '') AS spec, "
         "coalesce(p.name_zh, s.name_zh) AS name_zh, coalesce(p.name_en, s.name_en) AS name_en, "
-        "c.warranty_months, c.is_cfl, "
+        "p.category AS category_id, c.warranty_months, c.is_cfl, "
         "r.name_zh AS reason_zh, r.name_en AS reason_en, "
         "rr.name_zh AS reject_zh, rr.name_en AS reject_en, rr.code AS reject_code "
         "FROM return_line l LEFT JOIN product p ON p.id = l.product "

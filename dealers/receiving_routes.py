@@ -7,7 +7,16 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from dealers import batches, dock_counts, dock_queries, evidence, queries, receiving, rules
+from dealers import (
+    batches,
+    checklists,
+    dock_counts,
+    dock_queries,
+    evidence,
+    queries,
+    receiving,
+    rules,
+)
 from dealers.forms import parse_counts, parse_decisions
 from dealers.inputs import ArriveIn, LineCountIn
 from portal import attachments, clock, policy
@@ -130,7 +139,10 @@ async def _count_page(request: Request, batch_id: int, status_code: int = 200,
     blind = await policy.value_on("dock_blind_count_bp", clock.china_today()) >= 5000
     lines = await queries.lines_with_verdicts(batch_id)
     came, declared = await receiving.cartons_of(batch)
+    lists = await checklists.checklists_on(clock.china_today())  # R18, issue 12 §4
     return render(request, "dealers/receive.html", status_code=status_code, batch=batch,
+                  checks={l["id"]: lists.get(l["category_id"], checklists.DEFAULT_CHECKLIST)
+                          for l in lines}, check_labels=checklists.CHECK_LABELS,
                   cartons_came=came, cartons_declared=declared,
                   lines=lines, blind=blind, versions=await dock_counts.line_versions(batch_id),
                   photos=await attachments.list_for_many(evidence.LINE, [l["id"] for l in lines]),

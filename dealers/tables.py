@@ -17,7 +17,7 @@ from piccolo.columns import (
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from portal.tables import Organisation, Product, Region, SparePart, User
+from portal.tables import Organisation, Product, ProductCategory, Region, SparePart, User
 
 
 class CalendarAssignment(Table):
@@ -224,3 +224,18 @@ class DockPackage(Table):
     package_no = Integer(null=False)
     arrived_at = Timestamptz(null=False)
     arrived_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+
+
+class InspectionChecklist(Table):
+    """R18, issue 12 §4: what HQ logistics checks on a product category's returned goods at the
+    dock, HQ data like the warranty periods. Never edited: a change is a new row from a date,
+    so the rows are the history. Without a row a category has the default list (CFLs: R18's)."""
+
+    id: Serial
+
+    category = ForeignKey(ProductCategory, null=False, on_delete=OnDelete.restrict)
+    checks = Varchar(length=200, null=False)  # comma-separated keys of checklists.CHECKS
+    effective_from = Date(null=False)
+    reason = Text(null=False, default="")
+    created_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    created_at = Timestamptz(null=False)

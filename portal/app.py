@@ -18,6 +18,7 @@ from dealers import workbench as dealers_workbench
 from dealers.api import CalendarApi
 from dealers.batch_api import BatchApi
 from dealers.batch_routes import BatchController
+from dealers.checklist_routes import ChecklistController
 from dealers.line_import import LineImportController
 from dealers.receiving_routes import CountController, DockController
 from dealers.registration_form import RegistrationFormController
@@ -67,7 +68,7 @@ ROUTE_HANDLERS = [
     UserAdminController, CatalogController, CatalogAdminController,
     HomeController, CalendarController, CalendarAdminController,
     BatchController, DockController, CountController, RegistrationFormController,
-    dock_service_worker,
+    dock_service_worker, ChecklistController,
     SpecialApprovalController, BatchIncidentController, LineImportController,
     RepairPointController, ExchangeController, StripeWebhookController, BatchSparesController,
     StockTemplateController,

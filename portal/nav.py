@@ -47,6 +47,7 @@ class Link:
 
 NAV_LABELS = {  # the catalog collects *_LABELS: each label is translated
     "home": "Home", "batches": "Return batches", "receiving": "Receiving",
+    "checklists": "Inspection checklists",  # R18, issue 12: dealers/checklist_routes.py
     "special": "Special approvals", "points": "Repair points",
     "office_exchanges": "Exchanges and spare stock", "my_point": "My repair point",
     "my_exchanges": "Exchanges and stock", "my_fees": "Repair fees", "statements": "Statements",
@@ -79,6 +80,7 @@ NAV = [
          lambda a: _office_staff(a) or _regional(a)
          or _hq("hq_cs", "hq_logistics", "hq_tech", "auditor")(a)),
     Link("receiving", "/receiving", NAV_LABELS["receiving"], _hq("hq_logistics")),
+    Link("checklists", "/checklists", NAV_LABELS["checklists"], _hq("hq_admin", "hq_logistics")),
     Link("special", "/special-approvals", NAV_LABELS["special"],
          lambda a: _office_staff(a) or _regional(a) or _hq("hq_cs", "auditor")(a)),
     Link("office_exchanges", "/repair-points/exchanges", NAV_LABELS["office_exchanges"],
