@@ -9,7 +9,7 @@ aggregate query whatever the number of items, so every home page is flat in quer
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -131,3 +131,18 @@ async def portal_queues(actor: Actor, now: datetime) -> list[Queue]:
 
 
 register(portal_queues)
+
+
+def count_columns(parts: Mapping[str, tuple[str, str | None]], keys: Iterable[str],
+                  scope: str) -> list[str]:
+    """The columns of a domain's one counting statement: per queue its count and, where it
+    has one, the time of its oldest item. `parts[key]` is (FROM ... WHERE ... {scope}, the
+    column whose minimum is the oldest, or None)."""
+    columns = []
+    for key in dict.fromkeys(keys):
+        source, since = parts[key]
+        source = source.replace("{scope}", scope)
+        columns.append(f"(SELECT count(*) {source}) AS {key}_n")
+        if since:
+            columns.append(f"(SELECT min({since}) {source}) AS {key}_at")
+    return columns

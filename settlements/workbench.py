@@ -7,7 +7,7 @@ from datetime import datetime
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.network import scope_sql
-from portal.workbench import SECTIONS, Queue, sections_of
+from portal.workbench import SECTIONS, Queue, count_columns, sections_of
 from settlements.queries import WAITING
 
 QUEUE_LABELS = {
@@ -80,12 +80,7 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
     if not actor.sees_everything:
         scope = " AND " + scope_sql(actor, "o.path", args)
         columns.append(f"cardinality(${len(args)}::text[]) AS roots")
-    for key in dict.fromkeys(key for _, key in wanted):
-        source, since = _PARTS[key]
-        source = source.replace("{scope}", scope)
-        columns.append(f"(SELECT count(*) {source}) AS {key}_n")
-        if since:
-            columns.append(f"(SELECT min({since}) {source}) AS {key}_at")
+    columns += count_columns(_PARTS, (key for _, key in wanted), scope)
     row = (await raw_fetch(f"SELECT {', '.join(columns)}", *args))[0]
     return [Queue(key=key, title_msgid=QUEUE_LABELS[key][0], count=row[f"{key}_n"],
                   oldest_at=row.get(f"{key}_at"), link=_link(key, actor.organisation_id),

@@ -8,7 +8,7 @@ from portal import clock
 from portal.actor import Actor
 from portal.db import raw_fetch
 from portal.network import scope_sql
-from portal.workbench import SECTIONS, Queue, sections_of
+from portal.workbench import SECTIONS, Queue, count_columns, sections_of
 from spares.queries import _BALANCE
 
 QUEUE_LABELS = {
@@ -128,12 +128,7 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
     if not actor.sees_everything:
         scope = " AND " + scope_sql(actor, "p.path", args)
         columns.append(f"cardinality(${len(args)}::text[]) AS roots")
-    for key in dict.fromkeys(key for _, key in wanted):
-        source, since = _PARTS[key]
-        source = source.replace("{scope}", scope)
-        columns.append(f"(SELECT count(*) {source}) AS {key}_n")
-        if since:
-            columns.append(f"(SELECT min({since}) {source}) AS {key}_at")
+    columns += count_columns(_PARTS, (key for _, key in wanted), scope)
     row = (await raw_fetch(f"SELECT {', '.join(columns)}", *args))[0]
     result = []
     for section, key in wanted:
