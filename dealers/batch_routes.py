@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from dealers import batch_lines, batches, evidence, queries, receiving, special_cases
 from dealers.forms import parse_line
 from dealers.inputs import ApproveIn, DispatchIn, DisposeIn, DraftIn, ReasonIn, UseApprovalIn
-from portal import attachments, audit, clock, db, listing
+from portal import attachments, audit, clock, listing, replica
 from portal.actions import act, form_input
 from portal.actor import Actor
 from portal.errors import ValidationFailed
@@ -150,7 +150,7 @@ class BatchController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
+    @replica.replica_reads
     async def list_page(self, request: Request) -> Response:
         """The list with its search (number, organisation name, months, submission days),
         keyset-paginated; a bad filter answers 422 with the message beside its field."""
@@ -167,7 +167,7 @@ class BatchController(Controller):
                           block="rows" if is_htmx(request) and not errors else None)
 
     @get("/export")
-    @db.replica_reads
+    @replica.replica_reads
     async def export(self, request: Request) -> Response:
         """Every batch the list's filter shows (not only the page), as CSV or XLSX in the
         reader's language; at most EXPORT_LIMIT rows, else the list says to narrow it."""

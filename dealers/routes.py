@@ -5,7 +5,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from dealers import calendar, rules
-from portal import clock, db, workbench
+from portal import clock, replica, workbench
 from portal.errors import NotFound, ValidationFailed
 from portal.forms import integer, read_form, text
 from portal.network import DEALER_KINDS
@@ -17,7 +17,7 @@ class HomeController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
+    @replica.replica_reads
     async def home(self, request: Request) -> Response:
         """Each role's workbench (issue 9 §1): the queues waiting for this user, gathered from
         every domain registered with portal.workbench, plus the return window of an office."""

@@ -32,18 +32,28 @@ from goods import workbench as goods_workbench
 from oversight import audits as oversight_audits
 from oversight import routes as oversight_routes
 from oversight import workbench as oversight_workbench
-from portal import attachment_routes, attachments, clock, db, nav, notify, payments, workbench
+from portal import (
+    attachment_routes,
+    attachments,
+    clock,
+    db,
+    nav,
+    notify,
+    payments,
+    replica,
+    workbench,
+)
 from portal.api import PortalApi
 from portal.catalog_routes import CatalogAdminController, CatalogController
 from portal.csrf import csrf_protect
 from portal.failures import HANDLERS
+from portal.identity import identity_middleware
 from portal.network_routes import NetworkController, OrganisationAdminController
 from portal.openapi import TruthfulJsonRenderPlugin
 from portal.people_routes import UserAdminController
 from portal.routes import AuthController, SessionController
 from portal.settings import Settings
 from portal.validation import input_edge
-from portal.identity import identity_middleware
 from service import routes as service_routes
 from service import workbench as service_workbench
 from settlements import payouts
@@ -133,7 +143,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
         if settings.db_pool:
             await db.start_pool(min_size=1, max_size=10)
         if settings.read_replica_url:
-            await db.start_replica_pool(settings.read_replica_url)
+            await replica.start_replica_pool(settings.read_replica_url)
         task = asyncio.create_task(_job_loop(settings)) if run_jobs else None
         try:
             yield
@@ -142,7 +152,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
                 task.cancel()
             if settings.db_pool:
                 await db.engine().close_connection_pool()
-            await db.close_replica_pool()
+            await replica.close_replica_pool()
 
     app = Litestar(
         route_handlers=[

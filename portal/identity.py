@@ -8,7 +8,7 @@ import uuid
 from http.cookies import SimpleCookie
 from typing import Any
 
-from portal import audit, auth, db, i18n
+from portal import audit, auth, i18n, replica
 from portal.actor import Actor
 from portal.settings import Settings
 from portal.web import (
@@ -66,9 +66,9 @@ class IdentityMiddleware:
         state.update(actor=actor, session=session, cookies=cookies)
         api = path.startswith("/api/")
         # an API client carries no cookie, so its own last write is unknown: it reads the primary
-        floor = db.ReadFloor(known=False) if api else db.ReadFloor(
-            lsn=db.parse_lsn(cookies.get(LSN_COOKIE)))
-        floor_token = db.read_floor.set(floor)
+        floor = replica.ReadFloor(known=False) if api else replica.ReadFloor(
+            lsn=replica.parse_lsn(cookies.get(LSN_COOKIE)))
+        floor_token = replica.read_floor.set(floor)
         accept = _header(scope, b"accept-language")
         if path.startswith("/api/") and accept:
             # An API client says per request which language it wants its messages in.
@@ -95,8 +95,8 @@ class IdentityMiddleware:
                 # A private file (an attachment) may say it can be kept a while.
                 if not static and not any(name == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
-                if floor.wrote and not api and db.replica_configured():
-                    lsn = await db.primary_lsn()
+                if floor.wrote and not api and replica.replica_configured():
+                    lsn = await replica.primary_lsn()
                     headers.append((b"set-cookie", (
                         f"{LSN_COOKIE}={lsn}; Path=/; Max-Age={LSN_SECONDS}; HttpOnly; "
                         f"SameSite=Lax{'; Secure' if self.settings.secure_cookies else ''}"
@@ -107,7 +107,7 @@ class IdentityMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            db.read_floor.reset(floor_token)
+            replica.read_floor.reset(floor_token)
             i18n.current_locale.reset(locale_token)
             audit.request_id.reset(rid_token)
 

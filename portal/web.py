@@ -29,8 +29,8 @@ from portal.settings import Settings
 SESSION_COOKIE = "portal_session"
 LANG_COOKIE = "portal_lang"
 FLASH_COOKIE = "portal_flash"
-# Read your own writes with a read replica (db.on_replica): the primary's WAL position after this
-# browser's last write. Unsigned on purpose: a forged value only sends its own reads to the
+# Read your own writes with a read replica (replica.on_replica): the primary's WAL position after
+# this browser's last write. Unsigned on purpose: a forged value only sends its own reads to the
 # primary (too high) or shows its own writes late (too low); nobody else's data is involved.
 LSN_COOKIE = "portal_lsn"
 LSN_SECONDS = 24 * 3600

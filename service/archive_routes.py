@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from dealers.queries import list_products
-from portal import audit, db, listing
+from portal import audit, listing, replica
 from portal.actions import act, form_input
 from portal.errors import PortalError, ValidationFailed
 from portal.forms import read_form
@@ -95,14 +95,14 @@ class CustomerController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
+    @replica.replica_reads
     async def customers(self, request: Request) -> Response:
         """The files in scope, searched by name or phone, masked per reader (R34)."""
         archive.check_archive(current_actor(request))
         return await list_page(request)
 
     @get("/export")
-    @db.replica_reads
+    @replica.replica_reads
     async def export(self, request: Request) -> Response:
         """Every file the filter shows (not only the page), masked as on the page."""
         actor = current_actor(request)

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from dealers.registration_form import qr_svg
-from portal import clock, db, listing
+from portal import clock, listing, replica
 from portal.actions import act, form_input
 from portal.errors import Conflict, Forbidden, NotFound, PortalError, ValidationFailed
 from portal.i18n import gettext, local_name
@@ -152,14 +152,14 @@ class CallController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
+    @replica.replica_reads
     async def calls_list(self, request: Request) -> Response:
         """R33: the calls in the reader's scope (R1), searched by number, the customer's
         phone, status, breaching and call days; breaches in red."""
         return await list_page(request)
 
     @get("/export")
-    @db.replica_reads
+    @replica.replica_reads
     async def export(self, request: Request) -> Response:
         """Exactly the rows the list's filter shows, as CSV or XLSX."""
         return await list_page(request, export=True)

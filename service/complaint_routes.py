@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from portal import audit, clock, db, listing
+from portal import audit, clock, listing, replica
 from portal.actions import act, form_input
 from portal.actor import Actor
 from portal.errors import Forbidden, ValidationFailed
@@ -131,7 +131,7 @@ class ComplaintController(Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
+    @replica.replica_reads
     async def list_page(self, request: Request) -> Response:
         """Scoped (R1), searchable, keyset-paginated; a bad filter answers 422 beside it."""
         rows, _, raw, errors = await _list(request)
@@ -142,7 +142,7 @@ class ComplaintController(Controller):
                           more=more)
 
     @get("/export")
-    @db.replica_reads
+    @replica.replica_reads
     async def export(self, request: Request) -> Response:
         """Every complaint the filter shows (not only the page), CSV or XLSX, masked as on the
         list."""

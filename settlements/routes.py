@@ -7,7 +7,7 @@ from __future__ import annotations
 from litestar import Controller, Request, Response, get
 from litestar.params import FromPath
 
-from portal import db, i18n, listing
+from portal import i18n, listing, replica
 from portal.errors import NotFound
 from portal.i18n import gettext
 from portal.web import current_actor, login_required, render
@@ -51,12 +51,12 @@ class StatementController(CloseRoutes, StatementActions, Controller):
     guards = [login_required]
 
     @get("/")
-    @db.replica_reads
+    @replica.replica_reads
     async def index(self, request: Request) -> Response:
         return await list_page(request)
 
     @get("/export")
-    @db.replica_reads
+    @replica.replica_reads
     async def export(self, request: Request) -> Response:
         """Every statement the list's filter shows (not only the page), CSV or XLSX, in the
         reader's language; at most EXPORT_LIMIT rows, else the list says to narrow it."""

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import asyncpg
 import pytest
 
-from portal import db
+from portal import db, replica
 from portal.tables import Organisation
 from tests.helpers import client, csrf_from, login, make_org, make_user, region_id
 
@@ -140,7 +140,7 @@ async def test_dashboard_reads_the_standby_and_a_users_own_write_reads_the_prima
                     "kind": "office", "parent": str(hq["id"]), "parent_id": str(hq["id"]),
                     "region": region, "region_id": region})  # the form's names, old and new
                 assert created.status_code == 303, created.text
-                assert db.parse_lsn(me.cookies.get("portal_lsn")) is not None
+                assert replica.parse_lsn(me.cookies.get("portal_lsn")) is not None
                 with db.count_queries() as mine:
                     assert _offices((await me.get("/")).text) == 3
                 assert mine.replica == 0
