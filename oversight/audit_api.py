@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from oversight import audits, queries
+from oversight import audits, queries, rectification
 from oversight.inputs import (
     AnswerOrderIn,
     AuditDecisionIn,
@@ -106,30 +106,30 @@ class AuditApi(Controller):
         return {"id": order_id}
 
     async def _order(self, request: Request, order_id: int) -> dict:
-        _, order = await audits.get_order(actor=current_actor(request), order_id=order_id)
+        _, order = await rectification.get_order(actor=current_actor(request), order_id=order_id)
         return {k: order[k] for k in _ORDER_FIELDS}
 
     @post("/orders/{order_id:int}/issue", status_code=200)
     async def issue(self, request: Request, order_id: FromPath[int],
                     data: JSONBody[IssueOrderIn]) -> dict:
-        await audits.issue_order(actor=current_actor(request), order_id=order_id, data=data)
+        await rectification.issue_order(actor=current_actor(request), order_id=order_id, data=data)
         return await self._order(request, order_id)
 
     @post("/orders/{order_id:int}/answer", status_code=200)
     async def answer(self, request: Request, order_id: FromPath[int],
                      data: JSONBody[AnswerOrderIn]) -> dict:
-        await audits.answer_order(actor=current_actor(request), order_id=order_id, data=data)
+        await rectification.answer_order(actor=current_actor(request), order_id=order_id, data=data)
         return await self._order(request, order_id)
 
     @post("/orders/{order_id:int}/close", status_code=200)
     async def close(self, request: Request, order_id: FromPath[int],
                     data: JSONBody[CloseOrderIn]) -> dict:
-        await audits.close_order(actor=current_actor(request), order_id=order_id, data=data)
+        await rectification.close_order(actor=current_actor(request), order_id=order_id, data=data)
         return await self._order(request, order_id)
 
     @post("/orders/{order_id:int}/reopen", status_code=200)
     async def reopen(self, request: Request, order_id: FromPath[int],
                      data: JSONBody[CloseOrderIn]) -> dict:
-        await audits.close_order(actor=current_actor(request), order_id=order_id, data=data,
+        await rectification.close_order(actor=current_actor(request), order_id=order_id, data=data,
                                  accept=False)
         return await self._order(request, order_id)

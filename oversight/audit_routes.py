@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from oversight import audits, queries
+from oversight import audits, queries, rectification
 from oversight.inputs import (
     AnswerOrderIn,
     AuditDecisionIn,
@@ -96,7 +96,7 @@ async def audit_page(request: Request, audit_id: int, *, status_code: int = 200,
     actor = current_actor(request)
     row = await audits.get_audit(actor=actor, audit_id=audit_id)
     orders = await queries.orders_of(audit_id)
-    files = await attachments.list_for_many(audits.EVIDENCE, [o["id"] for o in orders])
+    files = await attachments.list_for_many(rectification.EVIDENCE, [o["id"] for o in orders])
     for order in orders:
         order["actions"] = _refusals(audits.order_actions_for(actor, row, order))
         order["files"] = files[order["id"]]
@@ -107,7 +107,7 @@ async def audit_page(request: Request, audit_id: int, *, status_code: int = 200,
     return render(request, "oversight/audit.html", status_code=status_code, audit=row,
                   actions=_refusals(audits.actions_for(actor, row)), orders=orders,
                   members=await queries.members(audit_id), history=history,
-                  errors=errors or {}, form=form or {}, evidence=audits.EVIDENCE,
+                  errors=errors or {}, form=form or {}, evidence=rectification.EVIDENCE,
                   people=await queries.hq_people() if row["status"] == "returned" else [],
                   **LABELS)
 
@@ -124,7 +124,7 @@ async def act_on_audit(request: Request, audit_id: int, key: str, model: type,
 async def act_on_order(request: Request, order_id: int, key: str, model: type,
                        run: Callable[[Any, Any], Awaitable[Any]]) -> Response:
     actor = current_actor(request)
-    row, _ = await audits.get_order(actor=actor, order_id=order_id)  # 404 before anything
+    row, _ = await rectification.get_order(actor=actor, order_id=order_id)  # 404 before anything
     return await act(request, model, lambda data: run(actor, data),
                      page=functools.partial(audit_page, request, row["id"]), success=DONE[key],
                      location=f"/audits/{row['id']}#order-{order_id}")
@@ -203,23 +203,23 @@ class AuditController(Controller):
     @post("/orders/{order_id:int}/issue")
     async def issue(self, request: Request, order_id: FromPath[int]) -> Response:
         return await act_on_order(request, order_id, "issue", IssueOrderIn,
-                                  lambda actor, data: audits.issue_order(
+                                  lambda actor, data: rectification.issue_order(
                                       actor=actor, order_id=order_id, data=data))
 
     @post("/orders/{order_id:int}/answer")
     async def answer(self, request: Request, order_id: FromPath[int]) -> Response:
         return await act_on_order(request, order_id, "answer", AnswerOrderIn,
-                                  lambda actor, data: audits.answer_order(
+                                  lambda actor, data: rectification.answer_order(
                                       actor=actor, order_id=order_id, data=data))
 
     @post("/orders/{order_id:int}/close")
     async def close(self, request: Request, order_id: FromPath[int]) -> Response:
         return await act_on_order(request, order_id, "close", CloseOrderIn,
-                                  lambda actor, data: audits.close_order(
+                                  lambda actor, data: rectification.close_order(
                                       actor=actor, order_id=order_id, data=data))
 
     @post("/orders/{order_id:int}/reopen")
     async def reopen(self, request: Request, order_id: FromPath[int]) -> Response:
         return await act_on_order(request, order_id, "reopen", CloseOrderIn,
-                                  lambda actor, data: audits.close_order(
+                                  lambda actor, data: rectification.close_order(
                                       actor=actor, order_id=order_id, data=data, accept=False))

@@ -1,7 +1,7 @@
 """Audits of offices (R30): the CS-led group's plan, the vice-president's approval or return,
 the visit (never before approval), the written report by the deadline with the score that
-counts in the office's appraisal (R36), and the rectification orders the vice-president has
-the line department issue, the office answer and the line department close.
+counts in the office's appraisal (R36), and the vice-president's instruction of a rectification
+order (issued, answered and closed in oversight/rectification.py).
 
 Every write runs in one transaction with its audit-trail entry (R20) and its hand-off. The
 trail's entries of a plan belong to head office (the acting group or vice-president), so
@@ -14,14 +14,11 @@ from datetime import datetime
 from dealers.rules import Refusal
 from oversight import queries, rules
 from oversight.inputs import (
-    AnswerOrderIn,
     AuditDecisionIn,
     AuditPlanIn,
     AuditReportIn,
     AuditVisitIn,
-    CloseOrderIn,
     InstructIn,
-    IssueOrderIn,
 )
 from oversight.tables import Audit, AuditMember, RectificationOrder
 from portal import audit, clock
@@ -68,7 +65,7 @@ def _audit_flags(actor: Actor, row: dict) -> dict:
                 is_lead=actor.user_id == row["lead_id"])
 
 
-def _order_flags(actor: Actor, row: dict, order: dict) -> dict:
+def order_flags(actor: Actor, row: dict, order: dict) -> dict:
     return dict(is_line=is_line(actor, row["office_path"]),
                 in_group=actor.user_id in row["member_ids"],
                 is_office=is_office(actor, order["office_id"]))
@@ -83,10 +80,10 @@ def actions_for(actor: Actor, row: dict) -> dict[str, Refusal | None]:
 def order_actions_for(actor: Actor, audit_row: dict, order: dict) -> dict[str, Refusal | None]:
     if actor.read_only:
         return {}
-    return rules.order_actions(status=order["status"], **_order_flags(actor, audit_row, order))
+    return rules.order_actions(status=order["status"], **order_flags(actor, audit_row, order))
 
 
-def _enforce(actions: dict[str, Refusal | None], action: str, status: str,
+def enforce(actions: dict[str, Refusal | None], action: str, status: str,
              labels: dict[str, str], ever: set[str]) -> None:
     """`ever`: the actions this person has in some status (else the role may not: Forbidden)."""
     if action not in actions:
@@ -102,7 +99,7 @@ def _enforce_audit(actor: Actor, row: dict, action: str) -> None:
     flags = _audit_flags(actor, row)
     ever = set() if actor.read_only else {
         a for s in rules.AuditStatus for a in rules.audit_actions(status=s, **flags)}
-    _enforce(actions_for(actor, row), action, row["status"], STATUS_LABELS, ever)
+    enforce(actions_for(actor, row), action, row["status"], STATUS_LABELS, ever)
 
 
 async def get_audit(*, actor: Actor, audit_id: int) -> dict:
@@ -120,7 +117,7 @@ async def _locked(actor: Actor, audit_id: int) -> dict:
     return await get_audit(actor=actor, audit_id=audit_id)
 
 
-def _params(row: dict) -> dict:
+def audit_params(row: dict) -> dict:
     return dict(audit_id=row["id"], office=names(row, "office_name"),
                 deadline=china_day(row["deadline"]))
 
@@ -190,7 +187,7 @@ async def resubmit(*, actor: Actor, audit_id: int, data: AuditPlanIn) -> None:
     await audit.record(actor=actor, object_type="office_audit", object_id=audit_id,
                        action="resubmit", before={**before, "status": row["status"]},
                        after={**changed, "status": "submitted"})
-    await tell("audit_plan_submitted", actor=actor, params=_params(row),
+    await tell("audit_plan_submitted", actor=actor, params=audit_params(row),
                dedupe_key=f"audit:{audit_id}:resubmitted:{clock.now().timestamp():.0f}")
 
 
@@ -213,13 +210,13 @@ async def decide(*, actor: Actor, audit_id: int, approve: bool, data: AuditDecis
                        action=status, before={"status": row["status"]},
                        after={"status": status}, reason=data.note)
     if approve:
-        await tell("audit_plan_approved", actor=actor, params=_params(row),
+        await tell("audit_plan_approved", actor=actor, params=audit_params(row),
                    dedupe_key=f"audit:{audit_id}:approved", user_ids=row["member_ids"])
         if row["announced"]:
-            await tell("audit_announced", actor=actor, params=_params(row),
+            await tell("audit_announced", actor=actor, params=audit_params(row),
                        dedupe_key=f"audit:{audit_id}:announced", org_id=row["office_id"])
     else:
-        await tell("audit_plan_returned", actor=actor, params={**_params(row), "note": data.note},
+        await tell("audit_plan_returned", actor=actor, params={**audit_params(row), "note": data.note},
                    dedupe_key=f"audit:{audit_id}:returned:{clock.now().timestamp():.0f}",
                    user_ids=[row["lead_id"]])
 
@@ -258,7 +255,7 @@ async def file_report(*, actor: Actor, audit_id: int, data: AuditReportIn) -> No
     await audit.record(actor=actor, object_type="office_audit", object_id=audit_id,
                        action="reported", before={"status": row["status"]},
                        after={"status": "reported", "score": data.score, "late": late})
-    await tell("audit_reported", actor=actor, params=_params(row),
+    await tell("audit_reported", actor=actor, params=audit_params(row),
                dedupe_key=f"audit:{audit_id}:reported")
 
 
@@ -278,116 +275,10 @@ async def instruct(*, actor: Actor, audit_id: int, data: InstructIn) -> int:
     await audit.record(actor=actor, object_type="rectification_order", object_id=order.id,
                        action="instructed", after={"status": "instructed", "audit": audit_id})
     await tell("rectification_instructed", actor=actor, org_id=row["office_id"],
-               params={**_params(row), "order_id": order.id},
+               params={**audit_params(row), "order_id": order.id},
                dedupe_key=f"rectification:{order.id}:instructed")
     return order.id
 
-
-async def get_order(*, actor: Actor, order_id: int) -> tuple[dict, dict]:
-    """An order and its audit, for those who may see the audit; NotFound otherwise."""
-    order = await queries.order_row(order_id)
-    if order is None:
-        raise NotFound("Not found.")
-    return await get_audit(actor=actor, audit_id=order["audit_id"]), order
-
-
-async def _locked_order(actor: Actor, order_id: int, action: str) -> tuple[dict, dict]:
-    await raw_fetch("SELECT id FROM rectification_order WHERE id = $1 FOR UPDATE", order_id)
-    row, order = await get_order(actor=actor, order_id=order_id)
-    flags = _order_flags(actor, row, order)
-    ever = set() if actor.read_only else {
-        a for s in rules.OrderStatus for a in rules.order_actions(status=s, **flags)}
-    _enforce(order_actions_for(actor, row, order), action, order["status"],
-             ORDER_STATUS_LABELS, ever)
-    return row, order
-
-
-async def _order_step(actor: Actor, order: dict, status: str, values: dict,
-                      reason: str = "", action: str | None = None) -> None:
-    await RectificationOrder.update({RectificationOrder.status: status, **{
-        getattr(RectificationOrder, k): v for k, v in values.items()}}
-    ).where(RectificationOrder.id == order["id"])
-    await audit.record(actor=actor, object_type="rectification_order", object_id=order["id"],
-                       action=action or status,
-                       before={"status": order["status"]}, after={"status": status},
-                       reason=reason)
-
-
-@transactional
-async def issue_order(*, actor: Actor, order_id: int, data: IssueOrderIn) -> None:
-    """R30: the line department issues the order the vice-president instructed (the audit
-    group never can)."""
-    row, order = await _locked_order(actor, order_id, "issue")
-    errors = rules.text_problems({"requirement": data.requirement},
-                                 {"requirement": "Say what the office must put right."})
-    if data.due < clock.china_today():
-        errors["due"] = "The due date cannot be in the past."
-    if errors:
-        raise ValidationFailed(errors)
-    await _order_step(actor, order, "issued", dict(
-        requirement=data.requirement, due=data.due, issued_by=actor.user_id,
-        issued_at=clock.now()))
-    await tell("rectification_issued", actor=actor, org_id=row["office_id"],
-               params={**_params(row), "order_id": order_id, "due": china_day(data.due)},
-               dedupe_key=f"rectification:{order_id}:issued")
-
-
-EVIDENCE = "oversight.rectification"  # the attachments' subject: an order's evidence
-
-
-@transactional
-async def answer_order(*, actor: Actor, order_id: int, data: AnswerOrderIn) -> None:
-    """R30: the audited office answers the order, its evidence attached first."""
-    row, order = await _locked_order(actor, order_id, "answer")
-    errors = rules.text_problems({"answer": data.answer},
-                                 {"answer": "Say what the office has put right."})
-    if errors:
-        raise ValidationFailed(errors)
-    if not await queries.evidence_count(order_id):
-        raise RuleViolation("Attach the evidence (photos or documents) before answering.")
-    await _order_step(actor, order, "answered", dict(
-        answer=data.answer, answered_by=actor.user_id, answered_at=clock.now()))
-    await tell("rectification_answered", actor=actor, user_ids=[order["issued_by"]],
-               params={**_params(row), "order_id": order_id},
-               dedupe_key=f"rectification:{order_id}:answered:{clock.now().timestamp():.0f}")
-
-
-async def evidence_owner(actor: Actor, order_id: int) -> int:
-    """The attachments' rule (portal.attachments): an order's evidence is seen by those who
-    see its audit and belongs to the audited office."""
-    row, _ = await get_order(actor=actor, order_id=order_id)
-    return int(row["office_id"])
-
-
-async def may_add_evidence(actor: Actor, order_id: int) -> None:
-    """Only the audited office adds evidence, while the order waits for its answer."""
-    row, order = await get_order(actor=actor, order_id=order_id)
-    if not is_office(actor, order["office_id"]):
-        raise Forbidden("Only the audited office adds its evidence.")
-    if order["status"] != "issued":
-        raise RuleViolation("Evidence is added while the order waits for the office's answer.")
-
-
-@transactional
-async def close_order(*, actor: Actor, order_id: int, data: CloseOrderIn,
-                      accept: bool = True) -> None:
-    """R30: the line department closes the answered order, or sends it back to the office."""
-    row, order = await _locked_order(actor, order_id, "close" if accept else "reopen")
-    if not accept and not data.note.strip():
-        raise ValidationFailed({"note": "Say what the answer lacks."})
-    if len(data.note) > rules.TEXT_MAX:
-        raise ValidationFailed({"note": "At most 4,000 characters."})
-    if accept:
-        await _order_step(actor, order, "closed", dict(
-            closing_note=data.note, closed_by=actor.user_id, closed_at=clock.now()),
-            reason=data.note)
-    else:
-        await _order_step(actor, order, "issued", {}, reason=data.note, action="reopened")
-    await tell("rectification_closed" if accept else "rectification_reopened", actor=actor,
-               org_id=row["office_id"], params={**_params(row), "order_id": order_id,
-                                                "note": data.note},
-               dedupe_key=f"rectification:{order_id}:{'closed' if accept else 'reopened'}:"
-                          f"{clock.now().timestamp():.0f}")
 
 
 def china_time(at: datetime | None) -> str:

@@ -29,7 +29,7 @@ from dealers.special_routes import BatchIncidentController, SpecialApprovalContr
 from goods import rejected as goods_rejected
 from goods import routes as goods_routes
 from goods import workbench as goods_workbench
-from oversight import audits as oversight_audits
+from oversight import rectification
 from oversight import routes as oversight_routes
 from oversight import workbench as oversight_workbench
 from portal import (
@@ -113,8 +113,8 @@ async def run_jobs_once(settings: Settings) -> None:
 
 
 # Files on records: each domain's rule for who sees and who adds them.
-attachments.register_subject(oversight_audits.EVIDENCE, oversight_audits.evidence_owner,
-                             oversight_audits.may_add_evidence)  # R30: an order's evidence
+attachments.register_subject(rectification.EVIDENCE, rectification.evidence_owner,
+                             rectification.may_add_evidence)  # R30: an order's evidence
 
 for _subject in dealers_evidence.SUBJECTS:  # the dock's photos (issue 12 §5; R9, R13, R15)
     attachments.register_subject(*_subject)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from oversight import audits, queries
+from oversight import audits, queries, rectification
 from oversight.inputs import AuditVisitIn, InstructIn
 from portal import attachments
 from tests.helpers import api_token, client, login
@@ -68,7 +68,7 @@ async def test_r30_the_flow_through_the_pages():
         r = await c.post(f"/audits/orders/{order_id}/answer",
                          data={"_csrf": csrf, "answer": "已补"})
         assert r.status_code == 422  # evidence first
-        r = await c.post(f"/attachments/{audits.EVIDENCE}/{order_id}?next=/audits/{audit_id}",
+        r = await c.post(f"/attachments/{rectification.EVIDENCE}/{order_id}?next=/audits/{audit_id}",
                          files={"file": ("台账.pdf", PDF, "application/pdf")},
                          data={"_csrf": csrf})
         assert r.status_code == 303, r.text
@@ -81,7 +81,7 @@ async def test_r30_the_flow_through_the_pages():
         assert r.status_code == 303
         page = await c.get(f"/audits/{audit_id}")
         assert f'id="order-{order_id}-status">已关闭' in page.text
-    assert len(await attachments.list_for(audits.EVIDENCE, order_id)) == 1
+    assert len(await attachments.list_for(rectification.EVIDENCE, order_id)) == 1
 
 
 @pytest.mark.parametrize("viewer, seen", [
@@ -102,7 +102,7 @@ async def test_r1_tenant_matrix_page_api_list_export(viewer, seen):
         listed = await c.get("/audits")
         exported = await c.get("/audits/export?format=csv")
         api_list = await c.get("/api/v1/audits", headers=token)
-        files = await c.get(f"/attachments/{audits.EVIDENCE}/{order_id}")
+        files = await c.get(f"/attachments/{rectification.EVIDENCE}/{order_id}")
         if not seen:
             for url in (f"/audits/{audit_id}/approve", f"/audits/{audit_id}/instruct",
                         f"/audits/orders/{order_id}/issue", f"/audits/orders/{order_id}/answer"):

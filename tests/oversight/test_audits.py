@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from oversight import audits, queries
+from oversight import audits, queries, rectification
 from oversight.inputs import (
     AnswerOrderIn,
     AuditDecisionIn,
@@ -169,7 +169,7 @@ async def test_r30_the_audit_group_can_never_issue_an_order(who):
     w = await world()
     _, order_id = await _instructed(w)
     with pytest.raises(RuleViolation, match="audit group cannot order"):
-        await audits.issue_order(actor=w.actors[who], order_id=order_id,
+        await rectification.issue_order(actor=w.actors[who], order_id=order_id,
                                  data=IssueOrderIn(requirement="x", due=today()))
 
 
@@ -178,7 +178,7 @@ async def test_r30_nobody_but_the_line_department_issues(who):
     w = await world()
     _, order_id = await _instructed(w)
     with pytest.raises((Forbidden, NotFound)):
-        await audits.issue_order(actor=w.actors[who], order_id=order_id,
+        await rectification.issue_order(actor=w.actors[who], order_id=order_id,
                                  data=IssueOrderIn(requirement="x", due=today()))
 
 
@@ -199,28 +199,28 @@ async def test_r30_order_issued_answered_with_evidence_and_closed():
     w = await world()
     audit_id, order_id = await _instructed(w)
     assert [n["kind"] for n in await _notified(w.users["rm"])] == ["rectification_instructed"]
-    await audits.issue_order(actor=w.actors["rm"], order_id=order_id,
+    await rectification.issue_order(actor=w.actors["rm"], order_id=order_id,
                              data=IssueOrderIn(requirement="补齐库存台账", due=today()))
     assert "rectification_issued" in [n["kind"] for n in await _notified(w.users["manager"])]
     with pytest.raises(RuleViolation, match="Attach the evidence"):
-        await audits.answer_order(actor=w.actors["manager"], order_id=order_id,
+        await rectification.answer_order(actor=w.actors["manager"], order_id=order_id,
                                   data=AnswerOrderIn(answer="已补齐"))
     with pytest.raises(Forbidden):  # only the audited office adds its evidence
-        await attachments.attach(actor=w.actors["rm"], subject_name=audits.EVIDENCE,
+        await attachments.attach(actor=w.actors["rm"], subject_name=rectification.EVIDENCE,
                                  subject_id=order_id, filename="a.pdf", data=PDF)
     with pytest.raises(NotFound):
-        await attachments.attach(actor=w.actors["gd.manager"], subject_name=audits.EVIDENCE,
+        await attachments.attach(actor=w.actors["gd.manager"], subject_name=rectification.EVIDENCE,
                                  subject_id=order_id, filename="a.pdf", data=PDF)
-    await attachments.attach(actor=w.actors["manager"], subject_name=audits.EVIDENCE,
+    await attachments.attach(actor=w.actors["manager"], subject_name=rectification.EVIDENCE,
                              subject_id=order_id, filename="台账.pdf", data=PDF)
-    await audits.answer_order(actor=w.actors["manager"], order_id=order_id,
+    await rectification.answer_order(actor=w.actors["manager"], order_id=order_id,
                               data=AnswerOrderIn(answer="已补齐"))
     with pytest.raises(RuleViolation, match="audit group cannot order"):
-        await audits.close_order(actor=w.actors["cs"], order_id=order_id, data=CloseOrderIn())
+        await rectification.close_order(actor=w.actors["cs"], order_id=order_id, data=CloseOrderIn())
     with pytest.raises(ValidationFailed):  # sending back says why
-        await audits.close_order(actor=w.actors["rm"], order_id=order_id, data=CloseOrderIn(),
+        await rectification.close_order(actor=w.actors["rm"], order_id=order_id, data=CloseOrderIn(),
                                  accept=False)
-    await audits.close_order(actor=w.actors["rm"], order_id=order_id,
+    await rectification.close_order(actor=w.actors["rm"], order_id=order_id,
                              data=CloseOrderIn(note="核实无误"))
     orders = await queries.orders_of(audit_id)
     assert orders[0]["status"] == "closed" and orders[0]["issued_by"] == w.users["rm"]["id"]
@@ -231,17 +231,17 @@ async def test_r30_order_issued_answered_with_evidence_and_closed():
 async def test_r30_an_answer_sent_back_is_answered_again():
     w = await world()
     _, order_id = await _instructed(w)
-    await audits.issue_order(actor=w.actors["rm"], order_id=order_id,
+    await rectification.issue_order(actor=w.actors["rm"], order_id=order_id,
                              data=IssueOrderIn(requirement="补齐", due=today()))
-    await attachments.attach(actor=w.actors["manager"], subject_name=audits.EVIDENCE,
+    await attachments.attach(actor=w.actors["manager"], subject_name=rectification.EVIDENCE,
                              subject_id=order_id, filename="a.pdf", data=PDF)
-    await audits.answer_order(actor=w.actors["manager"], order_id=order_id,
+    await rectification.answer_order(actor=w.actors["manager"], order_id=order_id,
                               data=AnswerOrderIn(answer="已补齐"))
-    await audits.close_order(actor=w.actors["rm"], order_id=order_id,
+    await rectification.close_order(actor=w.actors["rm"], order_id=order_id,
                              data=CloseOrderIn(note="缺少签字"), accept=False)
-    _, order = await audits.get_order(actor=w.actors["manager"], order_id=order_id)
+    _, order = await rectification.get_order(actor=w.actors["manager"], order_id=order_id)
     assert order["status"] == "issued"
-    await audits.answer_order(actor=w.actors["manager"], order_id=order_id,
+    await rectification.answer_order(actor=w.actors["manager"], order_id=order_id,
                               data=AnswerOrderIn(answer="已补签"))
 
 

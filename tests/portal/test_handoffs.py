@@ -1133,7 +1133,7 @@ async def _audit_world():
 
 async def _audit_to(w, audit_id: int, status: str) -> int | None:
     """Take the audit on to `status`; from "instructed" on, returns the order's id."""
-    from oversight import audits
+    from oversight import audits, rectification
     from oversight.inputs import (
         AnswerOrderIn,
         AuditDecisionIn,
@@ -1160,13 +1160,13 @@ async def _audit_to(w, audit_id: int, status: str) -> int | None:
             order_id = await audits.instruct(actor=w.actors["vp"], audit_id=audit_id,
                                              data=InstructIn(instruction="整改"))
         elif step == "issued":
-            await audits.issue_order(actor=w.actors["rm"], order_id=order_id, data=IssueOrderIn(
+            await rectification.issue_order(actor=w.actors["rm"], order_id=order_id, data=IssueOrderIn(
                 requirement="补台账", due=clock.china_today()))
         else:
-            await attachments.attach(actor=w.actors["manager"], subject_name=audits.EVIDENCE,
+            await attachments.attach(actor=w.actors["manager"], subject_name=rectification.EVIDENCE,
                                      subject_id=order_id, filename="e.pdf",
                                      data=b"%PDF-1.4\n%%EOF\n")
-            await audits.answer_order(actor=w.actors["manager"], order_id=order_id,
+            await rectification.answer_order(actor=w.actors["manager"], order_id=order_id,
                                       data=AnswerOrderIn(answer="已补"))
     await raw_fetch("DELETE FROM notification")
     return order_id
@@ -1224,7 +1224,7 @@ async def _rectification_instructed(event: str):
 @walk("rectification_issued", "rectification_answered", "rectification_closed",
       "rectification_reopened")
 async def _rectification_steps(event: str):
-    from oversight import audits
+    from oversight import rectification
     from oversight.inputs import AnswerOrderIn, CloseOrderIn, IssueOrderIn
 
     w, audit_id = await _audit_world()
@@ -1234,21 +1234,21 @@ async def _rectification_steps(event: str):
     assert order_id is not None
     if event == "rectification_issued":
         actor, told = "rm", ("manager",)
-        step = lambda: audits.issue_order(  # noqa: E731
+        step = lambda: rectification.issue_order(  # noqa: E731
             actor=w.actors["rm"], order_id=order_id,
             data=IssueOrderIn(requirement="补台账", due=clock.china_today()))
     elif event == "rectification_answered":
         from portal import attachments
 
-        await attachments.attach(actor=w.actors["manager"], subject_name=audits.EVIDENCE,
+        await attachments.attach(actor=w.actors["manager"], subject_name=rectification.EVIDENCE,
                                  subject_id=order_id, filename="e.pdf", data=b"%PDF-1.4\n%%EOF\n")
         actor, told = "manager", ("rm",)
-        step = lambda: audits.answer_order(  # noqa: E731
+        step = lambda: rectification.answer_order(  # noqa: E731
             actor=w.actors["manager"], order_id=order_id, data=AnswerOrderIn(answer="已补"))
     else:
         accept = event == "rectification_closed"
         actor, told = "rm", ("manager",)
-        step = lambda: audits.close_order(  # noqa: E731
+        step = lambda: rectification.close_order(  # noqa: E731
             actor=w.actors["rm"], order_id=order_id, data=CloseOrderIn(note="缺签字"),
             accept=accept)
     await step()
