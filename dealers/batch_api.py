@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from dealers import batch_lines, batches, dock_counts, queries, receiving, rules
-from dealers.batch_routes import batch_filters
+from dealers.batch_listing import batch_filters
 from dealers.inputs import ApproveIn, ArriveIn, DispatchIn, DisposeIn, LineCountIn, ReasonIn
 from portal import clock, listing
 from portal.api import api_token_required

@@ -110,7 +110,7 @@ async def test_special_approval_claim_and_import_over_the_api():
 
 async def test_list_search_answers_as_the_page_and_never_shows_a_sibling():
     """issue 9 §5 twins: /api/v1/batches reads its filters with the page's parser
-    (batch_routes.batch_filters) and the same query, so the same batches in the same order."""
+    (batch_listing.batch_filters) and the same query, so the same batches in the same order."""
     from tests.dealers.test_batch_lists import _batches, _ids, _world
     from tests.helpers import login
 
