@@ -62,6 +62,7 @@ from settlements.api import SettlementsApi, StatementApi
 from settlements.hq_routes import SettlementsController
 from settlements.routes import StatementController
 from spares import deposits as spares_deposits
+from spares import repair_photos
 from spares import workbench as spares_workbench
 from spares.api import SparesApi
 from spares.deposit_routes import StripeWebhookController
@@ -116,7 +117,7 @@ async def run_jobs_once(settings: Settings) -> None:
 attachments.register_subject(rectification.EVIDENCE, rectification.evidence_owner,
                              rectification.may_add_evidence)  # R30: an order's evidence
 
-for _subject in dealers_evidence.SUBJECTS:  # the dock's photos (issue 12 §5; R9, R13, R15)
+for _subject in [*dealers_evidence.SUBJECTS, *repair_photos.SUBJECTS]:  # photos (issue 12 §5)
     attachments.register_subject(*_subject)
 attachments.register_subject(goods_rejected.SUBJECT, goods_rejected.lot_owner,
                              goods_rejected.may_attach_certificate)  # a scrap lot's certificate

@@ -11,12 +11,13 @@ from typing import Any
 from litestar import Request, Response
 
 from dealers.rules import Refusal
+from portal import attachments
 from portal.actions import Page, act, form_input
 from portal.actor import Actor
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.i18n import gettext
 from portal.web import current_actor, render
-from spares import oversight, queries, rules, wallets
+from spares import oversight, queries, repair_photos, rules, wallets
 
 
 def shown(actions: dict[str, Refusal | None]) -> dict[str, str | None]:
@@ -37,7 +38,9 @@ async def point_page(request: Request, point_id: int, *, status_code: int = 200,
         deposit = None
     own, roles = actor.organisation_id == point_id, actor.roles
     repairs = await queries.list_repairs(actor=actor, point_id=point_id)
+    photos = await attachments.list_for_many(repair_photos.SUBJECT, [r["id"] for r in repairs])
     for repair in repairs:
+        repair["photos"] = photos[repair["id"]]
         repair["actions"] = shown(rules.repair_actions(
             status=repair["status"], overdue=repair["overdue"], own_point=own, roles=roles))
     fees = await queries.fee_history(point_id)
@@ -54,6 +57,7 @@ async def point_page(request: Request, point_id: int, *, status_code: int = 200,
                   stock=await queries.stock_of(point_id), parts=await queries.active_parts(),
                   products=await queries.active_products(), repairs=repairs, fees=fees,
                   disputes=disputes, card_enabled=bool(settings.stripe_secret_key),
+                  photo_staff=own and actor.has("repair_staff"),
                   wallets=wallets.enabled_wallets(settings), errors=errors or {},
                   form=form or {})
 
