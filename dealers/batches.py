@@ -58,8 +58,9 @@ def require_status(batch: dict, *statuses: str) -> None:
 
 
 async def _move(actor: Actor, batch: dict, target: str, values: dict[str, Any],
-                reason: str = "") -> None:
-    """Change status (and fields) with an audit row; the caller holds the row lock."""
+                reason: str = "", noted: dict[str, Any] | None = None) -> None:
+    """Change status (and fields) with an audit row; the caller holds the row lock. `noted`:
+    figures the history keeps beside the change (a decision's totals), not columns."""
     if not rules.can_move(batch["status"], target):
         raise Conflict("This batch is %(status)s; the action is not possible now.",
                        status=batch["status"])
@@ -70,8 +71,8 @@ async def _move(actor: Actor, batch: dict, target: str, values: dict[str, Any],
     await audit.record(actor=actor, object_type="return_batch", object_id=batch["id"],
                        action=target, organisation_id=batch["organisation"],
                        before={"status": batch["status"]},
-                       after={k: v for k, v in columns.items() if k != "status"} | {"status": target},
-                       reason=reason)
+                       after={k: v for k, v in columns.items() if k != "status"}
+                       | (noted or {}) | {"status": target}, reason=reason)
 
 
 async def actions_for(actor: Actor, batch: dict, now: datetime) -> dict:

@@ -252,7 +252,7 @@ async def decide_batch(*, actor: Actor, batch_id: int, decisions: list[Decision]
               "credited": sum(d.credited for d in decisions),
               "rejected": sum(d.rejected for d in decisions)}
     await _move(actor, batch, "dispositioned", {"decided_by": actor.user_id,
-                                                "decided_at": now}, reason=str(totals))
+                                                "decided_at": now}, noted=totals)
     await tell("receipt_ready", actor=actor, org_id=batch["organisation"],
                params=_about(batch, **totals), dedupe_key=batch["number"])
 

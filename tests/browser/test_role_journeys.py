@@ -26,6 +26,7 @@ from playwright.async_api import Page, async_playwright, expect
 
 from portal import clock
 from portal.cli import _load_demo
+from portal.db import raw_fetch
 from tests.browser.live import CHROMIUM_ARGS, live_portal
 
 PASSWORD = "demo-pass-2026"  # every demo user's (README "Trying it")
@@ -232,15 +233,21 @@ async def test_logistics_counts_an_arrived_batch_one_short(portal):
         await beijing.locator("a").first.click()
         await page.get_by_role("link", name="Receive", exact=True).click()
         await expect(page.locator("#dock-number")).to_have_value(number)
-        await page.click("#record-arrival")
-        await flash_says(page, f"Batch {number} arrived; the office and customer service have "
-                               "been told. Count it now.")
+        # its cartons are all in (arrival recorded at the dock): straight to the count
+        await expect(page.locator("#summary-arrived")).to_be_visible()
+        await page.click("#count-batch")
         await expect(page.locator("h1")).to_have_text(f"Count and inspect {number}")
-        on_form = int(await page.input_value("#received-1"))
-        await page.fill("#received-1", str(on_form - 1))
+        # blind counting (R12, issue 12 §3): nothing pre-filled; every line counted, one short
+        assert await page.input_value("#received-1") == ""
+        for line in await raw_fetch(
+                "SELECT l.line_no, l.quantity FROM return_line l JOIN return_batch b ON "
+                "b.id = l.batch WHERE b.number = $1", number):
+            short = 1 if line["line_no"] == 1 else 0
+            await page.fill(f"#received-{line['line_no']}", str(line["quantity"] - short))
         await page.click("#save-count")
-        await flash_says(page, f"Count of batch {number} recorded; customer service can decide "
-                               "it now.")
+        await flash_says(page, f"Count of batch {number} saved. It differs from the form: the "
+                               "differences are marked below, and the office and customer "
+                               "service have been told.")
         await expect(page.locator("#batch-status")).to_have_text("counted")
         await expect(page.locator("#line-1.differs")).to_be_visible()
         handed["counted"] = number

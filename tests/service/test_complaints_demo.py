@@ -32,7 +32,8 @@ async def test_r32_demo_on_any_day(moment):
         rows = await raw_fetch("SELECT c.status, c.major, c.recorded_by IS NULL AS public, "
                                "c.escalated_at IS NOT NULL AS escalated, o.kind "
                                "FROM complaint c JOIN organisation o ON o.id = c.organisation "
-                               "ORDER BY c.id")
+                               # the control tower's months of history (TWD…) are not the story
+                               "WHERE c.reference NOT LIKE 'TWD%' ORDER BY c.id")
         assert [r["status"] for r in rows] == [
             "recorded", "recorded", "proposed", "assigned", "approved", "not_standing",
             "closed", "assigned"]
