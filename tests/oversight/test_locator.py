@@ -119,3 +119,35 @@ async def test_r38_entry_checks_its_fields():
         await locator.publish(actor=w.actors["manager"], point_id=w.id("bare"),
                               data=entry(city=" ", hours="", latitude="91", longitude=""))
     assert set(refused.value.errors) == {"city", "hours", "latitude"}
+
+
+async def test_r38_fuzzed_queries_never_fail_on_any_public_locator_page(monkeypatch):
+    """The hardening issue's fuzzing, on the public pages outside /api/v1: random text (control
+    characters, other scripts, very long, number-like) in every query field of the page, its
+    JSON and its poster answers 200 or a clear 4xx, never a 5xx; the JSON keeps to the
+    allowlist whatever is asked."""
+    import random
+    import urllib.parse
+
+    await points_world()
+    monkeypatch.setattr(locator, "LOOKUP_LIMIT", (100_000, 600))
+    rng = random.Random(38)
+    seen: set[tuple[str, int]] = set()
+    alphabet = ["\x00", "\x1b", "\t", "%", "'", '"', "<", "江", "苏", "𝔘", "-", ".", "e", "9",
+                "CN-JS", "南京市", " ", "\u202e", "nan", "inf", "1e308", "0x1f"]
+    async with client() as c:
+        for _ in range(150):
+            params = {k: "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+                      for k in ("province", "city", "lat", "lng", "lang") if rng.random() < 0.7}
+            query = urllib.parse.urlencode(params)
+            for path in ("/find-repair", "/find-repair/points.json", "/find-repair/poster"):
+                r = await c.get(f"{path}?{query}")
+                assert r.status_code in (200, 400, 404, 422), (path, params, r.status_code)
+                seen.add((path, r.status_code))
+                if path.endswith(".json") and r.status_code == 200:
+                    for point in r.json().get("points", []):
+                        assert set(point) <= ALLOWED
+        listed = (await c.get("/find-repair/points.json?province=CN-JS")).json()
+    assert {p for p, status in seen if status == 200} == {
+        "/find-repair", "/find-repair/points.json", "/find-repair/poster"}  # not all refused
+    assert listed["points"] and all(set(p) <= ALLOWED for p in listed["points"])
