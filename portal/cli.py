@@ -71,6 +71,7 @@ async def _load_demo() -> bool:
     """Load the demo once (each part skips itself when already there) and say what was done
     and which offices may submit a regular batch today. Returns whether anything was loaded."""
     # The CLI is part of the composition root: it may load every domain's demo data.
+    import portal.app  # noqa: F401  the composition root registers the attachments' subjects
     from dealers.demo import load_batches_demo, open_window_offices
     from goods.demo import load_goods_demo
     from oversight.demo import load as load_oversight_demo
