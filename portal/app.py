@@ -100,7 +100,7 @@ async def run_jobs_once(settings: Settings) -> None:
     from goods import jobs as goods_jobs
     from service.archive import erase_expired_customers
     from service.complaints import escalate_overdue_complaints
-    from tower.alerts import watch_batch_quality
+    from tower.alerts import watch_daily
 
     await roll_over_unsubmitted(clock.now())
     await remind_window_opening(clock.now())
@@ -109,7 +109,7 @@ async def run_jobs_once(settings: Settings) -> None:
     await payouts.reconcile_pending(settings)  # R27: payouts whose Stripe answer was lost
     await erase_expired_customers(clock.now())  # R34: personal data past HQ's retention
     await goods_jobs.run(clock.now())  # R13, R18: replacement orders, repeat claims
-    await watch_batch_quality(clock.now())  # R7, R16: last month's returns, early warning
+    await watch_daily(clock.now())  # R7, R16: last month's returns, once a day
     await attachments.sweep_orphans()  # files whose row was rolled back
 
 

@@ -100,6 +100,22 @@ async def watch_batch_quality(now: datetime, *, window_start: date | None = None
     return ids
 
 
+# The job's last complete month does not change after it closes, save a late recount: testing
+# it every ten minutes would re-aggregate a month of returns for nothing, so the periodic job
+# tests it once per China day per process (a repeat run is harmless: alerts are keyed).
+_watched_on: set[tuple[date, date]] = set()
+
+
+async def watch_daily(now: datetime) -> list[int]:
+    """The periodic job's entry: `watch_batch_quality` at most once a China day."""
+    key = (rules.add_months(clock.china_today(now).replace(day=1), -1), clock.china_today(now))
+    if key in _watched_on:
+        return []
+    ids = await watch_batch_quality(now)
+    _watched_on.add(key)
+    return ids
+
+
 ALERT_SUBJECT = "Possible batch quality problem: %(model)s, date code %(code)s, %(region)s"
 ALERT_BODY = ("%(region)s returned %(observed)s units of %(model)s with date code %(code)s in "
               "%(window)s, where about %(expected)s were expected. Turn it into an on-site "

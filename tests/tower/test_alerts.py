@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 
 from portal import clock
-from portal.db import raw_fetch
+from portal.db import count_queries, raw_fetch
 from portal.errors import ValidationFailed
 from portal.tables import AuditEntry, Notification
 from tests.helpers import client, csrf_from, login, make_org, make_user
@@ -190,3 +190,23 @@ def test_r16_poisson_tail_matches_the_definition():
     assert rules.poisson_upper_tail(0, 5) == 1.0
     assert rules.poisson_upper_tail(100, 54) < 1e-7
     assert abs(rules.poisson_upper_tail(2, 10) - (1 - math.exp(-10) * 11)) < 1e-12
+
+
+async def test_r16_the_periodic_job_tests_last_month_once_a_day_not_every_run():
+    """The job re-aggregated a closed month every ten minutes; now once per China day."""
+    w = await f.world()
+    month, dc = date(2026, 1, 1), date(2025, 6, 1)
+    for org, spiked in (("a", 60), ("c", 5)):
+        b = await f.batch(w, org, month, f.at(month.replace(day=12)))
+        await f.line(w, b, spiked, spiked, date_code=dc)
+        await f.line(w, b, 500, 500, date_code=date(2025, 5, 1))
+    alerts._watched_on.clear()
+    assert len(await alerts.watch_daily(clock.now())) == 1
+    with count_queries() as again:
+        assert await alerts.watch_daily(clock.now()) == []
+    assert again.count == 0
+    tomorrow = datetime(2026, 2, 11, 10, 0, tzinfo=clock.CHINA)
+    with clock.frozen(tomorrow), count_queries() as next_day:
+        assert await alerts.watch_daily(clock.now()) == []  # tested again; the alert stands
+    assert next_day.count > 0
+    assert await raw_fetch("SELECT count(*) AS n FROM quality_alert") == [{"n": 1}]
