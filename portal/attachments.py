@@ -187,10 +187,15 @@ async def open_file(*, actor: Actor, attachment_id: int) -> tuple[dict, bytes]:
 
 async def sweep_orphans() -> int:
     """Delete stored files older than the grace period that no row names (their transaction
-    rolled back after the file was written). Run by the jobs."""
+    rolled back after the file was written). Run by the jobs every few minutes, so only this
+    month's and last month's folders can hold a new orphan: listing every key ever stored
+    would make the job's cost grow with the archive."""
     cutoff = clock.now() - SWEEP_GRACE
     store = storage()
-    keys = [k for k, written in await store.list_keys() if written < cutoff]
+    now = clock.now()  # keys begin with their upload's month (attach)
+    months = {f"{now:%Y/%m}/", f"{now.replace(day=1) - timedelta(days=1):%Y/%m}/"}
+    keys = [k for month in sorted(months) for k, written in await store.list_keys(month)
+            if written < cutoff]
     if not keys:
         return 0
     known = {r["storage_key"] for r in await raw_fetch(

@@ -20,7 +20,7 @@ class Storage(Protocol):
     async def put(self, key: str, data: bytes) -> None: ...
     async def get(self, key: str) -> bytes: ...
     async def delete(self, key: str) -> None: ...
-    async def list_keys(self) -> list[tuple[str, dt.datetime]]: ...
+    async def list_keys(self, prefix: str = "") -> list[tuple[str, dt.datetime]]: ...
 
 
 def _safe_key(key: str) -> str:
@@ -63,13 +63,15 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    async def list_keys(self) -> list[tuple[str, dt.datetime]]:
+    async def list_keys(self, prefix: str = "") -> list[tuple[str, dt.datetime]]:
+        """The keys under `prefix` (a key's leading folders, e.g. "2026/12/")."""
         def scan() -> list[tuple[str, dt.datetime]]:
-            if not self.root.exists():
+            top = self.root / prefix.strip("/") if prefix else self.root
+            if not top.is_dir():
                 return []
             return [(str(p.relative_to(self.root)),
                      dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC))
-                    for p in self.root.rglob("*") if p.is_file() and p.suffix != ".part"]
+                    for p in top.rglob("*") if p.is_file() and p.suffix != ".part"]
         return await asyncio.to_thread(scan)
 
 
@@ -130,9 +132,9 @@ class S3Storage:
     async def delete(self, key: str) -> None:
         await self._call("DELETE", _safe_key(key))
 
-    async def list_keys(self) -> list[tuple[str, dt.datetime]]:
+    async def list_keys(self, prefix: str = "") -> list[tuple[str, dt.datetime]]:
         found: list[tuple[str, dt.datetime]] = []
-        query = {"list-type": "2"}
+        query = {"list-type": "2", **({"prefix": prefix} if prefix else {})}
         while True:
             tree = ElementTree.fromstring((await self._call("GET", query=query)).content)
             ns = {"s3": tree.tag.split("}")[0].strip("{")} if "}" in tree.tag else {}
@@ -144,7 +146,7 @@ class S3Storage:
             token = tree.findtext(f"{prefix}NextContinuationToken", "", ns)
             if not token:
                 return found
-            query = {"list-type": "2", "continuation-token": token}
+            query = {**query, "continuation-token": token}
 
 
 _STORAGE: Storage | None = None

@@ -193,3 +193,17 @@ async def test_a_rolled_back_upload_leaves_no_row_and_its_file_is_swept():
     with clock.frozen(clock.now() + timedelta(hours=2)):
         assert await attachments.sweep_orphans() >= 1
     assert not stray & {k for k, _ in await storage().list_keys()}
+
+
+async def test_the_sweep_lists_only_the_last_two_months_not_the_whole_archive():
+    """Its cost follows recent uploads, not every file ever kept (issue 17 §4): a stray file
+    from long ago is not even looked at, a recent one is swept."""
+    store = storage()
+    await store.put("2001/01/old-orphan", b"x")
+    await store.put(f"{clock.now():%Y/%m}/new-orphan", b"x")
+    with clock.frozen(clock.now() + timedelta(hours=2)):
+        assert await attachments.sweep_orphans() >= 1
+    keys = {k for k, _ in await store.list_keys()}
+    assert "2001/01/old-orphan" in keys
+    assert f"{clock.now():%Y/%m}/new-orphan" not in keys
+    assert [k for k, _ in await store.list_keys("2001/01/")] == ["2001/01/old-orphan"]

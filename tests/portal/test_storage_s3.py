@@ -56,6 +56,9 @@ async def test_put_get_list_delete_against_an_s3_server(bucket):
     keys = dict(await bucket.list_keys())
     assert list(keys) == ["2026/12/abc"]
     assert abs(keys["2026/12/abc"] - clock.now()) < timedelta(minutes=5)
+    await bucket.put("2001/01/old", b"x")
+    assert [k for k, _ in await bucket.list_keys("2026/12/")] == ["2026/12/abc"]  # a month only
+    await bucket.delete("2001/01/old")
     await bucket.delete("2026/12/abc")
     assert await bucket.list_keys() == []
     with pytest.raises(NotFound):
