@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from goods import rejected, repeats, replacements, suppliers
+from goods import deliveries, rejected, repeats, replacements, suppliers
 from goods.inputs import (
     CategoryFlagIn,
     ClaimMonthIn,
@@ -61,11 +61,11 @@ async def load_goods_demo() -> bool:
                            and a.organisation_id == row["organisation"]), None)
             sent = await replacements.get_shipment(actor=logistics, shipment_id=shipment)
             if office is not None:
-                await replacements.confirm_receipt(actor=office, shipment_id=shipment,
-                                                   data=ReceiptIn([ReceivedLineIn(
-                                                       l["id"], l["quantity"] - (i == 0))
-                                                       for i, l in enumerate(sent["lines"])],
-                                                       note="一箱破损，少一件"))
+                await deliveries.confirm_receipt(actor=office, shipment_id=shipment,
+                                                 data=ReceiptIn([ReceivedLineIn(
+                                                     l["id"], l["quantity"] - (i == 0))
+                                                     for i, l in enumerate(sent["lines"])],
+                                                     note="一箱破损，少一件"))
     await _rejected(people)
     await _suppliers(cs, products)
     await repeats.flag_waiting()

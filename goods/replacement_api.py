@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from goods import queries, replacements
+from goods import deliveries, queries, replacements
 from goods.inputs import CreditInsteadIn, ReceiptIn, ResolveIn, ShipIn, StockIn
 from portal.api import api_token_required
 from portal.validation import JSON_MAX_BYTES
@@ -74,7 +74,7 @@ class ReplacementApi(Controller):
                       data: JSONBody[ReceiptIn]) -> dict:
         """The office confirms each shipped line's received quantity; a shortfall is recorded."""
         actor = current_actor(request)
-        await replacements.confirm_receipt(actor=actor, shipment_id=shipment_id, data=data)
+        await deliveries.confirm_receipt(actor=actor, shipment_id=shipment_id, data=data)
         shipment = await replacements.get_shipment(actor=actor, shipment_id=shipment_id)
         return await _replacement(actor, shipment["replacement_id"])
 
@@ -83,7 +83,7 @@ class ReplacementApi(Controller):
                       data: JSONBody[ResolveIn]) -> dict:
         """A short delivery resolved: `resolution` reship|credit (a credit needs its note)."""
         actor = current_actor(request)
-        await replacements.resolve_shortfall(actor=actor, shipment_id=shipment_id, data=data)
+        await deliveries.resolve_shortfall(actor=actor, shipment_id=shipment_id, data=data)
         shipment = await replacements.get_shipment(actor=actor, shipment_id=shipment_id)
         return await _replacement(actor, shipment["replacement_id"])
 

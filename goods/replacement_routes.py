@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from goods import queries, replacements, rules
+from goods import deliveries, queries, replacements, rules
 from goods.inputs import CreditInsteadIn, ReceiptIn, ReceivedLineIn, ResolveIn, ShipIn, StockIn
 from portal import audit, clock
 from portal.actions import act
@@ -139,14 +139,14 @@ class ReplacementController(Controller):
     async def confirm(self, request: Request, shipment_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         return await _act(request, await _replacement_of(request, shipment_id), "confirm",
-                          read_receipt, lambda data: replacements.confirm_receipt(
+                          read_receipt, lambda data: deliveries.confirm_receipt(
                               actor=actor, shipment_id=shipment_id, data=data))
 
     @post("/shipments/{shipment_id:int}/resolve")
     async def resolve(self, request: Request, shipment_id: FromPath[int]) -> Response:
         actor = current_actor(request)
         return await _act(request, await _replacement_of(request, shipment_id), "resolve",
-                          ResolveIn, lambda data: replacements.resolve_shortfall(
+                          ResolveIn, lambda data: deliveries.resolve_shortfall(
                               actor=actor, shipment_id=shipment_id, data=data))
 
     @get("/stock")

@@ -1,14 +1,14 @@
 """Replacement shipments (R13 换货, seed 003 §2 art. 9): each decided batch's exchanged goods
 become a replacement order to its office, credited instead where HQ has none of the model;
-HQ logistics ships what is owed, the office confirms what arrived, and a short delivery is
-resolved by shipping again or crediting. Exchanged = shipped + credited instead + owed, always:
-the code moves quantities between those columns in one statement and the database CHECKs it."""
+HQ logistics ships what is owed (the office's confirmation and short deliveries are in
+goods/deliveries.py). Exchanged = shipped + credited instead + owed, always: the code moves
+quantities between those columns in one statement and the database CHECKs it."""
 from __future__ import annotations
 
 from typing import Any
 
 from goods import queries, rules
-from goods.inputs import CreditInsteadIn, ReceiptIn, ResolveIn, ShipIn, StockIn
+from goods.inputs import CreditInsteadIn, ShipIn, StockIn
 from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch, transactional
@@ -34,7 +34,7 @@ def is_hq(actor: Actor, *roles: str) -> bool:
     return actor.organisation_kind == "hq" and actor.has(*roles)
 
 
-def _about(row: dict, **extra: Any) -> dict:
+def about(row: dict, **extra: Any) -> dict:
     return {"number": row["batch_number"], "replacement_id": row["replacement_id"],
             "office": names(row, "org_name"), **extra}
 
@@ -89,7 +89,7 @@ async def open_replacements() -> list[int]:
                            after={"batch": row["batch_number"], "owed": row["owed"],
                                   "credited": row["credited"]})
         await tell("replacement_opened", actor=None, org_id=row["organisation"],
-                   params=_about(row, owed=row["owed"], credited=row["credited"]),
+                   params=about(row, owed=row["owed"], credited=row["credited"]),
                    dedupe_key=f"replacement-{row['replacement_id']}")
     return opened
 
@@ -126,7 +126,7 @@ def shipment_actions(actor: Actor, row: dict) -> dict[str, rules.Refusal | None]
                                   is_hq=is_hq(actor, "hq_logistics", "hq_cs"))
 
 
-def _enforce(actions: dict, action: str, refused: Forbidden) -> None:
+def enforce(actions: dict, action: str, refused: Forbidden) -> None:
     if action not in actions:
         raise refused
     refusal = actions[action]
@@ -141,7 +141,7 @@ async def ship(*, actor: Actor, replacement_id: int, data: ShipIn) -> int:
     """Ship everything the replacement still owes, once: two clerks at once, the row lock lets
     one through and the other finds nothing owed (Conflict)."""
     row = await get_replacement(actor=actor, replacement_id=replacement_id, lock=True)
-    _enforce(replacement_actions(actor, row), "ship",
+    enforce(replacement_actions(actor, row), "ship",
              Forbidden("Only HQ logistics ships replacements."))
     errors = rules.check_shipping(carrier=data.carrier, waybill=data.waybill,
                                   packages=data.packages, shipped_on=data.shipped_on,
@@ -169,7 +169,7 @@ async def ship(*, actor: Actor, replacement_id: int, data: ShipIn) -> int:
                               "waybill": data.waybill, "packages": data.packages,
                               "shipped_on": data.shipped_on.isoformat()})
     await tell("replacement_shipped", actor=actor, org_id=row["organisation"],
-               params=_about(row, quantity=total, carrier=data.carrier.strip(),
+               params=about(row, quantity=total, carrier=data.carrier.strip(),
                              waybill=data.waybill.strip(), date=data.shipped_on.isoformat()),
                dedupe_key=f"shipment-{shipment}")
     return shipment
@@ -180,7 +180,7 @@ async def credit_instead(*, actor: Actor, replacement_id: int, data: CreditInste
     """Credit a line's owed goods instead of shipping them (HQ has none to send), with the
     reason; what was reserved goes back to HQ's stock."""
     row = await get_replacement(actor=actor, replacement_id=replacement_id, lock=True)
-    _enforce(replacement_actions(actor, row), "credit",
+    enforce(replacement_actions(actor, row), "credit",
              Forbidden("Only HQ logistics or customer service credits a replacement instead."))
     reason = data.reason.strip()
     if not reason or len(reason) > 200:
@@ -196,7 +196,7 @@ async def credit_instead(*, actor: Actor, replacement_id: int, data: CreditInste
                        action="credited_instead", organisation_id=row["organisation"],
                        after={"line": data.line_id, "quantity": owed}, reason=reason)
     await tell("replacement_credited", actor=actor, org_id=row["organisation"],
-               params=_about(row, quantity=owed, reason=reason),
+               params=about(row, quantity=owed, reason=reason),
                dedupe_key=f"credit-{data.line_id}-{clock.now().isoformat()}")
     return owed
 
@@ -206,105 +206,6 @@ async def _release_stock(line_id: int, quantity: int) -> None:
         "UPDATE goods_hq_stock s SET on_hand = s.on_hand + $2, updated_at = $3 "
         "FROM goods_replacement_line l WHERE l.id = $1 AND s.product = l.product",
         line_id, quantity, clock.now())
-
-
-# --- the office confirms; HQ resolves a short delivery -------------------------------------------
-
-@transactional
-async def confirm_receipt(*, actor: Actor, shipment_id: int, data: ReceiptIn) -> int:
-    """The office confirms what arrived; a short delivery is recorded and HQ is told. Returns
-    the shortfall."""
-    row = await get_shipment(actor=actor, shipment_id=shipment_id, lock=True)
-    _enforce(shipment_actions(actor, row), "confirm",
-             Forbidden("Only the office's own clerks and managers confirm a delivery."))
-    shipped = {l["id"]: l["quantity"] for l in row["lines"]}
-    received = {l.line_id: l.received for l in data.lines}
-    if len(received) != len(data.lines):
-        raise ValidationFailed({"lines": "Confirm every line of the shipment, once."})
-    short, errors = rules.shortfall(shipped, received)
-    if errors:
-        raise ValidationFailed(errors)
-    note = data.note.strip()[:200]
-    await raw_fetch(
-        "UPDATE goods_shipment_line l SET received_qty = x.q FROM unnest($1::int[], $2::int[]) "
-        "AS x(id, q) WHERE l.id = x.id AND l.shipment = $3", list(received),
-        list(received.values()), shipment_id)
-    status = "short" if short else "received"
-    await raw_fetch(
-        "UPDATE goods_shipment SET status = $2, received_by = $3, received_at = $4, "
-        "short_qty = $5, receipt_note = $6 WHERE id = $1",
-        shipment_id, status, actor.user_id, clock.now(), short, note)
-    await audit.record(actor=actor, object_type="goods_replacement",
-                       object_id=row["replacement_id"], action=f"receipt_{status}",
-                       organisation_id=row["organisation"],
-                       after={"shipment": shipment_id, "short": short}, reason=note)
-    if short:
-        await tell("replacement_short", actor=actor, org_id=row["organisation"],
-                   params=_about(row, quantity=short, waybill=row["waybill"]),
-                   dedupe_key=f"short-{shipment_id}")
-    return short
-
-
-@transactional
-async def resolve_shortfall(*, actor: Actor, shipment_id: int, data: ResolveIn) -> str:
-    """R13: a shortfall is shipped again (it is owed once more, reserved from HQ's stock) or
-    credited; either way it leaves `shipped`, so the sum still holds."""
-    await _lock_replacement_of(shipment_id)
-    row = await get_shipment(actor=actor, shipment_id=shipment_id, lock=True)
-    _enforce(shipment_actions(actor, row), "resolve",
-             Forbidden("Only HQ logistics or customer service resolves a short delivery."))
-    if data.resolution not in rules.RESOLUTIONS:
-        raise ValidationFailed({"resolution": "Choose: ship again or credit."})
-    note = data.note.strip()[:200]
-    if data.resolution == "credit" and not note:
-        raise ValidationFailed({"note": "Give the reason for the credit."})
-    shorts = [(l["replacement_line"], l["quantity"] - l["received_qty"], l["product"])
-              for l in row["lines"] if l["received_qty"] < l["quantity"]]
-    if data.resolution == "reship":
-        await _reserve_for_reship(shorts)
-        target = "owed_qty = owed_qty + x.q"
-    else:
-        target = "credited_qty = credited_qty + x.q, credit_reason = $3"
-    await raw_fetch(
-        f"UPDATE goods_replacement_line l SET shipped_qty = shipped_qty - x.q, {target} "
-        "FROM unnest($1::int[], $2::int[]) AS x(id, q) WHERE l.id = x.id",
-        [s[0] for s in shorts], [s[1] for s in shorts],
-        *([note] if data.resolution == "credit" else []))
-    await raw_fetch(
-        "UPDATE goods_shipment SET status = 'resolved', resolution = $2, resolved_by = $3, "
-        "resolved_at = $4, resolution_note = $5 WHERE id = $1",
-        shipment_id, data.resolution, actor.user_id, clock.now(), note)
-    await audit.record(actor=actor, object_type="goods_replacement",
-                       object_id=row["replacement_id"], action=f"resolved_{data.resolution}",
-                       organisation_id=row["organisation"],
-                       after={"shipment": shipment_id, "quantity": row["short_qty"]}, reason=note)
-    await tell("replacement_short_resolved", actor=actor, org_id=row["organisation"],
-               params=_about(row, quantity=row["short_qty"],
-                             resolution={"zh_CN": "补发" if data.resolution == "reship" else "冲帐",
-                                         "en": "shipped again" if data.resolution == "reship"
-                                         else "credited"}),
-               dedupe_key=f"resolved-{shipment_id}")
-    return data.resolution
-
-
-async def _lock_replacement_of(shipment_id: int) -> None:
-    """Lock the replacement before its shipment, as `ship` does: a reship and a shipment of the
-    same replacement wait for each other instead of crossing."""
-    await raw_fetch("SELECT r.id FROM goods_replacement r JOIN goods_shipment s "
-                    "ON s.replacement = r.id WHERE s.id = $1 FOR UPDATE OF r", shipment_id)
-
-
-async def _reserve_for_reship(shorts: list[tuple[int, int, int]]) -> None:
-    needed: dict[int, int] = {}
-    for _, quantity, product in shorts:
-        needed[product] = needed.get(product, 0) + quantity
-    taken = await raw_fetch(
-        "UPDATE goods_hq_stock s SET on_hand = s.on_hand - x.q, updated_at = $3 "
-        "FROM unnest($1::int[], $2::int[]) AS x(p, q) WHERE s.product = x.p AND s.on_hand >= x.q "
-        "RETURNING s.product", list(needed), list(needed.values()), clock.now())
-    if len(taken) != len(needed):
-        raise RuleViolation("HQ has not enough stock to ship the shortfall again: credit it "
-                            "instead.")
 
 
 # --- HQ stock ----------------------------------------------------------------------------------

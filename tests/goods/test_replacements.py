@@ -7,7 +7,7 @@ from datetime import date
 import asyncpg
 import pytest
 
-from goods import queries, replacements, rules
+from goods import deliveries, queries, replacements, rules
 from goods.inputs import CreditInsteadIn, ReceiptIn, ReceivedLineIn, ResolveIn, ShipIn
 from portal import clock
 from portal.db import raw_fetch
@@ -111,32 +111,32 @@ async def test_r13_short_delivery_recorded_then_reshipped_or_credited():
         shipment = await replacements.ship(actor=a["logistics"], replacement_id=rid, data=SHIP)
         line = (await queries.shipment(shipment))["lines"][0]["id"]
         with pytest.raises(ValidationFailed):  # more than shipped
-            await replacements.confirm_receipt(actor=a["clerk"], shipment_id=shipment,
-                                               data=ReceiptIn([ReceivedLineIn(line, 7)]))
+            await deliveries.confirm_receipt(actor=a["clerk"], shipment_id=shipment,
+                                             data=ReceiptIn([ReceivedLineIn(line, 7)]))
         with pytest.raises(Forbidden):  # HQ does not confirm for the office
-            await replacements.confirm_receipt(actor=a["logistics"], shipment_id=shipment,
-                                               data=ReceiptIn([ReceivedLineIn(line, 4)]))
-        short = await replacements.confirm_receipt(
+            await deliveries.confirm_receipt(actor=a["logistics"], shipment_id=shipment,
+                                             data=ReceiptIn([ReceivedLineIn(line, 4)]))
+        short = await deliveries.confirm_receipt(
             actor=a["clerk"], shipment_id=shipment, data=ReceiptIn([ReceivedLineIn(line, 4)]))
         assert short == 2
         told = await raw_fetch("SELECT \"user\" FROM notification WHERE kind = 'replacement_short'")
         assert net["users"]["logistics"]["id"] in {t["user"] for t in told}
-        await replacements.resolve_shortfall(actor=a["logistics"], shipment_id=shipment,
-                                             data=ResolveIn("reship", "lost in transit"))
+        await deliveries.resolve_shortfall(actor=a["logistics"], shipment_id=shipment,
+                                           data=ResolveIn("reship", "lost in transit"))
         assert [(l["shipped_qty"], l["owed_qty"]) for l in await _lines()] == [(4, 2)]
         assert (await raw_fetch("SELECT on_hand FROM goods_hq_stock"))[0]["on_hand"] == 2
         second = await replacements.ship(actor=a["logistics"], replacement_id=rid, data=SHIP)
-        await replacements.confirm_receipt(actor=a["manager"], shipment_id=second,
-                                           data=ReceiptIn([ReceivedLineIn(
-                                               (await queries.shipment(second))["lines"][0]["id"], 1)]))
+        await deliveries.confirm_receipt(actor=a["manager"], shipment_id=second,
+                                         data=ReceiptIn([ReceivedLineIn(
+                                             (await queries.shipment(second))["lines"][0]["id"], 1)]))
         with pytest.raises(ValidationFailed):  # a credit needs its reason
-            await replacements.resolve_shortfall(actor=a["cs"], shipment_id=second,
-                                                 data=ResolveIn("credit"))
-        await replacements.resolve_shortfall(actor=a["cs"], shipment_id=second,
-                                             data=ResolveIn("credit", "carrier lost one"))
+            await deliveries.resolve_shortfall(actor=a["cs"], shipment_id=second,
+                                               data=ResolveIn("credit"))
+        await deliveries.resolve_shortfall(actor=a["cs"], shipment_id=second,
+                                           data=ResolveIn("credit", "carrier lost one"))
         with pytest.raises(Conflict):  # resolved once
-            await replacements.resolve_shortfall(actor=a["cs"], shipment_id=second,
-                                                 data=ResolveIn("credit", "again"))
+            await deliveries.resolve_shortfall(actor=a["cs"], shipment_id=second,
+                                               data=ResolveIn("credit", "again"))
     lines = await _lines()
     assert [(l["shipped_qty"], l["credited_qty"], l["owed_qty"]) for l in lines] == [(5, 1, 0)]
     assert _adds_up(lines)
@@ -149,11 +149,11 @@ async def test_r13_reship_refused_without_stock_then_credited_instead():
     with clock.frozen(IN_WINDOW):
         shipment = await replacements.ship(actor=a["logistics"], replacement_id=rid, data=SHIP)
         line = (await queries.shipment(shipment))["lines"][0]["id"]
-        await replacements.confirm_receipt(actor=a["clerk"], shipment_id=shipment,
-                                           data=ReceiptIn([ReceivedLineIn(line, 5)]))
+        await deliveries.confirm_receipt(actor=a["clerk"], shipment_id=shipment,
+                                         data=ReceiptIn([ReceivedLineIn(line, 5)]))
         with pytest.raises(RuleViolation):
-            await replacements.resolve_shortfall(actor=a["logistics"], shipment_id=shipment,
-                                                 data=ResolveIn("reship"))
+            await deliveries.resolve_shortfall(actor=a["logistics"], shipment_id=shipment,
+                                               data=ResolveIn("reship"))
     assert [(l["shipped_qty"], l["owed_qty"]) for l in await _lines()] == [(6, 0)]
 
 

@@ -996,13 +996,13 @@ async def _shipped(w: World) -> tuple[int, int]:
 
 
 async def _short(w: World) -> tuple[int, int]:
-    from goods import queries, replacements
+    from goods import deliveries, queries
     from goods.inputs import ReceiptIn, ReceivedLineIn
 
     rid, shipment = await _shipped(w)
     line = (await queries.shipment(shipment))["lines"][0]["id"]
-    await replacements.confirm_receipt(actor=w.actors["clerk"], shipment_id=shipment,
-                                       data=ReceiptIn([ReceivedLineIn(line, 4)]))
+    await deliveries.confirm_receipt(actor=w.actors["clerk"], shipment_id=shipment,
+                                     data=ReceiptIn([ReceivedLineIn(line, 4)]))
     return rid, shipment
 
 
@@ -1048,12 +1048,12 @@ async def _replacement_credited(event: str):
 
 @walk("replacement_short")
 async def _replacement_short(event: str):
-    from goods import replacements
+    from goods import deliveries
     from goods.inputs import ReceiptIn
 
     w = await world()
     rid, shipment = await _short(w)
-    again = lambda: replacements.confirm_receipt(  # noqa: E731
+    again = lambda: deliveries.confirm_receipt(  # noqa: E731
         actor=w.actors["clerk"], shipment_id=shipment, data=ReceiptIn([]))
     return Told(w.ids("logistics", "logistics2", "cs", "cs2"), w.users["clerk"]["id"],
                 f"/goods/replacements/{rid}", again=again)
@@ -1061,12 +1061,12 @@ async def _replacement_short(event: str):
 
 @walk("replacement_short_resolved")
 async def _replacement_short_resolved(event: str):
-    from goods import replacements
+    from goods import deliveries
     from goods.inputs import ResolveIn
 
     w = await world()
     rid, shipment = await _short(w)
-    resolve = lambda: replacements.resolve_shortfall(  # noqa: E731
+    resolve = lambda: deliveries.resolve_shortfall(  # noqa: E731
         actor=w.actors["logistics"], shipment_id=shipment, data=ResolveIn("credit", "丢失"))
     await resolve()
     return Told(w.ids("clerk", "clerk2", "manager"), w.users["logistics"]["id"],
