@@ -69,6 +69,7 @@ from spares.deposit_routes import StripeWebhookController
 from spares.routes import RepairPointController
 from spares.stock_routes import BatchSparesController, ExchangeController, StockTemplateController
 from tower import handlers as tower_handlers
+from tower import selfassessment
 
 log = logging.getLogger("portal")
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -121,6 +122,8 @@ for _subject in [*dealers_evidence.SUBJECTS, *repair_photos.SUBJECTS]:  # photos
     attachments.register_subject(*_subject)
 attachments.register_subject(goods_rejected.SUBJECT, goods_rejected.lot_owner,
                              goods_rejected.may_attach_certificate)  # a scrap lot's certificate
+attachments.register_subject(selfassessment.SUBJECT, selfassessment.evidence_owner,
+                             selfassessment.may_add_evidence)  # GB/T 27922 evidence (issue 15 §7)
 
 # Stripe events each domain handles (payments.py calls them inside the event's transaction).
 payments.on_event("payment_intent.succeeded", spares_deposits.on_deposit_paid)

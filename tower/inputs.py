@@ -56,3 +56,16 @@ class CorrectiveActionIn:
     """R36: a failing score's corrective or preventive action."""
     kind: str
     action: str
+
+
+@dataclass
+class SelfAssessmentIn:
+    """Issue 15 §7: open head office's GB/T 27922 self-assessment for a year."""
+    year: int
+
+
+@dataclass
+class EvidenceScoreIn:
+    """Issue 15 §7: HQ's score of an evidence indicator (0 to its points) and why."""
+    points: int
+    note: str = ""

@@ -225,3 +225,27 @@ def appraisal_score(points: dict[str, int | None], weights: dict[str, int],
     if weight_sum == 0:
         return None
     return (total * 2 + weight_sum) // (2 * weight_sum)
+
+
+# --- GB/T 27922 self-assessment (issue 15 §7) ---------------------------------------------------
+
+# Seed 004 §10: 70 passes (及格), 80 and above fairly good (较好), 90 and above excellent (优秀);
+# R36 reads "70 and below are penalised" as below 70. 95 is the standard's certification rule
+# for five stars (80 three, 90 four), which the seed does not name.
+GBT_GRADES = ((95, "outstanding"), (90, "excellent"), (80, "fairly_good"), (70, "passed"),
+              (0, "not_passed"))
+GBT_GRADE_LABELS = {"outstanding": "outstanding (five stars)", "excellent": "excellent",
+                    "fairly_good": "fairly good", "passed": "passed", "not_passed": "not passed"}
+
+
+def gbt_grade(total: int) -> str:
+    """The self-assessment's total out of 100 on the 70 / 80 / 90 / 95 scale."""
+    return next(name for floor, name in GBT_GRADES if total >= floor)
+
+
+def share_points(max_points: int, num: int, den: int) -> int:
+    """`max_points` x num/den, at most `max_points`, rounded half up (integers only); 0 when
+    there is nothing to divide by."""
+    if den <= 0 or num <= 0:
+        return 0
+    return min(max_points, (max_points * num * 2 + den) // (2 * den))

@@ -92,3 +92,40 @@ class CorrectiveAction(Table):
     action = Text(null=False)
     recorded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
     recorded_at = Timestamptz(null=False)
+
+
+class SelfAssessment(Table):
+    """Issue 15 §7: head office's GB/T 27922 self-assessment for a year (seed 004 §9: once a
+    year). One per year (unique key in the migration)."""
+
+    id: Serial
+
+    year = Integer(null=False)
+    opened_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    opened_at = Timestamptz(null=False)
+
+
+class SelfAssessmentItem(Table):
+    """One indicator of a year's self-assessment with the points and source it had when the
+    year was opened (tower/gbt27922.py), so a later change of points leaves past years alone.
+    Evidence files hang on it (portal/attachments.py, subject `tower.gbt_item`)."""
+
+    id: Serial
+
+    assessment = ForeignKey(SelfAssessment, null=False, on_delete=OnDelete.restrict)
+    code = Varchar(length=16, null=False)
+    max_points = Integer(null=False)
+    source = Varchar(length=8, null=False)  # live | evidence
+
+
+class SelfAssessmentScore(Table):
+    """HQ's score of an evidence indicator, with a note. Append-only: a new score is a new row
+    and the latest counts, so the history says who scored what when."""
+
+    id: Serial
+
+    item = ForeignKey(SelfAssessmentItem, null=False, on_delete=OnDelete.restrict)
+    points = Integer(null=False)
+    note = Text(null=False, default="")
+    scored_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict)
+    scored_at = Timestamptz(null=False)
