@@ -28,6 +28,7 @@ from dealers.special_api import SpecialApi
 from dealers.special_routes import BatchIncidentController, SpecialApprovalController
 from goods import rejected as goods_rejected
 from goods import routes as goods_routes
+from goods import statement_charges as goods_charges
 from goods import workbench as goods_workbench
 from oversight import rectification
 from oversight import routes as oversight_routes
@@ -56,7 +57,7 @@ from portal.settings import Settings
 from portal.validation import input_edge
 from service import routes as service_routes
 from service import workbench as service_workbench
-from settlements import payouts
+from settlements import close_sql, payouts
 from settlements import workbench as settlements_workbench
 from settlements.api import SettlementsApi, StatementApi
 from settlements.hq_routes import SettlementsController
@@ -129,6 +130,10 @@ attachments.register_subject(selfassessment.SUBJECT, selfassessment.evidence_own
 payments.on_event("payment_intent.succeeded", spares_deposits.on_deposit_paid)
 payments.on_event("transfer.created", payouts.on_transfer_created)
 payments.on_event("transfer.reversed", payouts.on_transfer_reversed)
+
+# Statement lines owed to packages above settlements: the close runs them with its own steps.
+close_sql.register_source(goods_charges.NAME, goods_charges.REJECTED_FREIGHT_SOURCE,
+                          goods_charges.PARAMS)  # return freight of rejected goods
 
 # The queues each domain adds to the home pages (issue 9 §1), in the order they are shown.
 for provider in (dealers_workbench.queues, spares_workbench.queues, settlements_workbench.queues,

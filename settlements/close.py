@@ -24,10 +24,15 @@ from portal.errors import Conflict, Forbidden, NotFound, RuleViolation
 from settlements import close_sql as sql
 
 log = logging.getLogger(__name__)
-STEPS = len(sql.STEPS) + 1  # the line kinds, then the totals
 LOCK_CLASS = 26  # pg advisory lock (LOCK_CLASS, yyyymm): one close of a month at a time
 STALE_AFTER = timedelta(minutes=1)
 _tasks: dict[int, asyncio.Task] = {}  # keep background closes referenced until they end
+
+
+def step_count() -> int:
+    """The line kinds (with those registered from above, close_sql.register_source), then the
+    totals."""
+    return len(sql.STEPS) + 1
 
 
 def _check(actor: Actor, period: date) -> date:
@@ -57,7 +62,7 @@ class _Progress:
             dsn = os.environ.get("PORTAL_DATABASE_URL") or engine().config["dsn"]
             self.conn = conn = await asyncpg.connect(dsn)
             await conn.execute("UPDATE period_close SET steps = $2 WHERE id = $1",
-                               self.run_id, STEPS)
+                               self.run_id, step_count())
         return self
 
     async def step(self, number: int) -> None:
@@ -108,7 +113,7 @@ async def _close(actor: Actor, period: date, ends: datetime, today: date,
                                                "credits_waiting": list(summary["waiting"])})
     if run_id is not None:  # done only if the data commits with it
         await raw_fetch("UPDATE period_close SET status = 'done', step = $2, statements = $3, "
-                        "finished_at = $4 WHERE id = $1", run_id, STEPS, summary["drafts"],
+                        "finished_at = $4 WHERE id = $1", run_id, step_count(), summary["drafts"],
                         clock.now())
     return summary["drafts"]
 
@@ -125,7 +130,7 @@ async def _insert_run(actor: Actor, period: date, now: datetime) -> int:
     run_id = (await raw_fetch(
         "INSERT INTO period_close (period, status, step, steps, started_by, started_at) "
         "VALUES ($1, 'running', 0, $2, $3, $4) RETURNING id",
-        period, STEPS, actor.user_id, now))[0]["id"]
+        period, step_count(), actor.user_id, now))[0]["id"]
     await audit.record(actor=actor, object_type="period", object_id=period.isoformat(),
                        action="close_started", after={"run": run_id})
     return run_id

@@ -169,6 +169,18 @@ STEPS = [
     ("carries", STEP.format(source=CARRY_SOURCE), 3),
 ]
 
+
+def register_source(name: str, source: str, params: int) -> None:
+    """A kind of statement line owed to a package above settlements (layering: settlements
+    imports none of them), e.g. goods' return freight of rejected goods. The composition root
+    (portal/app.py) registers it, as it registers the home pages' queues. `source` selects the
+    same columns as the sources above, each item once (its own `NOT EXISTS` on
+    statement_line, and the unique (source_type, source_id) behind it); it runs with the
+    others, before the carries. Registering a name twice changes nothing."""
+    if any(step[0] == name for step in STEPS):
+        return
+    STEPS.insert(len(STEPS) - 1, (name, STEP.format(source=source), params))
+
 # Draft statements of the month are locked for the whole close, so an approval waits for the
 # close to commit instead of approving a statement whose lines are still being added.
 LOCK_DRAFTS = """

@@ -161,9 +161,10 @@ def _int_source(*types: str) -> str:
 
 
 # Each line with what its drill-down needs, in one query: the purchase volume of a rebate, the
-# return batch of a credit or freight line, the repair point of a fee, the reason of an
-# adjustment and the statement it corrects, the earlier statement a carry comes from (with
-# the period and dealer that make up those statements' numbers).
+# return batch of a credit or freight line (or of the charge for sending its rejected goods
+# back, goods/statement_charges.py), the repair point of a fee, the reason of an adjustment and
+# the statement it corrects, the earlier statement a carry comes from (with the period and
+# dealer that make up those statements' numbers).
 _LINES = f"""
 SELECT l.id, l.kind, l.source_type, l.source_id, l.amount_fen, l.description, l.repair_point,
        v.amount_fen AS volume_fen, v.period AS volume_period,
@@ -174,7 +175,8 @@ SELECT l.id, l.kind, l.source_type, l.source_id, l.amount_fen, l.description, l.
        c.id AS carried_id, c.period AS carried_period, c.dealer AS carried_dealer
 FROM statement_line l
 LEFT JOIN purchase_volume v ON v.id = {_int_source('purchase_volume')}
-LEFT JOIN return_batch b ON b.id = {_int_source('return_batch', 'return_credit')}
+LEFT JOIN return_batch b
+  ON b.id = {_int_source('return_batch', 'return_credit', 'goods_rejected')}
 LEFT JOIN organisation rp ON rp.id = l.repair_point
 LEFT JOIN adjustment a ON a.id = {_int_source('adjustment')}
 LEFT JOIN statement cs ON cs.id = a.corrects

@@ -276,7 +276,7 @@ async def test_r26_start_close_shows_progress_while_the_data_is_not_yet_visible(
                     break
                 await asyncio.sleep(0.05)
                 progress = await close.close_progress(run)
-            assert progress["status"] == "running" and progress["steps"] == close.STEPS
+            assert progress["status"] == "running" and progress["steps"] == close.step_count()
             assert progress["step"] == 1  # rebates done, held inside the repair-fee step
             assert await Statement.count() == 0  # nothing visible before the commit
             await blocker.execute("SELECT pg_advisory_unlock(4242)")
@@ -285,7 +285,7 @@ async def test_r26_start_close_shows_progress_while_the_data_is_not_yet_visible(
         await blocker.execute("DROP TRIGGER IF EXISTS test_hold ON statement_line; "
                               "DROP FUNCTION IF EXISTS test_hold();")
         await blocker.close()
-    assert final["status"] == "done" and final["step"] == final["steps"] == close.STEPS
+    assert final["status"] == "done" and final["step"] == final["steps"] == close.step_count()
     assert final["statements"] == 1 and final["error"] == "" and final["finished_at"]
     assert [l["kind"] for l in await lines_of(net["office"]["id"], NOVEMBER)] == \
         ["rebate", "repair_fee"]
