@@ -21,6 +21,8 @@ from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
+from portal.handoffs import names, tell
+from portal.money import format_fen
 
 MANAGERS = ("hq_cs", "hq_tech", "hq_finance", "hq_admin")
 READERS = (*MANAGERS, "auditor")
@@ -150,7 +152,7 @@ async def roll_up(*, actor: Actor, data: ClaimMonthIn) -> int:
         "INSERT INTO goods_supplier_claim_line (claim, return_line, dispute, quantity, amount_fen) "
         f"SELECT k.id, c.line, c.dispute, c.qty, c.qty * c.price FROM ({CANDIDATES}) c "
         "JOIN goods_supplier_claim k ON k.supplier = c.supplier AND k.month = $3 "
-        "AND k.status = 'draft' RETURNING claim", start, end, month)
+        "AND k.status = 'draft' RETURNING id, claim", start, end, month)
     claims = sorted({r["claim"] for r in added})
     if claims:
         await raw_fetch(
@@ -162,6 +164,10 @@ async def roll_up(*, actor: Actor, data: ClaimMonthIn) -> int:
             await audit.record(actor=actor, object_type="goods_supplier_claim", object_id=claim,
                                action="rolled_up", after={
                                    "lines": sum(1 for r in added if r["claim"] == claim)})
+        # the next person: tech checks and sends them (a later roll-up of more lines tells again)
+        await tell("supplier_claims_drawn_up", actor=actor,
+                   params={"month": f"{month:%Y-%m}", "lines": len(added), "claims": len(claims)},
+                   dedupe_key=f"claims-{month:%Y-%m}-{max(r['id'] for r in added)}")
     return len(added)
 
 
@@ -203,7 +209,8 @@ async def _step(actor: Actor, claim_id: int, target: str) -> dict:
     return claim
 
 
-async def _move(actor: Actor, claim_id: int, target: str, values: dict, reason: str = "") -> None:
+async def _move(actor: Actor, claim_id: int, target: str, values: dict, reason: str = "") -> dict:
+    """The claim moved to `target`; returns it as it was before (row-locked)."""
     claim = await _step(actor, claim_id, target)
     columns = {"status": target, f"{target}_at": clock.now(), **values}
     sets = ", ".join(f"{k} = ${i + 2}" for i, k in enumerate(columns))
@@ -213,6 +220,18 @@ async def _move(actor: Actor, claim_id: int, target: str, values: dict, reason: 
                        action=target, before={"status": claim["status"]},
                        after={k: v for k, v in columns.items() if not k.endswith("_at")},
                        reason=reason)
+    return claim
+
+
+async def _tell(event: str, actor: Actor, claim: dict, **extra: object) -> None:
+    """The next person at this step (portal/handoffs.py): amounts as money, the supplier's name
+    in each reader's language."""
+    await tell(event, actor=actor, dedupe_key=f"claim-{claim['id']}",
+               params={"claim_id": claim["id"], "supplier": names(claim),
+                       "month": f"{claim['month']:%Y-%m}", "quantity": claim["quantity"],
+                       "amount": format_fen(claim["amount_fen"]),
+                       **{k: format_fen(v) if isinstance(v, int) else v
+                          for k, v in extra.items()}})
 
 
 @transactional
@@ -221,6 +240,7 @@ async def send_claim(*, actor: Actor, claim_id: int) -> None:
     if claim["quantity"] <= 0:
         raise RuleViolation("A claim without defects is not sent.")
     await _move(actor, claim_id, "sent", {})
+    await _tell("supplier_claim_sent", actor, claim)
 
 
 @transactional
@@ -233,6 +253,8 @@ async def answer_claim(*, actor: Actor, claim_id: int, data: ClaimAnswerIn) -> N
     await _move(actor, claim_id, "answered", {"accepted_fen": data.accepted_fen,
                                               "answer": data.answer.strip()[:2000]},
                 reason=data.answer.strip()[:200])
+    await _tell("supplier_claim_answered", actor, claim, accepted=data.accepted_fen,
+                answer=data.answer.strip()[:200])
 
 
 @transactional
@@ -241,6 +263,7 @@ async def settle_claim(*, actor: Actor, claim_id: int, data: ClaimSettleIn) -> N
     if not 0 <= data.settled_fen <= (claim["accepted_fen"] or 0):
         raise ValidationFailed({"settled": "Between nothing and the amount the supplier accepted."})
     await _move(actor, claim_id, "settled", {"settled_fen": data.settled_fen})
+    await _tell("supplier_claim_settled", actor, claim, settled=data.settled_fen)
 
 
 async def overview() -> dict:

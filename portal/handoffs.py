@@ -49,6 +49,7 @@ AUDIENCES = dict(  # SQL, not words: a dict() call, which scripts/catalog.py doe
     hq_cs="o.kind = 'hq' AND 'hq_cs' = ANY(u.roles)",
     hq_logistics="o.kind = 'hq' AND 'hq_logistics' = ANY(u.roles)",
     hq_tech="o.kind = 'hq' AND 'hq_tech' = ANY(u.roles)",
+    hq_finance="o.kind = 'hq' AND 'hq_finance' = ANY(u.roles)",
     vice_president="o.kind = 'hq' AND 'vice_president' = ANY(u.roles)",
     named="u.id = ANY(p.ids)",  # the proposer, the submitter, ... passed as user_ids
 )
@@ -406,6 +407,32 @@ HANDOFFS: dict[str, Handoff] = {
         body="Head office sent your %(quantity)s rejected items back with %(carrier)s (waybill "
              "%(waybill)s) on %(date)s.",
         link="/goods/batches/{batch_id}/rejected"),
+    # --- goods after the decision: supplier claims (goods/suppliers.py, R13, R16) ---------------
+    # Tech answers for which component failed, so it checks and sends the claims; finance
+    # books what the supplier accepts and settles it.
+    "supplier_claims_drawn_up": Handoff(
+        audience=("hq_tech",),
+        subject="Supplier claims for %(month)s wait to be sent",
+        body="%(lines)s confirmed defects of %(month)s were added to %(claims)s supplier claims. "
+             "Check each claim and send it to its supplier.",
+        link="/goods/suppliers"),
+    "supplier_claim_sent": Handoff(
+        audience=("hq_finance",),
+        subject="Supplier claim sent: %(supplier)s, %(month)s",
+        body="A claim of %(amount)s for %(quantity)s defective items was sent to %(supplier)s. "
+             "Its answer is recorded on the claim; you settle what the supplier accepts.",
+        link="/goods/supplier-claims/{claim_id}"),
+    "supplier_claim_answered": Handoff(
+        audience=("hq_finance",),
+        subject="Supplier claim to settle: %(supplier)s, %(month)s",
+        body="%(supplier)s accepted %(accepted)s of the %(amount)s claimed. Settle the claim "
+             "when the amount is received or set off. The answer: %(answer)s",
+        link="/goods/supplier-claims/{claim_id}"),
+    "supplier_claim_settled": Handoff(
+        audience=("hq_tech",),
+        subject="Supplier claim settled: %(supplier)s, %(month)s",
+        body="%(supplier)s settled %(settled)s of the %(amount)s claimed for %(month)s.",
+        link="/goods/supplier-claims/{claim_id}"),
     # --- audits of offices (oversight/audits.py, R30) ------------------------------------------
     # An unannounced audit tells the audited office nothing before its visit: only
     # "audit_announced" (sent for announced audits) reaches the office before then.

@@ -18,12 +18,13 @@ from goods.inputs import (
     ReasonAttributionIn,
     SupplierIn,
 )
-from portal import clock
+from portal import clock, notify
 from portal.db import count_queries, raw_fetch
 from portal.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 from tests.dealers.factory import CHINA, cfl_line, network, reason
 from tests.goods.factory import another_office, decided
-from tests.helpers import api_token, client, login
+from tests.helpers import actor_of, api_token, client, login, make_user
+from tests.portal.test_notify import smtp  # noqa: F401  (aiosmtpd fixture)
 
 JANUARY = datetime(2027, 1, 5, 10, 0, tzinfo=CHINA)
 DECEMBER = ClaimMonthIn(month=date(2026, 12, 1))
@@ -162,3 +163,37 @@ async def test_pages_and_api_twins():
             await login(c, "clerk")
             assert (await c.get(f"/goods/supplier-claims/{claim}")).status_code == 404
             assert (await c.get("/goods/suppliers")).status_code == 403
+
+
+async def test_r13_each_step_tells_the_next_person_in_the_inbox_and_by_email(smtp):  # noqa: F811
+    """Rolled up: HQ tech checks and sends; sent and answered: HQ finance settles; settled: tech
+    reads the outcome (portal/handoffs.py supplier_claim* rows), each in their language."""
+    net = await network()
+    await _setup(net)
+    await decided(net, [(6, 2, 0)])  # 8 x 250 fen claimed from the ballast maker
+    await make_user(net["hq"], ["hq_tech"], username="tech", email="tech@hq.test", locale="en")
+    finance = await make_user(net["hq"], ["hq_finance"], username="finance",
+                              email="finance@hq.test", locale="zh_CN")
+    cs, fin = net["actors"]["cs"], await actor_of(finance)
+    with clock.frozen(JANUARY):
+        await suppliers.roll_up(actor=cs, data=DECEMBER)
+        claim = (await raw_fetch("SELECT id FROM goods_supplier_claim"))[0]["id"]
+        await suppliers.send_claim(actor=cs, claim_id=claim)
+        await suppliers.answer_claim(actor=cs, claim_id=claim, data=ClaimAnswerIn(1500, "接受 6 只"))
+        await suppliers.settle_claim(actor=fin, claim_id=claim, data=ClaimSettleIn(1500))
+    inbox = {(r["username"], r["kind"]): r for r in await raw_fetch(
+        "SELECT u.username, n.kind, n.subject, n.link FROM notification n "
+        "JOIN portal_user u ON u.id = n.\"user\" WHERE n.kind LIKE 'supplier_claim%'")}
+    assert set(inbox) == {("tech", "supplier_claims_drawn_up"), ("finance", "supplier_claim_sent"),
+                          ("finance", "supplier_claim_answered"),
+                          ("tech", "supplier_claim_settled")}  # finance settled: not told
+    assert inbox[("finance", "supplier_claim_answered")]["link"] == \
+        f"/goods/supplier-claims/{claim}"
+    await notify.send_pending_emails(smtp.settings())  # with the batch's own hand-offs
+    mails = {(m["to"], m["subject"]): m for m in smtp.handler.received}
+    assert ("tech@hq.test", "Supplier claims for 2026-12 wait to be sent") in mails
+    answered = mails[("finance@hq.test", "供应商索赔待结算：镇流器厂，2026-12")]
+    assert "认可了索赔金额 ¥20.00 中的 ¥15.00" in answered["body"]
+    assert answered["body"].rstrip().endswith(f"/goods/supplier-claims/{claim}")
+    settled = mails[("tech@hq.test", "Supplier claim settled: Ballast Co, 2026-12")]
+    assert "Ballast Co settled ¥15.00 of the ¥20.00 claimed for 2026-12." in settled["body"]

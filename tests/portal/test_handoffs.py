@@ -1112,6 +1112,77 @@ async def _rejected_goods_sent(event: str):
                 f"/goods/batches/{batch_id}/rejected", again=send)
 
 
+# --- goods after the decision: supplier claims (goods/suppliers.py, R13, R16) ------------------
+
+async def _claim(w: World, upto: str) -> int:
+    """A supplier answering for the CFL's ballast, December's decided exchange rolled up in
+    January by CS into one draft claim, taken on by CS up to (not including) `upto`."""
+    from goods import suppliers
+    from goods.inputs import (
+        ClaimAnswerIn,
+        ClaimMonthIn,
+        ProductSupplierIn,
+        ReasonAttributionIn,
+        SupplierIn,
+    )
+    from tests.goods.factory import decided
+
+    cs = w.actors["cs"]
+    supplier = await suppliers.save_supplier(actor=cs, data=SupplierIn("BAL", "镇流器厂",
+                                                                       "Ballast Co"))
+    await suppliers.map_product(actor=cs, data=ProductSupplierIn(w.products["cfl"], supplier))
+    await suppliers.attribute_reason(actor=cs, data=ReasonAttributionIn(w.reason, True))
+    await raw_fetch("INSERT INTO credit_price (product, price_fen, effective_from, reason, "
+                    "created_at) VALUES ($1, 250, '2026-01-01', 't', now())", w.products["cfl"])
+    await decided(w.__dict__, [(6, 0, 0)])  # 6 x 250 fen claimed
+    steps = [("drawn_up", lambda: suppliers.roll_up(actor=cs, data=ClaimMonthIn(
+                 date(2026, 12, 1)))),
+             ("sent", lambda: suppliers.send_claim(actor=cs, claim_id=claim)),
+             ("answered", lambda: suppliers.answer_claim(actor=cs, claim_id=claim,
+                                                         data=ClaimAnswerIn(0, "不接受")))]
+    claim = 0
+    for step, run in steps:
+        if step == upto:
+            break
+        await run()
+        claim = claim or (await raw_fetch("SELECT id FROM goods_supplier_claim"))[0]["id"]
+    await raw_fetch("DELETE FROM notification")
+    return claim
+
+
+@walk("supplier_claims_drawn_up", "supplier_claim_sent", "supplier_claim_answered",
+      "supplier_claim_settled")
+async def _supplier_claim(event: str):
+    from goods import suppliers
+    from goods.inputs import ClaimAnswerIn, ClaimMonthIn, ClaimSettleIn
+
+    w = await world()
+    step = event.removeprefix("supplier_claim_").removeprefix("supplier_claims_")
+    with clock.frozen(IN_WINDOW.replace(year=2027, month=1)):
+        claim = await _claim(w, step)
+        link = f"/goods/supplier-claims/{claim}"
+        if step == "drawn_up":
+            await suppliers.roll_up(actor=w.actors["cs"], data=ClaimMonthIn(date(2026, 12, 1)))
+            return Told(w.ids("tech"), w.users["cs"]["id"], "/goods/suppliers")
+        runs = {
+            "sent": ("cs", ("finance",), lambda: suppliers.send_claim(
+                actor=w.actors["cs"], claim_id=claim)),
+            "answered": ("cs2", ("finance",), lambda: suppliers.answer_claim(
+                actor=w.actors["cs2"], claim_id=claim, data=ClaimAnswerIn(900, "接受 6 只"))),
+            "settled": ("finance", ("tech",), lambda: suppliers.settle_claim(
+                actor=w.actors["finance"], claim_id=claim, data=ClaimSettleIn(0))),
+        }
+        actor, told, run = runs[step]
+        await run()
+    return Told(w.ids(*told), w.users[actor]["id"], link,
+                again=lambda: _frozen_january(run))
+
+
+async def _frozen_january(run):
+    with clock.frozen(IN_WINDOW.replace(year=2027, month=1)):
+        return await run()
+
+
 # --- audits of offices (oversight/audits.py, R30) ---------------------------------------------
 
 async def _audit_world():
