@@ -51,3 +51,29 @@ async def flags_of(batch_id: int) -> list[dict]:
         "JOIN product p ON p.id = l.product JOIN return_line e ON e.id = f.earlier_line "
         "JOIN return_batch eb ON eb.id = e.batch JOIN organisation eo ON eo.id = eb.organisation "
         "WHERE l.batch = $1 ORDER BY l.line_no", batch_id)
+
+
+
+# --- customer service is told: batches at head office with repeat claims (R18) -----------------
+
+# Not decided yet, so the queue is bounded by open work; the statuses as SQL constants.
+OPEN = ("dispatched", "received")
+_OPEN_FLAGGED = (
+    "FROM goods_repeat_flag f JOIN return_line l ON l.id = f.return_line "
+    "JOIN return_batch b ON b.id = l.batch JOIN organisation o ON o.id = b.organisation "
+    "WHERE b.status IN (" + ", ".join(f"'{s}'" for s in OPEN) + ")")
+
+
+async def open_flagged_count() -> dict:
+    """n: the batches waiting at head office with repeat claims; since: the oldest flag (one
+    query)."""
+    return (await raw_fetch(
+        f"SELECT count(DISTINCT b.id) AS n, min(f.flagged_at) AS since {_OPEN_FLAGGED}"))[0]
+
+
+async def open_flagged_batches() -> list[dict]:
+    """Those batches with their office and flagged lines, oldest flag first (one query)."""
+    return await raw_fetch(
+        "SELECT b.id, b.number, b.status, o.name AS org_name, o.name_en AS org_name_en, "
+        f"count(*)::int AS lines, min(f.flagged_at) AS flagged_at {_OPEN_FLAGGED} "
+        "GROUP BY b.id, o.id ORDER BY min(f.flagged_at), b.id LIMIT 200")

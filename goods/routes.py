@@ -10,6 +10,7 @@ from goods import (
 )
 
 HANDLERS = [replacement_routes.ReplacementController, replacement_api.ReplacementApi,
-            batch_panel.BatchGoodsController, rejected_routes.RejectedController,
+            batch_panel.BatchGoodsController, batch_panel.RepeatClaimsController,
+            rejected_routes.RejectedController,
             rejected_routes.RejectedApi, supplier_routes.SupplierController,
             supplier_routes.SupplierApi]

@@ -94,3 +94,81 @@ async def test_r18_cs_decides_with_the_flag_in_view(frozen):
         assert f'hx-get="/goods/batches/{waiting}/panel"' in decide.text
         panel = await c.get(f"/goods/batches/{waiting}/panel")  # flags it as it opens
         assert f'href="/batches/{first}"' in panel.text
+
+
+async def test_r18_logistics_counts_with_each_repeat_claim_marked_on_its_line(frozen):
+    """The count page loads the repeat claims (?marks=1): the list, and a marker swapped onto
+    each flagged line's count card with the earlier batch linked; one fragment's queries do not
+    grow with the lines flagged."""
+    net = await network()
+    await another_office(net, "zj")
+    first = await decided(net, [(2, 0, 0)], lines=[cfl_line(net, 2, date_code=date(2026, 3, 1))])
+    claims = [cfl_line(net, 1, date_code=date(2026, 3, 1)),  # claimed before
+              cfl_line(net, 1, date_code=date(2026, 5, 1))]  # not
+    arrived = await received(net, [1, 1], clerk="zj.clerk", manager="zj.manager", lines=claims,
+                             count=False)
+    again, fresh = [r["id"] for r in await raw_fetch(
+        "SELECT id FROM return_line WHERE batch = $1 ORDER BY line_no", arrived)]
+    number = (await raw_fetch("SELECT number FROM return_batch WHERE id = $1", first))[0]["number"]
+    async with client() as c:
+        await login(c, "logistics")
+        page = await c.get(f"/batches/{arrived}/receive")
+        assert page.status_code == 200
+        assert f'hx-get="/goods/batches/{arrived}/panel?marks=1"' in page.text
+        assert f'id="repeat-mark-{again}"' in page.text and f'id="repeat-mark-{fresh}"' in page.text
+        with count_queries() as one:
+            marks = await c.get(f"/goods/batches/{arrived}/panel?marks=1")
+        assert marks.status_code == 200 and 'id="repeat-claims"' in marks.text
+        mark = marks.text.split(f'id="repeat-mark-{again}"')[1].split("</p>")[0]
+        assert 'hx-swap-oob="true"' in mark and f'href="/batches/{first}"' in mark
+        assert number in mark and "换货 2，冲帐 0，拒收 0" in mark  # what was decided on it
+        assert f'id="repeat-mark-{fresh}"' not in marks.text
+        assert "Replacement" not in marks.text  # only the repeat claims at the dock
+    await raw_fetch("UPDATE return_line SET date_code = '2026-03-01' WHERE id = $1", fresh)
+    await raw_fetch("DELETE FROM goods_repeat_flag")
+    async with client() as c:
+        await login(c, "logistics")
+        with count_queries() as two:
+            marks = await c.get(f"/goods/batches/{arrived}/panel?marks=1")
+        assert f'id="repeat-mark-{fresh}"' in marks.text
+    assert one.count == two.count
+
+
+async def test_r18_customer_service_is_told_of_open_batches_with_repeat_claims(frozen):
+    """CS's home has a queue of the batches at head office with repeat claims, linked to their
+    list; a decided batch leaves it; offices do not read the list."""
+    from dealers import queries as dealer_queries
+    from dealers import receiving
+    from portal import workbench
+
+    net = await network()
+    await another_office(net, "zj")
+    first = await decided(net, [(2, 0, 0)], lines=[cfl_line(net, 2, date_code=date(2026, 3, 1))])
+    waiting = await received(net, [2], clerk="zj.clerk", manager="zj.manager",
+                             lines=[cfl_line(net, 2, date_code=date(2026, 3, 1))])
+    await repeats.flag_waiting()  # the periodic job
+    cs = net["actors"]["cs"]
+
+    async def queue():
+        found = [q for _, qs in await workbench.gather(cs, clock.now()) for q in qs
+                 if q.key == "goods_repeat_claims"]
+        return found[0] if found else None
+
+    shown = await queue()
+    assert shown is not None and shown.count == 1 and shown.link == "/goods/repeat-claims"
+    assert not [q for _, qs in await workbench.gather(net["actors"]["logistics"], clock.now())
+                for q in qs if q.key == "goods_repeat_claims"]
+    async with client() as c:
+        await login(c, "cs")
+        page = await c.get("/goods/repeat-claims")
+        assert page.status_code == 200 and f'href="/batches/{waiting}"' in page.text
+        assert f'href="/batches/{first}"' not in page.text  # the earlier one is no repeat
+        home = await c.get("/")
+        assert 'href="/goods/repeat-claims"' in home.text
+    async with client() as c:
+        await login(c, "zj.clerk")
+        assert (await c.get("/goods/repeat-claims")).status_code == 403
+    lines = await dealer_queries.list_lines(waiting)
+    await receiving.decide_batch(actor=cs, batch_id=waiting, decisions=[
+        receiving.Decision(l["id"], l["received_qty"], 0, 0) for l in lines])
+    assert (await queue()).count == 0  # decided: no longer open work
