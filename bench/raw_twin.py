@@ -71,8 +71,8 @@ COUNTS_SQL = (
                           for name, sql in QUEUES.items())
     + ", (SELECT count(*) FROM quality_dispute d WHERE d.verified_at IS NULL) AS to_verify "
     "FROM return_batch b WHERE b.status = ANY($2::varchar[])")
-UNREAD_SQL = ('SELECT ALL COUNT(*) AS "count" FROM "notification" WHERE '
-              '("notification"."user" = $1 AND "notification"."read_at" IS NULL)')
+UNREAD_SQL = ('SELECT count(*) AS n FROM notification WHERE "user" = $1 '
+              "AND read_at IS NULL")
 QUEUE_ORDER = [  # the badges, in the portal's order (list(dealers.queries.QUEUES))
     "to_sign", "to_approve", "to_dispatch", "in_transit", "to_receive", "to_decide", "to_verify",
     "breaching"]

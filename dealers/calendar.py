@@ -35,12 +35,21 @@ async def week_for_region(region_id: int, month: date) -> int | None:
     return row["week"] if row else None
 
 
+# week_for_region for this month and next in one statement (the dealer's home asks both).
+_TWO_WEEKS = (
+    "SELECT (SELECT week FROM calendar_assignment WHERE region = $1 AND effective_from <= $2 "
+    "ORDER BY effective_from DESC, id DESC LIMIT 1) AS this, "
+    "(SELECT week FROM calendar_assignment WHERE region = $1 AND effective_from <= $3 "
+    "ORDER BY effective_from DESC, id DESC LIMIT 1) AS next")
+
+
 async def status_for_region(region_id: int | None, at: datetime) -> rules.WindowStatus:
     if region_id is None:
         return rules.WindowStatus("unassigned")
     today = clock.china_today(at)
-    return rules.window_status(at, await week_for_region(region_id, today),
-                               await week_for_region(region_id, clock.next_month(today)))
+    weeks = (await raw_fetch(_TWO_WEEKS, region_id, today.replace(day=1),
+                             clock.next_month(today).replace(day=1)))[0]
+    return rules.window_status(at, weeks["this"], weeks["next"])
 
 
 async def window_for_organisation(*, actor: Actor, org_id: int) -> tuple[dict, rules.WindowStatus]:

@@ -159,12 +159,20 @@ async def exclusive(key: int) -> AsyncIterator[bool]:
         await connection.close()  # ends the session, and with it the lock
 
 
-def engine() -> PortalEngine:
-    from piccolo.engine import engine_finder
+_ENGINE: PortalEngine | None = None
 
-    found = engine_finder()
-    assert isinstance(found, PortalEngine), "piccolo_conf.DB must be a PortalEngine"
-    return found
+
+def engine() -> PortalEngine:
+    """piccolo_conf.DB, found once: engine_finder re-reads the configuration module on every
+    call, and raw_fetch calls this for every statement."""
+    global _ENGINE
+    if _ENGINE is None:
+        from piccolo.engine import engine_finder
+
+        found = engine_finder()
+        assert isinstance(found, PortalEngine), "piccolo_conf.DB must be a PortalEngine"
+        _ENGINE = found
+    return _ENGINE
 
 
 async def connection_for_write():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -60,13 +60,20 @@ def translations(locale: str) -> NullTranslations:
     return Translations(buffer)
 
 
+@lru_cache(maxsize=8192)
+def translated(locale: str, message: str) -> str:
+    """A message as the reader of `locale` sees it. Kept: a page asks for a hundred or more,
+    and the catalogs do not change while the server runs (they are read at start-up)."""
+    return plain(_word(translations(locale), message))
+
+
 def gettext(message: str, **params: object) -> str:
-    catalog = translations(current_locale.get())
-    text = plain(_word(catalog, message))
+    locale = current_locale.get()
+    text = translated(locale, message)
     if isinstance(params.get("status"), str):
         # Status codes travel as parameters ("This batch is %(status)s"): say them in the
         # reader's language too.
-        params["status"] = _word(catalog, params["status"])  # type: ignore[arg-type]
+        params["status"] = _word(translations(locale), params["status"])  # type: ignore[arg-type]
     return text % params if params else text
 
 
