@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from portal import clock
 from portal.db import raw_fetch
-from tower import alerts, rules
+from tower import alerts, rules, selfassessment_demo
 from tower.kpi_queries import china_midnight
 
 MONTHS = 12
@@ -54,6 +54,7 @@ async def load() -> bool:
     await _returns(rng, offices, products, reasons, this_month, user)
     await alerts.watch_batch_quality(clock.now(), window_start=rules.add_months(
         this_month, -SPIKE_BACK))  # Sichuan's spike
+    await selfassessment_demo.load()  # GB/T 27922, last year's and this year's (issue 15 §7)
     return True
 
 

@@ -13,7 +13,7 @@ import pytest
 from portal import attachments, clock
 from portal.db import raw_fetch
 from portal.errors import Forbidden, NotFound, ValidationFailed
-from tests.helpers import api_token, client, csrf_from, login
+from tests.helpers import actor_of, api_token, client, csrf_from, login
 from tests.tower import factory as f
 from tests.tower.test_kpis import min_cases, seed_month
 from tower import gbt27922, rules
@@ -286,3 +286,23 @@ async def test_api_twin_opens_a_year_and_reads_the_same_figures_as_the_page():
     row = next(i for i in d["items"] if i["code"] == "5.2.2")
     assert (row["points"], row["note"], row["source"]) == (3, "hotline log", "evidence")
     assert len(d["items"]) == 35
+
+
+async def test_the_demo_shows_last_years_graded_and_this_years_under_way():
+    from portal.cli import _load_demo
+    from tests.service.test_archive_demo import _login
+
+    assert await _load_demo() is True
+    years = {r["year"]: r["id"] for r in await raw_fetch("SELECT id, year FROM self_assessment")}
+    assert set(years) == {2025, 2026}
+    cs = await actor_of((await raw_fetch(
+        "SELECT id FROM portal_user WHERE username = 'hq.cs'"))[0])
+    last = await sa.view(actor=cs, assessment_id=years[2025])
+    assert last["unscored"] == 0 and last["total"] > 50
+    assert (await sa.view(actor=cs, assessment_id=years[2026]))["unscored"] > 0
+    async with client() as c:
+        await _login(c, "hq.cs")
+        assert "/tower/self-assessments" in (await c.get("/tower")).text
+        page = await c.get(f"/tower/self-assessments/{years[2025]}")
+        assert page.status_code == 200 and "组织机构图.pdf" in page.text
+        assert f"{last['total']} 分" in page.text
