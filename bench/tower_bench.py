@@ -1,7 +1,8 @@
 """The control tower's HQ dashboard (R35) over a large network: repair points, a year of service
 calls and opinion cards, purchases, and many return lines — through tower.kpis.dashboard against
-a hand-written raw-SQL baseline (each measure pre-aggregated per organisation and month, then
-rolled up over the path and region with GROUPING SETS, on one asyncpg connection), interleaved
+a hand-written raw-SQL baseline computing the same measures (each pre-aggregated per
+organisation and month, then rolled up over the path and region with GROUPING SETS, on one
+asyncpg connection), interleaved
 in the same run (bench/common.compare). Also the service's query count at the first size and
 after the network grew tenfold (flat = no per-organisation work).
 
@@ -53,14 +54,39 @@ back AS (
          sum(l.received_qty) AS units
     FROM return_line l JOIN return_batch b ON b.id = l.batch
    WHERE b.received_at >= $1 AND b.received_at < $2 AND l.product IS NOT NULL GROUP BY 1, 2),
+complaints AS (
+  SELECT organisation AS org, date_trunc('month', recorded_at AT TIME ZONE 'Asia/Shanghai')::date AS m,
+         count(*) AS n
+    FROM complaint WHERE recorded_at >= $1 AND recorded_at < $2 AND kind = 'quality' GROUP BY 1, 2),
+resolved AS (
+  SELECT organisation AS org, date_trunc('month', closed_at AT TIME ZONE 'Asia/Shanghai')::date AS m,
+         count(*) FILTER (WHERE told_at <= resolve_by) AS ok, count(*) AS n
+    FROM complaint WHERE closed_at >= $1 AND closed_at < $2 AND kind IN ('quality', 'service')
+   GROUP BY 1, 2),
+answers AS (
+  SELECT s.organisation AS org, date_trunc('month', a.recorded_at AT TIME ZONE 'Asia/Shanghai')::date AS m,
+         count(*) FILTER (WHERE a.satisfied) AS ok, count(*) AS n
+    FROM survey_answer a JOIN survey s ON s.id = a.survey
+   WHERE a.recorded_at >= $1 AND a.recorded_at < $2 GROUP BY 1, 2),
+repairs AS (
+  SELECT r.repair_point AS org, date_trunc('month', r.recorded_at AT TIME ZONE 'Asia/Shanghai')::date AS m,
+         count(*) FILTER (WHERE r.status = 'repaired' AND r.promised_by IS NULL) AS ftf, count(*) AS n
+    FROM repair r WHERE r.recorded_at >= $1 AND r.recorded_at < $2
+     AND NOT EXISTS (SELECT 1 FROM service_call c WHERE c.repair = r.id) GROUP BY 1, 2),
 facts AS (
-  SELECT org, m, on_time, n, ftf, ftf_n, 0 AS ok, 0 AS cards, 0 AS sold, 0 AS returned FROM calls
-  UNION ALL SELECT org, m, 0, 0, 0, 0, ok, n, 0, 0 FROM cards
-  UNION ALL SELECT org, m, 0, 0, 0, 0, 0, 0, units, 0 FROM sold
-  UNION ALL SELECT org, m, 0, 0, 0, 0, 0, 0, 0, units FROM back)
+  SELECT org, m, on_time, n, ftf, ftf_n, 0 AS ok, 0 AS cards, 0 AS sold, 0 AS returned,
+         0 AS quality, 0 AS res_ok, 0 AS res_n FROM calls
+  UNION ALL SELECT org, m, 0, 0, 0, 0, ok, n, 0, 0, 0, 0, 0 FROM cards
+  UNION ALL SELECT org, m, 0, 0, 0, 0, ok, n, 0, 0, 0, 0, 0 FROM answers
+  UNION ALL SELECT org, m, 0, 0, ftf, n, 0, 0, 0, 0, 0, 0, 0 FROM repairs
+  UNION ALL SELECT org, m, 0, 0, 0, 0, 0, 0, units, 0, 0, 0, 0 FROM sold
+  UNION ALL SELECT org, m, 0, 0, 0, 0, 0, 0, 0, units, 0, 0, 0 FROM back
+  UNION ALL SELECT org, m, 0, 0, 0, 0, 0, 0, 0, 0, n, 0, 0 FROM complaints
+  UNION ALL SELECT org, m, 0, 0, 0, 0, 0, 0, 0, 0, 0, ok, n FROM resolved)
 SELECT f.m, top.region, split_part(o.path, '.', 2) AS office,
        CASE WHEN o.kind = 'repair_point' THEN o.id END AS point,
-       sum(on_time), sum(n), sum(ftf), sum(ftf_n), sum(ok), sum(cards), sum(sold), sum(returned)
+       sum(on_time), sum(n), sum(ftf), sum(ftf_n), sum(ok), sum(cards), sum(sold), sum(returned),
+       sum(quality), sum(res_ok), sum(res_n)
   FROM facts f JOIN organisation o ON o.id = f.org
   LEFT JOIN organisation top ON top.id = nullif(split_part(o.path, '.', 2), '')::int
  GROUP BY GROUPING SETS ((f.m), (f.m, top.region), (f.m, split_part(o.path, '.', 2)),
@@ -101,10 +127,10 @@ async def grow(conn, points: int, lines: int, calls_per_month: int) -> None:
         "INSERT INTO service_call (number, organisation, customer, problem, address, called_at, "
         "visit_by, visited_at, first_time_fix, status, recorded_by, recorded_at) "
         "SELECT 'B' || o.id || '-' || g, o.id, cu.id, 'p', 'a', t, t + interval '24 hours', "
-        "t + (random() * 30 || ' hours')::interval, random() < 0.9, 'closed', $2, t "
+        "t + random() * 30 * interval '1 hour', random() < 0.9, 'closed', $2, t "
         "FROM organisation o JOIN customer cu ON cu.organisation = o.id "
         "CROSS JOIN generate_series(1, $3) g "
-        "CROSS JOIN LATERAL (SELECT $1::timestamptz + (random() * 330 || ' days')::interval AS t) x "
+        "CROSS JOIN LATERAL (SELECT $1::timestamptz + random() * 330 * interval '1 day' AS t) x "
         "WHERE o.kind = 'repair_point' AND NOT EXISTS (SELECT 1 FROM service_call s "
         "WHERE s.organisation = o.id)", start, user, calls_per_month * 12)
     await conn.execute(
@@ -126,12 +152,13 @@ async def grow(conn, points: int, lines: int, calls_per_month: int) -> None:
     batches = max(lines // 500, 1)
     await conn.execute(
         "INSERT INTO return_batch (number, organisation, month, kind, status, created_by, "
-        "created_at, received_at) SELECT 'RB' || g || '-' || o.id, o.id, "
+        "created_at, received_at) SELECT 'RB' || (g + $5) || '-' || o.id, o.id, "
         "date_trunc('month', $3::timestamptz + ((g % 330) || ' days')::interval)::date, 'special', "
         "'closed', $2, now(), $3::timestamptz + ((g % 330) || ' days')::interval "
         "FROM generate_series(1, $1) g JOIN LATERAL (SELECT id FROM organisation "
         "WHERE kind = 'office' ORDER BY id OFFSET (g % $4) LIMIT 1) o ON true",
-        batches, user, start, offices)
+        batches, user, start, offices,
+        await conn.fetchval("SELECT count(*) FROM return_batch"))  # numbers unique across growths
     await conn.execute(
         "INSERT INTO return_line (batch, line_no, product, quantity, date_code, received_qty) "
         "SELECT b.id, g, (SELECT min(id) FROM product) + g % 20, 1 + g % 3, DATE '2026-01-01', "

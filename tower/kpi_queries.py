@@ -94,12 +94,16 @@ FACTS_SQL = FACTS.format(
 # GROUPING(...) bits: 0 = the level's key is grouped. Levels: network, region, office, point.
 KPI_SQL = """
 WITH f AS ({facts}),
+per_org AS (  -- summed per organisation and month first: the join below then meets a few
+              -- rows per organisation, not one per record (10M return lines)
+  SELECT measure, org, month, sum(num) AS num, sum(den) AS den FROM f GROUP BY measure, org, month
+),
 tagged AS (
   SELECT f.measure, f.month, f.num, f.den,
          nullif(split_part(o.path, '.', 2), '')::int AS office,
          CASE WHEN o.kind = 'repair_point' THEN o.id END AS point,
          top.region AS region
-    FROM f JOIN organisation o ON o.id = f.org
+    FROM per_org f JOIN organisation o ON o.id = f.org
     LEFT JOIN organisation top ON top.id = nullif(split_part(o.path, '.', 2), '')::int
    WHERE {scope} AND o.path LIKE $6
 )
