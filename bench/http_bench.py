@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 # the same history of return lines as bench/batches.py.
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+import jinja2  # noqa: E402
 
 from bench import batches as seeding  # noqa: E402
 from bench import raw_twin  # noqa: E402
@@ -169,27 +170,50 @@ async def portal_statements(headers: dict[str, dict[str, str]]) -> dict[str, lis
         recorded.append(querystring.compile_string("postgres"))
         return await original(self, querystring, in_pool=in_pool)
 
+    rendered: list[tuple[str, dict]] = []
+    original_render = jinja2.Template.render
+
+    def recording_render(self, *args, **kwargs):
+        context = dict(args[0]) if args else dict(kwargs)
+        rendered.append((self.name, context))
+        return original_render(self, *args, **kwargs)
+
     found: dict[str, list] = {}
     db.PortalEngine.run_querystring = recording  # type: ignore[method-assign]
+    jinja2.Template.render = recording_render  # type: ignore[method-assign]
     try:
         async with AsyncTestClient(app=create_app()) as client:
             for page in PAGES:
                 # once untimed: a session's first request may refresh it (a write a minute)
                 await client.get(page.path, headers=headers[page.who])
                 recorded.clear()
+                rendered.clear()
                 with db.count_queries() as counter:
                     response = await client.get(page.path, headers=headers[page.who])
                 if response.status_code != 200:
                     raise SystemExit(f"{page.path} answered {response.status_code} in-process")
-                found[page.path] = [counter.count, list(recorded)]
+                found[page.path] = [counter.count, list(recorded), _page_context(rendered)]
     finally:
         db.PortalEngine.run_querystring = original  # type: ignore[method-assign]
+        jinja2.Template.render = original_render  # type: ignore[method-assign]
     return found
+
+
+def _page_context(rendered: list[tuple[str, dict]]) -> tuple[str, dict] | None:
+    """The page's template and the context the portal rendered it with, less the request
+    (the twin gives its own stand-in): what the twin renders the same template with."""
+    if not rendered:
+        return None
+    name, context = rendered[-1]
+    request = context.pop("request", None)
+    state = request.scope.get("state", {}) if request is not None else {}
+    context["_unread"] = state.get("unread")
+    return name, context
 
 
 def check_twin_sql(statements: dict[str, list]) -> None:
     """The twin's hand copies must be the statements the portal runs (else it is no twin)."""
-    for path, (_, recorded) in statements.items():
+    for path, (_, recorded, _) in statements.items():
         twin = raw_twin.STATEMENTS.get(path.split("?")[0])
         if twin is None:
             continue
@@ -255,10 +279,23 @@ async def check_answers(portal: Server, twin: Server, headers: dict[str, dict[st
     ids = [re.findall(r'id="batch-(\d+)"', r.text) for r in answers["/batches?queue=to_decide"]]
     if ids[0] != ids[1]:
         print("WARNING: the twin's HTML list shows other batches than the portal's", flush=True)
+    for page in PAGES:
+        a, b = answers[page.path]
+        if "html" in a.headers.get("content-type", "") and _comparable(a.text) != _comparable(b.text):
+            print(f"WARNING: the twin's page {page.path} is not the portal's page", flush=True)
+        elif "html" in a.headers.get("content-type", ""):
+            print(f"checked: the twin's {page.path} is the portal's page, byte for byte "
+                  "(less the CSRF token)", flush=True)
     sizes = ", ".join(f"{page.path} {len(answers[page.path][0].content) / 1000:.1f} / "
                       f"{len(answers[page.path][1].content) / 1000:.1f} kB" for page in PAGES)
     return (f"checked: {len(ids[0])} rows on each HTML list, the same batches: "
             f"{ids[0] == ids[1]}; JSON lists equal: {same_json}; portal / twin answers: {sizes}")
+
+
+def _comparable(html: str) -> str:
+    """A page less what is per session (its CSRF token) and per minute (a home's clock)."""
+    html = re.sub(r'("x-csrftoken": "|name="_csrf" value=")[^"]*', r"\1", html)
+    return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "", html)
 
 
 # --- load ---------------------------------------------------------------------------------------
@@ -368,20 +405,25 @@ async def main() -> None:
             statements = await portal_statements(headers)
             check_twin_sql(statements)
             if args.show_sql:
-                for path, (count, recorded) in statements.items():
+                for path, (count, recorded, _) in statements.items():
                     print(f"{path}: {count} queries", *(sql for sql, _ in recorded),
                           sep="\n  ", flush=True)
             if not servers:
                 home = WORK_DIR / "home_statements.pickle"
                 home.write_bytes(pickle.dumps([
                     (sql, args) for sql, args in statements["/"][1] if not _is_identity(sql)]))
+                contexts = WORK_DIR / "page_contexts.pickle"
+                contexts.write_bytes(pickle.dumps({
+                    path.split("?")[0]: found[2] for path, found in statements.items()
+                    if found[2] is not None}))
                 common = {"PORTAL_DATABASE_URL": dsn, "PORTAL_SECURE_COOKIES": "0",
                           "PORTAL_DB_POOL": "1"}
                 servers = [
                     start_server("portal", ["portal.app:create_app", "--factory"], common),
                     start_server("twin", ["bench.raw_twin:app"],
                                  {**common, "TWIN_HQ_USER": str(users["cs"]),
-                                  "TWIN_HOME_STATEMENTS": str(home)})]
+                                  "TWIN_HOME_STATEMENTS": str(home),
+                                  "TWIN_PAGE_CONTEXTS": str(contexts)})]
                 for server in servers:
                     await wait_ready(server)
             portal, twin = servers

@@ -1,10 +1,13 @@
 """The raw twin of the portal's main pages, for bench/http_bench.py (issue 17 §6).
 
 A bare ASGI application (Starlette is not installed with the portal; this is lighter still):
-one asyncpg pool, the same SQL the portal runs for each page, a Jinja template rendering the
-same rows, and nothing else — no authentication, no CSRF, no i18n, no middleware. What the
-portal spends above this on a page is the price of its framework, identity, scoping and
-helpers.
+one asyncpg pool, the same SQL the portal runs for each page, and the portal's own Jinja
+templates rendered through its own environment (issue 17: "the same Jinja template") — no
+authentication, CSRF, scoping, middleware or framework. The template context is the one the
+portal rendered the page with for the same user (recorded in-process by http_bench.py), with the
+twin's own rows, badges and inbox count where the page shows query results; http_bench.py checks
+that both answer the same page, byte for byte less the CSRF token. What the portal spends above
+this on a page is the price of its framework, identity, scoping and helpers.
 
 Pages (the portal's paths, so the load generator sends the same requests to both):
 - GET /batches?queue=to_decide — the HQ list: the inbox badge, the page of batches, their line
@@ -18,7 +21,8 @@ Pages (the portal's paths, so the load generator sends the same requests to both
   badge). The home is assembled from five domains' providers (dealers, spares, settlements,
   service, portal), each building its SQL inline, so instead of a hand copy that would go stale
   http_bench.py records the portal's statements for the clerk in-process and gives them to
-  the twin (TWIN_HOME_STATEMENTS, a pickle of [(sql, args)]); the twin runs them as they are.
+  the twin (TWIN_HOME_STATEMENTS, a pickle of [(sql, args)]); the twin runs them as they are
+  and renders the home with the context the portal built from them (TWIN_PAGE_CONTEXTS).
 
 Each request holds one pool connection for all its statements; the pool releases connections
 without asyncpg's reset query, as the portal's does. Every answer carries `x-queries`.
@@ -73,9 +77,6 @@ COUNTS_SQL = (
     "FROM return_batch b WHERE b.status = ANY($2::varchar[])")
 UNREAD_SQL = ('SELECT count(*) AS n FROM notification WHERE "user" = $1 '
               "AND read_at IS NULL")
-QUEUE_ORDER = [  # the badges, in the portal's order (list(dealers.queries.QUEUES))
-    "to_sign", "to_approve", "to_dispatch", "in_transit", "to_receive", "to_decide", "to_verify",
-    "breaching"]
 
 # What each page runs, in order (http_bench.py compares these with the portal's statements).
 STATEMENTS = {"/batches": [UNREAD_SQL, LIST_SQL, TOTALS_SQL, COUNTS_SQL],
@@ -83,11 +84,14 @@ STATEMENTS = {"/batches": [UNREAD_SQL, LIST_SQL, TOTALS_SQL, COUNTS_SQL],
 JSON_FIELDS = ("id", "number", "organisation", "month", "status", "lines", "filed", "received",
                "breaching")
 
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "twin_templates"),
-    autoescape=True)
-TEMPLATES.globals.update(china=CHINA)
 _encode = msgspec.json.Encoder().encode
+
+
+class _Request:
+    """What the portal's base template reads of a request: the inbox badge in its state."""
+
+    def __init__(self, unread: int | None) -> None:
+        self.scope = {"state": {"unread": unread}}
 
 
 async def _no_reset(connection: asyncpg.Connection) -> None:
@@ -99,8 +103,7 @@ class Twin:
         self.pool: asyncpg.Pool | None = None
         self.hq_user = int(os.environ.get("TWIN_HQ_USER", "0"))
         self.home: list[tuple[str, list]] = []
-        self.batches_page = TEMPLATES.get_template("batches.html")
-        self.home_page = TEMPLATES.get_template("home.html")
+        self.pages: dict[str, tuple[jinja2.Template, dict]] = {}
 
     async def start(self) -> None:
         dsn = os.environ.get("TWIN_DATABASE_URL") or os.environ["PORTAL_DATABASE_URL"]
@@ -109,6 +112,15 @@ class Twin:
         statements = os.environ.get("TWIN_HOME_STATEMENTS")
         if statements:
             self.home = pickle.loads(Path(statements).read_bytes())
+        contexts = os.environ.get("TWIN_PAGE_CONTEXTS")
+        if contexts:
+            # the portal's own templates through its own Jinja environment (issue 17's twin:
+            # "the same Jinja template"); the navigation and i18n globals come with it
+            import portal.nav  # noqa: F401  (registers nav_links on the environment)
+            from portal.web import ENV
+
+            self.pages = {path: (ENV.get_template(name), context) for path, (name, context)
+                          in pickle.loads(Path(contexts).read_bytes()).items()}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -160,17 +172,23 @@ class Twin:
         if not html:
             return _encode([{k: b[k] for k in JSON_FIELDS} for b in rows]), \
                 b"application/json", 2
-        page = self.batches_page.render(rows=rows, counts=counts, unread=unread,
-                                        queue="to_decide", queues=QUEUE_ORDER)
+        template, context = self.pages["/batches"]
+        more = (f"/batches?queue=to_decide&after={rows[-1]['id']}" if len(rows) == PAGE_SIZE
+                else None)
+        page = template.render({**context, "request": _Request(unread), "rows": rows,
+                                "counts": dict(counts), "more_url": more})
         return page.encode(), b"text/html; charset=utf-8", 4
 
     async def dealer_home(self) -> tuple[bytes, bytes, int]:
         assert self.pool is not None
-        results = []
         async with self.pool.acquire() as conn:
             for sql, args in self.home:
-                results.append([dict(r) for r in await conn.fetch(sql, *args)])
-        page = self.home_page.render(results=results, now=datetime.now(UTC))
+                [dict(r) for r in await conn.fetch(sql, *args)]
+        # The home's context (each domain's queue cards) is assembled by the portal's
+        # providers from these rows; the twin renders the context the portal built for the
+        # clerk (recorded in-process by http_bench.py), so its template work is the same.
+        template, context = self.pages["/"]
+        page = template.render({**context, "request": _Request(context["_unread"])})
         return page.encode(), b"text/html; charset=utf-8", len(self.home)
 
 
