@@ -16,7 +16,7 @@ from portal.validation import JSON_MAX_BYTES
 from portal.web import current_actor
 
 
-def api_token_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def api_token_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """API guard: a bearer token (cookies are not accepted here, so no CSRF is needed)."""
     actor = connection.scope.get("state", {}).get("actor")
     if actor is None:

@@ -54,20 +54,27 @@ def current_actor(request: Request | ASGIConnection) -> Actor:
 
 # --- guards -------------------------------------------------------------------------------------
 
-def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Every non-public route carries this guard (the route inventory test checks it)."""
+# Guards are coroutines: Litestar runs a plain-function guard in a worker thread, a thread
+# hop per guard on every request for a check that takes microseconds.
+
+def _signed_in(connection: ASGIConnection) -> Actor:
     actor = connection.scope.get("state", {}).get("actor")
     if actor is None:
         raise NotAuthorizedException("Please sign in.")
     if actor.read_only and connection.scope.get("method") not in SAFE_METHODS \
             and not PERSONAL_ACTIONS.match(connection.scope["path"]):
         raise PermissionDeniedException("Your role may read but not change anything.")
+    return actor
+
+
+async def login_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Every non-public route carries this guard (the route inventory test checks it)."""
+    _signed_in(connection)
 
 
 def roles_required(*roles: str):
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        login_required(connection, handler)
-        if not connection.scope["state"]["actor"].has(*roles):
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        if not _signed_in(connection).has(*roles):
             raise PermissionDeniedException("Your role may not open this page.")
 
     guard.__name__ = f"roles_required({','.join(roles)})"
@@ -75,7 +82,7 @@ def roles_required(*roles: str):
     return guard
 
 
-def public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def public(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Marks a route as deliberately public (it must also be on the allowlist)."""
 
 
