@@ -3,28 +3,23 @@ faulty apart; the office's faulty parts return to HQ in its monthly batch and HQ
 it; the first-stock templates per sales scale (R22)."""
 from __future__ import annotations
 
-import asyncpg
-
 from portal import audit, clock
 from portal.actor import Actor
 from portal.db import raw_fetch, transactional
 from portal.errors import Conflict, Forbidden, RuleViolation, ValidationFailed
 from spares import queries, rules
+from spares.writes import Params, enough_stock, movements
 
 
 async def move_stock(moves: list[tuple[int, int, str, int]], *, kind: str, reference: str,
                      actor: Actor | None) -> None:
     """Append movements (location, part, condition, signed quantity) in one statement. The
     balance trigger refuses the whole statement if any balance would go negative."""
-    try:
-        await raw_fetch(
-            "INSERT INTO stock_movement (location, spare_part, condition, quantity, kind, reference, "
-            "actor, at) SELECT l, p, c, q, $5, $6, $7, $8 "
-            "FROM unnest($1::int[], $2::int[], $3::text[], $4::int[]) AS t(l, p, c, q)",
-            [m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves],
-            [m[3] for m in moves], kind, reference, actor.user_id if actor else None, clock.now())
-    except asyncpg.exceptions.CheckViolationError as exc:
-        raise RuleViolation("Not enough parts in stock (R23).") from exc
+    p = Params()
+    sql = movements(p, moves, kind=kind, reference_sql=p(reference, "text"),
+                    actor_id=actor.user_id if actor else None, at=clock.now())
+    with enough_stock():
+        await raw_fetch(sql, *p.values)
 
 
 @transactional
