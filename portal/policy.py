@@ -100,13 +100,19 @@ def parse(key: str, text: str) -> int | None:
     return parse_yuan(text) if is_money(key) else parse_percent(text)
 
 
-async def value_on(key: str, day: date) -> int:
+def in_force_sql(key: str, day: str) -> str:
+    """The value of `key` in force on `day` as an SQL expression (`day` a parameter such as
+    "$3"), NULL when HQ never set one (the default is then POLICIES[key][0]): for a statement
+    that reads a policy along with other things. The one text of the look-up `value_on` runs."""
     if key not in POLICIES:
         raise NotFound("Not found.")
-    row = await PolicyValue.select(PolicyValue.value).where(
-        (PolicyValue.key == key) & (PolicyValue.effective_from <= day)
-    ).order_by(PolicyValue.effective_from, ascending=False).first()
-    return row["value"] if row else POLICIES[key][0]
+    return (f"(SELECT v.value FROM policy_value v WHERE v.key = '{key}' "
+            f"AND v.effective_from <= {day} ORDER BY v.effective_from DESC, v.id DESC LIMIT 1)")
+
+
+async def value_on(key: str, day: date) -> int:
+    value = (await raw_fetch(f"SELECT {in_force_sql(key, '$1')} AS value", day))[0]["value"]
+    return value if value is not None else POLICIES[key][0]
 
 
 async def values_on(day: date) -> dict[str, int]:

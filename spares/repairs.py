@@ -21,8 +21,7 @@ _FEE = "out_of_warranty_fee_bp"
 # price and the out-of-warranty fee rate on the day (the policy in force: `policy.value_on`).
 _LOOKUP = (
     "SELECT p.id AS product, c.warranty_months AS months, s.unit_price_fen AS price, "
-    f"(SELECT v.value FROM policy_value v WHERE v.key = '{_FEE}' "
-    "AND v.effective_from <= $3 ORDER BY v.effective_from DESC LIMIT 1) AS rate "
+    f"{policy.in_force_sql(_FEE, '$3')} AS rate "
     "FROM (SELECT 1) one LEFT JOIN product p ON p.id = $1 "
     "LEFT JOIN product_category c ON c.id = p.category LEFT JOIN spare_part s ON s.id = $2")
 
