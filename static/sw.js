@@ -3,7 +3,9 @@
 // the network fails. Only the dock's pages and the static files are kept; signing in or out
 // empties the store (the pages hold the user's session token and data).
 var STORE = "dock-v1";
-var DOCK = /^\/(receiving\/?|batches\/\d+\/receive|static\/.+)$/;
+// The count page's repeat-claim panel (goods) loads with the page, so it is kept with it: offline
+// the clerk still sees the flags as last loaded, and the page makes no failing request.
+var DOCK = /^\/(receiving\/?|batches\/\d+\/receive|goods\/batches\/\d+\/panel|static\/.+)$/;
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) { event.waitUntil(self.clients.claim()); });
