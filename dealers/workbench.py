@@ -60,12 +60,10 @@ SECTION_QUEUES = {
     "auditor": ("to_sign", "to_approve", "in_transit", "to_receive", "to_decide", "breaching"),
 }
 # The oldest item of each batch queue: the instant its wait started.
-_OPEN_DISPUTE = "FROM quality_dispute d WHERE d.batch = b.id AND d.verified_at IS NULL"
 _SINCE = dict(  # SQL, not words: a dict() call keeps scripts/catalog.py from collecting it
     to_sign="b.submitted_at", to_approve="b.signed_at", to_dispatch="b.approved_at",
     in_transit="(b.dispatched_on::timestamp AT TIME ZONE 'Asia/Shanghai')",
     to_receive="b.arrived_at", to_decide="b.arrived_at", breaching="b.arrived_at",
-    to_verify=f"(SELECT min(d.raised_at) {_OPEN_DISPUTE})",
 )
 _OWN = {
     # every open draft, this month's or one moved to next month because its window closed (R5)
@@ -79,25 +77,40 @@ _NO_WINDOW = (
     "ORDER BY a.effective_from DESC, a.id DESC LIMIT 1) IS NULL) AS no_window_n")
 
 
-def _sql(batch_scope: str, special_scope: str) -> str:
+# Every status a batch queue counts: the statement reads only these rows (index
+# return_batch_queue on status), never the closed, withdrawn or refused history, so a home
+# page's cost follows open work (issue 17 §3). Open quality disputes are counted from their own
+# table (the partial index quality_dispute_one_open), whatever their batch's status.
+_LIVE = ("draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned")
+
+
+def _sql(batch_scope: str, special_scope: str, dispute_scope: str) -> str:
     """One statement: every batch queue's count and oldest instant (FILTER per queue), the
-    special approvals asked for, and the regions without a week. The scopes are
-    `scope_sql` conditions on the batch's (o) and the approval's (so) organisation."""
-    filters = {key: sql for key, sql in QUEUES.items()}
+    open quality disputes, the special approvals asked for, and the regions without a week.
+    The scopes are `scope_sql` conditions on the batch's (o), the approval's (so) and the
+    disputed batch's (dso) organisation."""
+    filters = {key: sql for key, sql in QUEUES.items() if key != "to_verify"}
     filters.update({key: sql for key, (sql, _) in _OWN.items()})
     since = {**_SINCE, **{key: s for key, (_, s) in _OWN.items()}}
     parts = []
     for key, sql in filters.items():
         parts += [f"count(*) FILTER (WHERE {sql}) AS {key}_n",
                   f"min({since[key]}) FILTER (WHERE {sql}) AS {key}_at"]
-    parts.append(f"count(*) FILTER (WHERE EXISTS (SELECT 1 {_OPEN_DISPUTE} AND d.due_at <= $1)) "
-                 "AS to_verify_late")
+    disputes = ("FROM quality_dispute d JOIN return_batch db ON db.id = d.batch "
+                f"JOIN organisation dso ON dso.id = db.organisation WHERE d.verified_at IS NULL "
+                f"AND {dispute_scope}")
     special = ("FROM special_approval s JOIN organisation so ON so.id = s.organisation "
                f"WHERE s.status = 'requested' AND {special_scope}")
-    parts += [f"(SELECT count(*) {special}) AS special_n",
+    parts += [f"(SELECT count(*) {disputes}) AS to_verify_n",  # one open per batch
+              f"(SELECT min(d.raised_at) {disputes}) AS to_verify_at",
+              f"(SELECT count(*) {disputes} AND d.due_at <= $1) "
+              "AS to_verify_late",
+              f"(SELECT count(*) {special}) AS special_n",
               f"(SELECT min(s.requested_at) {special}) AS special_at", _NO_WINDOW]
+    live = ", ".join(f"'{status}'" for status in _LIVE)
     return (f"SELECT {', '.join(parts)} FROM return_batch b "
-            f"JOIN organisation o ON o.id = b.organisation WHERE {batch_scope}")
+            f"JOIN organisation o ON o.id = b.organisation "
+            f"WHERE b.status IN ({live}) AND {batch_scope}")
 
 
 def _link(key: str) -> str:
@@ -117,7 +130,8 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
     args: list = [now, month]
     batch_scope = scope_sql(actor, "o.path", args)
     special_scope = scope_sql(actor, "so.path", args)
-    row = (await raw_fetch(_sql(batch_scope, special_scope), *args))[0]
+    dispute_scope = scope_sql(actor, "dso.path", args)
+    row = (await raw_fetch(_sql(batch_scope, special_scope, dispute_scope), *args))[0]
     result = []
     for section, key in wanted:
         title, empty = QUEUE_LABELS[key]
