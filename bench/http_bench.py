@@ -408,24 +408,25 @@ async def main() -> None:
                 for path, (count, recorded, _) in statements.items():
                     print(f"{path}: {count} queries", *(sql for sql, _ in recorded),
                           sep="\n  ", flush=True)
-            if not servers:
-                home = WORK_DIR / "home_statements.pickle"
-                home.write_bytes(pickle.dumps([
-                    (sql, args) for sql, args in statements["/"][1] if not _is_identity(sql)]))
-                contexts = WORK_DIR / "page_contexts.pickle"
-                contexts.write_bytes(pickle.dumps({
-                    path.split("?")[0]: found[2] for path, found in statements.items()
-                    if found[2] is not None}))
-                common = {"PORTAL_DATABASE_URL": dsn, "PORTAL_SECURE_COOKIES": "0",
-                          "PORTAL_DB_POOL": "1"}
-                servers = [
-                    start_server("portal", ["portal.app:create_app", "--factory"], common),
-                    start_server("twin", ["bench.raw_twin:app"],
-                                 {**common, "TWIN_HQ_USER": str(users["cs"]),
-                                  "TWIN_HOME_STATEMENTS": str(home),
-                                  "TWIN_PAGE_CONTEXTS": str(contexts)})]
-                for server in servers:
-                    await wait_ready(server)
+            for server in servers:  # both start again at each size: the twin reads the
+                server.stop()        # portal's statements and page contexts at start-up
+            home = WORK_DIR / "home_statements.pickle"
+            home.write_bytes(pickle.dumps([
+                (sql, args) for sql, args in statements["/"][1] if not _is_identity(sql)]))
+            contexts = WORK_DIR / "page_contexts.pickle"
+            contexts.write_bytes(pickle.dumps({
+                path.split("?")[0]: found[2] for path, found in statements.items()
+                if found[2] is not None}))
+            common = {"PORTAL_DATABASE_URL": dsn, "PORTAL_SECURE_COOKIES": "0",
+                      "PORTAL_DB_POOL": "1"}
+            servers = [
+                start_server("portal", ["portal.app:create_app", "--factory"], common),
+                start_server("twin", ["bench.raw_twin:app"],
+                             {**common, "TWIN_HQ_USER": str(users["cs"]),
+                              "TWIN_HOME_STATEMENTS": str(home),
+                              "TWIN_PAGE_CONTEXTS": str(contexts)})]
+            for server in servers:
+                await wait_ready(server)
             portal, twin = servers
             print(await check_answers(portal, twin, headers), flush=True)
             twin_counts = await twin_queries(twin)
