@@ -361,3 +361,19 @@ def test_every_queue_has_a_title_and_an_explanation_translated():
             for message in (title, empty):
                 assert i18n.translate(message, "zh_CN") != message, (key, message)
                 assert not re.search(r"\bR\d+\b", message), message
+
+
+async def test_home_batch_queues_ignore_closed_history_but_keep_every_open_dispute():
+    """Issue 17 §3: the batch queues read live batches only, so closed history changes no
+    count; an open quality dispute still waits for HQ tech whatever its batch's status (R16)."""
+    net = await world()
+    tech, clerk = await actor_of(net["users"]["tech"]), await actor_of(net["users"]["clerk"])
+    before = {q.key: q.count for q in await dealers_wb.queues(tech, NOW)}
+    mine = {q.key: q.count for q in await dealers_wb.queues(clerk, NOW)}
+    office = clerk.organisation_id
+    await _batch(office, clerk.user_id, "closed", 30, decided_at=f"{T} - interval '40 days'")
+    await raw_fetch("UPDATE return_batch SET status = 'closed' WHERE id IN "
+                    "(SELECT batch FROM quality_dispute LIMIT 1)")
+    assert {q.key: q.count for q in await dealers_wb.queues(tech, NOW)} == before
+    assert before["to_verify"] == 2
+    assert {q.key: q.count for q in await dealers_wb.queues(clerk, NOW)} == mine
