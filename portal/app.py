@@ -38,6 +38,7 @@ from portal import (
     attachments,
     clock,
     db,
+    idcache,
     nav,
     notify,
     payments,
@@ -153,12 +154,14 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
             await db.start_pool(min_size=1, max_size=10)
         if settings.read_replica_url:
             await replica.start_replica_pool(settings.read_replica_url)
+        listening = await idcache.listen(db.engine().config["dsn"])
         task = asyncio.create_task(_job_loop(settings)) if run_jobs else None
         try:
             yield
         finally:
             if task:
                 task.cancel()
+            await idcache.stop(listening)
             if settings.db_pool:
                 await db.engine().close_connection_pool()
             await replica.close_replica_pool()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from portal import audit, clock
+from portal import audit, clock, idcache
 from portal.actor import Actor
 from portal.db import in_transaction, raw_fetch, transactional
 from portal.errors import NotFound, Throttled, ValidationFailed
@@ -148,19 +148,25 @@ async def resume_session(settings: Settings, token: str) -> Session | None:
     """The session for a cookie value, or None if unknown, idle too long or too old."""
     if not token or len(token) > 100:
         return None
-    rows = await raw_fetch(_IDENTITY.format(
-        columns="s.id, s.csrf_token, s.created_at, s.last_seen_at", source="user_session s",
-        user="s.\"user\"", where="s.token_hash = $1"), token_hash(token))
-    if not rows:  # unknown, or its user or organisation no longer active
-        return None
-    row = rows[0]
-    at = clock.now()
-    if _expired(settings, row["created_at"], row["last_seen_at"], at):
-        await UserSession.delete().where(UserSession.id == row["id"])
-        return None
+    key, since, at = "s" + token_hash(token), idcache.generation(), clock.now()
+    row = idcache.get(key)
+    # A kept row that looks idle too long is read again: another process may have seen the
+    # session since (it keeps last_seen_at to itself, see the keep-alive below).
+    if row is None or _expired(settings, row["created_at"], row["last_seen_at"], at):
+        rows = await raw_fetch(_IDENTITY.format(
+            columns="s.id, s.csrf_token, s.created_at, s.last_seen_at", source="user_session s",
+            user="s.\"user\"", where="s.token_hash = $1"), key[1:])
+        if not rows:  # unknown, or its user or organisation no longer active
+            return None
+        row = {**rows[0], "actor": _actor(rows[0])}
+        if _expired(settings, row["created_at"], row["last_seen_at"], at):
+            await UserSession.delete().where(UserSession.id == row["id"])
+            return None
     if (at - row["last_seen_at"]).total_seconds() > 60:  # one write a minute is enough for idle
-        await UserSession.update({UserSession.last_seen_at: at}).where(UserSession.id == row["id"])
-    return Session(token=token, csrf_token=row["csrf_token"], actor=_actor(row))
+        await raw_fetch(idcache.SESSION_SEEN, at, row["id"])
+        row = {**row, "last_seen_at": at}
+    idcache.put(key, row, since)
+    return Session(token=token, csrf_token=row["csrf_token"], actor=row["actor"])
 
 
 async def end_session(token: str) -> None:
@@ -211,13 +217,17 @@ async def revoke_api_token(*, actor: Actor, token_id: int) -> None:
 async def actor_for_api_token(token: str) -> Actor | None:
     if not token.startswith("pt_") or len(token) > 100:
         return None
-    rows = await raw_fetch(_IDENTITY.format(
-        columns="t.id, t.last_used_at", source="api_token t", user="t.\"user\"",
-        where="t.token_hash = $1 AND t.revoked_at IS NULL"), token_hash(token))
-    if not rows:
-        return None
-    row = rows[0]
-    at = clock.now()
+    key, since, at = "t" + token_hash(token), idcache.generation(), clock.now()
+    row = idcache.get(key)
+    if row is None:
+        rows = await raw_fetch(_IDENTITY.format(
+            columns="t.id, t.last_used_at", source="api_token t", user="t.\"user\"",
+            where="t.token_hash = $1 AND t.revoked_at IS NULL"), key[1:])
+        if not rows:
+            return None
+        row = {**rows[0], "actor": _actor(rows[0])}
     if row["last_used_at"] is None or (at - row["last_used_at"]).total_seconds() > 60:
-        await ApiToken.update({ApiToken.last_used_at: at}).where(ApiToken.id == row["id"])
-    return _actor(row)
+        await raw_fetch(idcache.TOKEN_USED, at, row["id"])
+        row = {**row, "last_used_at": at}
+    idcache.put(key, row, since)
+    return row["actor"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -19,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
+from portal import idcache
 from portal.settings import VAR
 
 T = TypeVar("T")
@@ -61,12 +63,60 @@ def count_queries():
         counter.end, counter.replica_end = _queries[0], _replica_queries[0]
 
 
+class _Held:
+    """The connection one request holds for its statements outside transactions (issue 17 §2):
+    taken from the pool at its first statement and given back once, so a page's round trips
+    are its queries, not a check-out and a release around each. Only the request's own task
+    uses it (a task the request starts, e.g. the close, checks out its own per statement)."""
+
+    __slots__ = ("owner", "connection", "busy", "open")
+
+    def __init__(self, owner: asyncio.Task | None) -> None:
+        self.owner, self.connection, self.busy, self.open = owner, None, False, True
+
+
+_held: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("held", default=None)
+
+
+@contextlib.asynccontextmanager
+async def request_connection() -> AsyncIterator[None]:
+    """Around one request (the identity middleware): its statements share one connection."""
+    held = _Held(asyncio.current_task())
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        held.open = False
+        await let_go()
+        _held.reset(token)
+
+
+async def let_go(*, last: bool = False) -> None:
+    """Give the request's connection back to the pool: before it opens a transaction (which
+    takes a connection of its own: holding one while waiting for another could starve the
+    pool), and once its answer starts (`last`: later statements, e.g. a background task after
+    the response, check out their own)."""
+    held = _held.get()
+    if held is None or held.owner is not asyncio.current_task():
+        return
+    if last:
+        held.open = False
+    if held.connection is not None and not held.busy:
+        connection, held.connection = held.connection, None
+        await engine().pool.release(connection)
+
+
 class PortalEngine(PostgresEngine):
     async def run_querystring(self, querystring, in_pool: bool = True):
         _bump()
+        sql, args = querystring.compile_string(engine_type=self.engine_type)
+        if not sql.startswith("SELECT"):
+            idcache.noticed_write(sql)
+        current = self.current_transaction.get()
+        if current is not None:
+            return await current.connection.fetch(sql, *args)
         pool = replica.pool()
-        if pool is not None and self.current_transaction.get() is None:
-            sql, args = querystring.compile_string(engine_type=self.engine_type)
+        if pool is not None:
             if replica.READS.match(sql):
                 if replica.reading() and not getattr(replica.read_floor.get(), "wrote", False):
                     with _lock:
@@ -75,7 +125,20 @@ class PortalEngine(PostgresEngine):
                         return await connection.fetch(sql, *args)
             else:
                 replica.wrote()  # a write outside a transaction (autocommit) is a write too
-        return await super().run_querystring(querystring, in_pool=in_pool)
+        held = _held.get()
+        if (held is not None and held.open and not held.busy and in_pool and self.pool
+                and held.owner is asyncio.current_task()):
+            held.busy = True
+            try:
+                connection = held.connection
+                if connection is None:
+                    connection = held.connection = await self.pool.acquire()
+                return await connection.fetch(sql, *args)
+            finally:
+                held.busy = False
+        if in_pool and self.pool:
+            return await self._run_in_pool(sql, args)
+        return await self._run_in_new_connection(sql, args)
 
     async def run_ddl(self, ddl: str, in_pool: bool = True):
         _bump()
@@ -190,6 +253,7 @@ async def raw_fetch(sql: str, *args: Any) -> list[dict]:
 async def raw_executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """One round trip for many rows, on the transaction's connection."""
     _bump()
+    idcache.noticed_write(sql)
     conn = await connection_for_write()
     await conn.executemany(sql, rows)
 
@@ -219,10 +283,14 @@ async def in_transaction(fn: Callable[[], Awaitable[T]], retries: int = RETRIES)
     here: only the outermost transaction can be rolled back and run again."""
     if engine().current_transaction.get() is not None:
         return await fn()
+    await let_go()
     for attempt in range(retries):
         try:
+            known = idcache.generation()
             async with engine().transaction():
                 result = await fn()
+            if idcache.generation() != known:  # it wrote what an identity reads: forget what
+                idcache.forget()                # was read again before the commit
             replica.wrote()  # committed: this request's later reads, and the next, see it (replica)
             return result
         except RETRYABLE:

@@ -8,7 +8,7 @@ import uuid
 from http.cookies import SimpleCookie
 from typing import Any
 
-from portal import audit, auth, i18n, replica
+from portal import audit, auth, db, i18n, replica
 from portal.actor import Actor
 from portal.settings import Settings
 from portal.web import (
@@ -48,6 +48,11 @@ class IdentityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Who is asking and everything the page reads share one connection (issue 17 §2).
+        async with db.request_connection():
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: dict, receive: Any, send: Any) -> None:
         request_id = uuid.uuid4().hex[:16]
         rid_token = audit.request_id.set(request_id)
         state = scope.setdefault("state", {})
@@ -102,6 +107,7 @@ class IdentityMiddleware:
                         f"SameSite=Lax{'; Secure' if self.settings.secure_cookies else ''}"
                     ).encode()))
                 message["headers"] = headers
+                await db.let_go(last=True)  # the page is built: its connection goes back
             await send(message)
 
         try:

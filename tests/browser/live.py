@@ -27,11 +27,11 @@ def _free_port() -> int:
 
 
 @asynccontextmanager
-async def live_portal(**settings):
+async def live_portal(extra_handlers=(), **settings):
     """Yields the base URL. http on 127.0.0.1 cannot carry Secure cookies, hence the setting."""
     port = _free_port()
     app = create_app(test_settings(secure_cookies=False, base_url=f"http://127.0.0.1:{port}",
-                                   **settings))
+                                   **settings), extra_handlers=extra_handlers)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
