@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
         if settings.read_replica_url:
             await replica.start_replica_pool(settings.read_replica_url)
         listening = await idcache.listen(db.engine().config["dsn"])
+        if settings.gc_tuned:
+            tune_gc()
         task = asyncio.create_task(_job_loop(settings)) if run_jobs else None
         try:
             yield
@@ -186,6 +189,19 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
     )
     app.state.settings = settings
     return app
+
+
+GC_THRESHOLDS = (10_000, 50, 100)  # Python's are (700, 10, 10)
+
+
+def tune_gc() -> None:
+    """What is alive once the app has started lives as long as the process: moved out of the
+    collector's sight (gc.freeze), so a collection walks only what requests make; and a
+    request's few thousand short-lived objects no longer start one every 700 allocations.
+    Measured in-process, interleaved: 7-20 % less CPU per page (README, "Over HTTP")."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def served_app() -> Litestar:

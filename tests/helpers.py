@@ -18,7 +18,10 @@ _password_hash: list[str] = []
 
 
 def test_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"db_pool": False, "secure_cookies": True, "debug": False}
+    values: dict[str, Any] = {"db_pool": False, "secure_cookies": True, "debug": False,
+                              # the suite builds hundreds of apps in one process: a frozen heap
+                              # would keep each one's garbage
+                              "gc_tuned": False}
     values.update(overrides)
     return Settings.from_env(**values)
 

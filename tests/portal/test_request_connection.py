@@ -195,3 +195,18 @@ async def test_a_process_that_stops_listening_keeps_nothing():
         with count_queries() as again:
             assert (await c.get("/api/v1/me", headers=_bearer(token))).status_code == 200
     assert again.count == asked.count  # the identity is read every time
+
+
+async def test_a_served_app_freezes_its_start_up_heap_and_collects_less_often():
+    import gc
+
+    from portal.app import GC_THRESHOLDS
+
+    defaults = gc.get_threshold()
+    try:
+        async with client(gc_tuned=True) as c:
+            assert (await c.get("/login")).status_code == 200
+            assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*defaults)

@@ -108,3 +108,17 @@ async def test_the_periodic_jobs_run_in_one_process_at_a_time():
             assert (first, second) == (True, False)
     async with db.exclusive(db.JOBS_LOCK) as again:
         assert again is True
+
+
+async def test_a_token_revoked_elsewhere_stops_on_every_worker(two_workers):
+    """Both workers remember who a token is (issue 17 §1); a revocation committed by another
+    process (here the test's own connection) reaches both as the database's notification."""
+    net = await network()
+    token = await api_token(net["users"]["clerk"])
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    async with httpx.AsyncClient(base_url=two_workers, timeout=60) as c:
+        before = await asyncio.gather(*(c.get("/api/v1/me", headers=headers) for _ in range(40)))
+        assert {r.status_code for r in before} == {200}
+        await raw_fetch("UPDATE api_token SET revoked_at = now()")
+        after = await asyncio.gather(*(c.get("/api/v1/me", headers=headers) for _ in range(40)))
+    assert {r.status_code for r in after} == {401}
