@@ -1,7 +1,8 @@
 """Piccolo configuration: the one engine, from PORTAL_DATABASE_URL or the embedded server."""
 from piccolo.conf.apps import AppRegistry
 
-from portal.db import PortalEngine, database_url
+from portal.db import PortalEngine
+from portal.embedded import database_url
 
 DB = PortalEngine(config={"dsn": database_url()})
 

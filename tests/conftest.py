@@ -14,9 +14,9 @@ os.environ.pop("PORTAL_DATABASE_URL", None)
 os.environ["PORTAL_VAR_DIR"] = str(_PGROOT)
 os.environ.setdefault("PORTAL_SECRET_KEY", "test-secret-key-not-for-production")
 
-from portal import db  # noqa: E402
+from portal import embedded  # noqa: E402
 
-os.environ["PORTAL_DATABASE_URL"] = db.start_embedded(_PGROOT / "pgdata", cleanup_mode="delete")
+os.environ["PORTAL_DATABASE_URL"] = embedded.start_embedded(_PGROOT / "pgdata", cleanup_mode="delete")
 
 from portal.cli import migrate  # noqa: E402
 
@@ -53,6 +53,6 @@ async def clean_database():
 
 def pytest_sessionfinish(session, exitstatus):
     # Stop the server first (it deletes its pgdata), then the folder around it.
-    if db._server is not None:
-        db._server.cleanup()
+    if embedded._server is not None:
+        embedded._server.cleanup()
     shutil.rmtree(_PGROOT, ignore_errors=True)

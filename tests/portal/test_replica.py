@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import asyncpg
 import pytest
 
-from portal import db, replica
+from portal import db, embedded, replica
 from portal.tables import Organisation
 from tests.helpers import client, csrf_from, login, make_org, make_user, region_id
 
@@ -28,7 +28,7 @@ POLLS = 1200  # 0.05 s apart: a safety net for a stuck standby, not a speed requ
 
 def _as_server_user() -> dict:
     """subprocess arguments that run a PostgreSQL binary as the embedded server's own user."""
-    user = db._server.system_user
+    user = embedded._server.system_user
     return {"user": user} if user else {}
 
 
@@ -44,7 +44,7 @@ def standby_url():
     root = Path(tempfile.mkdtemp(prefix="rr-", dir="/tmp"))  # short: a socket path is limited
     data, sockets = root / "data", root / "s"
     sockets.mkdir()
-    user = db._server.system_user
+    user = embedded._server.system_user
     if user:
         entry = pwd.getpwnam(user)
         for path in (root, sockets):
