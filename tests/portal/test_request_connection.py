@@ -81,6 +81,13 @@ async def _clerk_with_token() -> tuple[dict, str]:
     return clerk, await api_token(clerk)
 
 
+async def _until(condition) -> None:
+    """Wait for what the app's event loop does on its own (a notification heard, a lost
+    connection reported)."""
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
 
@@ -124,8 +131,7 @@ async def test_a_deactivation_by_another_process_is_heard_and_forgotten():
             await other.execute("UPDATE portal_user SET active = false WHERE id = $1", clerk["id"])
         finally:
             await other.close()
-        while idcache.generation() == before:  # the notification, heard on the app's loop
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(_until(lambda: idcache.generation() != before), HANG_GUARD)
         r = await c.get("/api/v1/me", headers=_bearer(token))
     assert known.count == 0  # /api/v1/me reads nothing but who is asking: it was remembered
     assert r.status_code == 401
@@ -188,8 +194,7 @@ async def test_a_process_that_stops_listening_keeps_nothing():
         assert (await c.get("/api/v1/me", headers=_bearer(token))).status_code == 200
         (listener,) = idcache._listeners
         await raw_fetch("SELECT pg_terminate_backend($1)", listener.get_server_pid())
-        while idcache._listeners:  # asyncpg reports the lost connection on the app's loop
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(_until(lambda: not idcache._listeners), HANG_GUARD)
         with count_queries() as asked:
             assert (await c.get("/api/v1/me", headers=_bearer(token))).status_code == 200
         with count_queries() as again:
