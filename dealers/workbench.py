@@ -2,6 +2,7 @@
 to what the actor may see (R1), whatever the number of batches."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from dealers.queries import QUEUES
@@ -84,6 +85,7 @@ _NO_WINDOW = (
 _LIVE = ("draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned")
 
 
+@functools.lru_cache(maxsize=64)  # a few shapes of scope: built once each
 def _sql(batch_scope: str, special_scope: str, dispute_scope: str) -> str:
     """One statement: every batch queue's count and oldest instant (FILTER per queue), the
     open quality disputes, the special approvals asked for, and the regions without a week.

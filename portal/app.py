@@ -44,6 +44,7 @@ from portal import (
     notify,
     payments,
     replica,
+    web,
     workbench,
 )
 from portal.api import PortalApi
@@ -188,6 +189,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False,
         ),
     )
     app.state.settings = settings
+    # Templates change with a release, not while it serves: no file check at every render
+    # (PORTAL_DEBUG=1 to edit them live).
+    web.ENV.auto_reload = settings.debug
     return app
 
 

@@ -4,9 +4,10 @@ every answer carries; and, with a read replica, the position of this browser's o
 (read your writes)."""
 from __future__ import annotations
 
-import uuid
-from http.cookies import SimpleCookie
+import os
 from typing import Any
+
+from litestar._parsers import parse_cookie_string
 
 from portal import audit, auth, db, i18n, replica
 from portal.actor import Actor
@@ -21,14 +22,13 @@ from portal.web import (
 
 
 def _cookies(scope: dict) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
+    """Read as Litestar reads `request.cookies` (its parser remembers the last 1,024 headers,
+    so a returning browser's costs a lookup); a copy, as handlers may add to it."""
+    found: dict[str, str] = {}
     for name, value in scope.get("headers", []):
         if name == b"cookie":
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed cookie header is treated as no cookies
-                pass
-    return {key: morsel.value for key, morsel in jar.items()}
+            found.update(parse_cookie_string(value.decode("latin-1")))
+    return found
 
 
 def _header(scope: dict, wanted: bytes) -> str | None:
@@ -53,7 +53,7 @@ class IdentityMiddleware:
             await self._serve(scope, receive, send)
 
     async def _serve(self, scope: dict, receive: Any, send: Any) -> None:
-        request_id = uuid.uuid4().hex[:16]
+        request_id = os.urandom(8).hex()  # 64 random bits, as uuid4().hex[:16] was
         rid_token = audit.request_id.set(request_id)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id

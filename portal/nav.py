@@ -181,10 +181,12 @@ _SKIP = ("/api/", "/static/", "/webhooks/")
 async def count_unread(request: Request) -> None:
     """before_request: the inbox badge's count, for full pages only (one indexed count; htmx
     fragments, the API, static files and every POST skip it)."""
-    state = request.scope.get("state", {})
+    scope = request.scope
+    state = scope.get("state", {})
     actor = state.get("actor")
-    if actor is None or request.method != "GET" or request.headers.get("hx-request") == "true" \
-            or request.url.path.startswith(_SKIP):
+    # read from the scope: building the request's headers and URL costs more than the count
+    if actor is None or scope["method"] != "GET" or scope["path"].startswith(_SKIP) \
+            or any(name == b"hx-request" and value == b"true" for name, value in scope["headers"]):
         return None
     state["unread"] = await notify.unread_count(actor=actor)
     return None

@@ -92,7 +92,10 @@ class InputEdge:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("route_handler") is None:
+        if scope["type"] != "http" or scope.get("route_handler") is None or not (
+                scope["query_string"] or scope.get("path_params")
+                or scope["path"].startswith("/api/")):
+            # nothing to check: no query, no path parameter, no JSON body (most pages)
             await self.app(scope, receive, send)
             return
         request: Request = Request(scope, receive)
@@ -126,17 +129,30 @@ def _check_path(scope: Scope) -> None:
             raise NotFound("Not found.")
 
 
-def _int_params(request: Request) -> set[str]:
+# A handler's signature does not change: worked out at its first request (issue 17, CPU).
+_INT_PARAMS: dict[tuple[Any, frozenset[str]], frozenset[str]] = {}
+
+
+def _int_params(request: Request) -> frozenset[str]:
     """Names of the handler's query parameters typed int (or int | None)."""
     handler = request.scope["route_handler"]
+    path_params = frozenset(request.scope.get("path_params") or ())
+    key = (handler.fn, path_params)
+    found = _INT_PARAMS.get(key)
+    if found is None:
+        found = _INT_PARAMS[key] = _find_int_params(handler, path_params)
+    return found
+
+
+def _find_int_params(handler: Any, path_params: frozenset[str]) -> frozenset[str]:
     names = set()
     for name, field in handler.parsed_fn_signature.parameters.items():
-        if name in ("data", "request") or name in (request.scope.get("path_params") or {}):
+        if name in ("data", "request") or name in path_params:
             continue
         if _is_int(field.annotation):
             alias = getattr(field.kwarg_definition, "query", None) if field.kwarg_definition else None
             names.add(alias or name)
-    return names
+    return frozenset(names)
 
 
 def _is_int(annotation: Any) -> bool:

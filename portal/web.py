@@ -206,6 +206,11 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def request_path(scope: Any) -> str:
+    """The request's path as `request.url.path` gives it, without building the URL."""
+    return scope.get("root_path", "") + scope["path"]
+
+
 def _context(request: Request, context: dict[str, Any],
              issue_anon_csrf: bool) -> tuple[dict[str, Any], Cookie | None]:
     state = request.scope.get("state", {})
@@ -223,7 +228,7 @@ def _context(request: Request, context: dict[str, Any],
     base = {
         "request": request, "actor": state.get("actor"), "csrf_token": token or "",
         "locale": state.get("locale", i18n.DEFAULT_LOCALE), "errors": {}, "form": {},
-        "request_id": state.get("request_id", ""), "path": request.url.path,
+        "request_id": state.get("request_id", ""), "path": request_path(request.scope),
     }
     base.update(context)
     return base, cookie
