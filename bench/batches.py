@@ -52,7 +52,7 @@ async def seed_network(conn) -> dict:
     return {"hq": hq, "users": users}
 
 
-OPEN_WORK = 2_000  # batches still in the flow; the rest of the history is decided and closed
+OPEN_WORK = 2_000  # batches still in the flow; the rest of the history is decided and read
 
 
 async def grow_lines(conn, total_lines: int, per_batch: int = 50) -> None:
@@ -63,19 +63,24 @@ async def grow_lines(conn, total_lines: int, per_batch: int = 50) -> None:
     need = (total_lines - have) // per_batch
     if need <= 0:
         return
-    await conn.execute("UPDATE return_batch SET status = 'dispositioned' "
-                       "WHERE status <> 'dispositioned' AND number LIKE 'B%'")
+    # decided, and the receipt long read by its office (R13)
+    await conn.execute("UPDATE return_batch SET status = 'dispositioned', "
+                       "receipt_read_at = coalesce(receipt_read_at, now()) "
+                       "WHERE (status <> 'dispositioned' OR receipt_read_at IS NULL) "
+                       "AND number LIKE 'B%'")
     first = await conn.fetchval("SELECT coalesce(max(id), 0) FROM return_batch")
     user = await conn.fetchval("SELECT id FROM portal_user LIMIT 1")
     await conn.execute(
         "INSERT INTO return_batch (number, organisation, month, kind, status, created_by, created_at, "
-        "refused_reason, disposal_evidence, carrier, waybill, company_bears_freight, arrived_at) "
+        "refused_reason, disposal_evidence, carrier, waybill, company_bears_freight, arrived_at, "
+        "receipt_read_at) "
         "SELECT 'B' || lpad((g + $1)::text, 10, '0'), o.id, "
         "  (DATE '2020-01-01' + ((g + $1) / 400) * interval '1 month')::date, 'regular', "
         "  CASE WHEN g > $3 - $4 THEN (ARRAY['submitted','received','signed','dispatched',"
         "  'draft'])[1 + (g % 5)] ELSE 'dispositioned' END, "
         "  $2, now(), '', '', '', '', true, "
-        "  CASE WHEN g % 5 IN (0, 1) THEN now() - interval '5 days' END "
+        "  CASE WHEN g % 5 IN (0, 1) THEN now() - interval '5 days' END, "
+        "  CASE WHEN g <= $3 - $4 THEN now() END "
         "FROM generate_series(1, $3) g "
         "JOIN LATERAL (SELECT id FROM organisation WHERE kind = 'office' "
         "              ORDER BY id OFFSET ((g + $1) % 400) LIMIT 1) o ON true",

@@ -18,7 +18,7 @@ def batch_filters(query) -> tuple[dict, dict, dict]:
     raw = {k: (query.get(k) or "").strip() for k in (
         "queue", "status", "month", "month_from", "month_to", "submitted_from", "submitted_to",
         "number", "org_name", "org", "product")}
-    raw["queue"] = raw["queue"] if raw["queue"] in queries.QUEUES else ""
+    raw["queue"] = raw["queue"] if raw["queue"] in queries.LIST_QUEUES else ""
     month_from = listing.month_param(query, "month_from", errors)
     month_to = listing.month_param(query, "month_to", errors)
     listing.check_order(errors, month_from, month_to, "month_to")

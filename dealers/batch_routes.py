@@ -54,10 +54,13 @@ async def _photos(actor: Actor, batch: dict) -> dict[str, Any]:
 
 async def batch_page(request: Request, batch_id: int, *, status_code: int = 200,
                      errors: dict | None = None, form: dict | None = None,
-                     block: str | None = None) -> Response:
+                     block: str | None = None, opened: bool = False) -> Response:
+    """`opened`: the page itself was asked for (not a fragment, not a form shown again)."""
     actor = current_actor(request)
     batch = await batches.get_batch(actor=actor, batch_id=batch_id)
     now = clock.now()
+    if opened:
+        await receiving.receipt_opened(actor=actor, batch=batch, now=now)
     # issue 9 §4: each button the person sees, disabled with the reason a rule would give
     actions = {name: gettext(refusal.message, **refusal.kwargs) if refusal else None
                for name, refusal in (await batches.actions_for(actor, batch, now)).items()}
@@ -138,7 +141,7 @@ class BatchController(Controller):
 
     @get("/{batch_id:int}")
     async def detail(self, request: Request, batch_id: FromPath[int]) -> Response:
-        return await batch_page(request, batch_id)
+        return await batch_page(request, batch_id, opened=True)
 
     @get("/{batch_id:int}/history")
     async def history(self, request: Request, batch_id: FromPath[int]) -> Response:

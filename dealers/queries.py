@@ -35,6 +35,10 @@ QUEUES: dict[str, str] = {
                   f"OR (b.status = 'received' AND $1 >= {DECIDE_DUE}))"),
 }
 
+# R13: a decided batch waits for its office to open the receipt (the batch page), once.
+UNREAD_RECEIPT = "b.status = 'dispositioned' AND b.receipt_read_at IS NULL"
+# What the list can be filtered to: HQ's queues (its tabs) and the office's unread receipts.
+LIST_QUEUES: dict[str, str] = {**QUEUES, "to_read": UNREAD_RECEIPT}
 
 STATUSES = tuple(s.value for s in ReturnBatch.Status)
 _DIGITS = re.compile(r"(?:RB)?(\d+)")
@@ -82,8 +86,8 @@ async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
         args.append(value)
         return f"${len(args)}"
 
-    if queue in QUEUES:
-        where.append(QUEUES[queue])
+    if queue in LIST_QUEUES:
+        where.append(LIST_QUEUES[queue])
     if status:
         where.append(f"b.status = {arg(status)}")
     if month:

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dealers import rules
-from dealers.batches import _about, _move, get_batch, get_batch_by_number, require_status
+from dealers.batches import (
+    _about,
+    _move,
+    get_batch,
+    get_batch_by_number,
+    is_staff_of,
+    require_status,
+)
 from dealers.queries import list_lines
 from dealers.tables import DockRefusal, ReasonCode
 from portal import audit, clock
@@ -255,6 +262,18 @@ async def decide_batch(*, actor: Actor, batch_id: int, decisions: list[Decision]
                                                 "decided_at": now}, noted=totals)
     await tell("receipt_ready", actor=actor, org_id=batch["organisation"],
                params=_about(batch, **totals), dedupe_key=batch["number"])
+
+
+async def receipt_opened(*, actor: Actor, batch: dict, now: datetime) -> bool:
+    """R13: the office has its feedback once one of its own opens the decided batch; its home
+    then stops listing the receipt. Only the first opening counts (one statement, so two
+    colleagues opening it at once record one instant). True when this opening was the first."""
+    if batch["status"] != "dispositioned" or batch["receipt_read_at"] is not None \
+            or not is_staff_of(actor, batch):
+        return False
+    return bool(await raw_fetch(
+        "UPDATE return_batch SET receipt_read_at = $2 WHERE id = $1 AND status = 'dispositioned' "
+        "AND receipt_read_at IS NULL RETURNING id", batch["id"], now))
 
 
 def deadlines(batch: dict, now: datetime) -> dict:

@@ -110,6 +110,8 @@ class ReturnBatch(Table):
     decided_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     decided_at = Timestamptz(null=True, default=None)
     company_bears_freight = Boolean(null=False, default=True)  # R11, R16
+    # R13: when the office first opened its decided batch's receipt (its home stops listing it)
+    receipt_read_at = Timestamptz(null=True, default=None)
 
 
 class ReturnLine(Table):

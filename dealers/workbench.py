@@ -2,10 +2,9 @@
 to what the actor may see (R1), whatever the number of batches."""
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 
-from dealers.queries import QUEUES
+from dealers.queries import QUEUES, UNREAD_RECEIPT
 from portal import clock
 from portal.actor import Actor
 from portal.db import raw_fetch
@@ -22,7 +21,7 @@ QUEUE_LABELS = {
                     "with its registration form, or record its local disposal."),
     "decided": ("Batches decided: read the receipt",
                 "When customer service has decided every line of a batch, its receipt with the "
-                "reasons appears here."),
+                "reasons appears here until someone at your office opens the batch."),
     "to_sign": ("Batches to sign",
                 "Batches your offices submit appear here until you sign them or send them back "
                 "for corrections."),
@@ -69,12 +68,12 @@ _SINCE = dict(  # SQL, not words: a dict() call keeps scripts/catalog.py from co
 _OWN = {
     # every open draft, this month's or one moved to next month because its window closed (R5)
     "drafts": ("b.status = 'draft'", "b.created_at"),
-    "decided": ("b.status = 'dispositioned'", "b.decided_at"),
+    "decided": (UNREAD_RECEIPT, "b.decided_at"),
 }
 _NO_WINDOW = (
     "(SELECT count(*) FROM region r WHERE EXISTS (SELECT 1 FROM organisation ro "
     "WHERE ro.region = r.id AND ro.kind IN ('office', 'agent') AND ro.active) AND "
-    "(SELECT a.week FROM calendar_assignment a WHERE a.region = r.id AND a.effective_from <= $2 "
+    "(SELECT a.week FROM calendar_assignment a WHERE a.region = r.id AND a.effective_from <= {month} "
     "ORDER BY a.effective_from DESC, a.id DESC LIMIT 1) IS NULL) AS no_window_n")
 
 
@@ -82,42 +81,53 @@ _NO_WINDOW = (
 # return_batch_queue on status), never the closed, withdrawn or refused history, so a home
 # page's cost follows open work (issue 17 §3). Open quality disputes are counted from their own
 # table (the partial index quality_dispute_one_open), whatever their batch's status.
-_LIVE = ("draft", "submitted", "signed", "approved", "dispatched", "received", "dispositioned")
+# The batches any queue holds: open ones, and decided ones whose receipt is unread. Decided and
+# read, closed, refused, withdrawn (the history) are never read: the statement's cost follows
+# open work (issue 17 §3: indexes return_batch_queue and return_batch_unread_receipt).
+_OPEN = ("draft", "submitted", "signed", "approved", "dispatched", "received")
 
 
-@functools.lru_cache(maxsize=64)  # a few shapes of scope: built once each
-def _sql(batch_scope: str, special_scope: str, dispute_scope: str) -> str:
-    """One statement: every batch queue's count and oldest instant (FILTER per queue), the
-    open quality disputes, the special approvals asked for, and the regions without a week.
-    The scopes are `scope_sql` conditions on the batch's (o), the approval's (so) and the
-    disputed batch's (dso) organisation."""
-    filters = {key: sql for key, sql in QUEUES.items() if key != "to_verify"}
-    filters.update({key: sql for key, (sql, _) in _OWN.items()})
+def _statement(actor: Actor, keys: frozenset[str], now: datetime) -> tuple[str, list]:
+    """One statement with the queues `keys` only (what the actor's sections show): each batch
+    queue's count and oldest instant (FILTER per queue), and where wanted the open quality
+    disputes, the special approvals asked for and the regions without a week. Asking for no
+    more than is shown keeps the statement small: PostgreSQL plans it at every call."""
+    args: list = [now]  # $1: the queues' and the disputes' deadlines are measured from it
+    parts = ["$1::timestamptz AS as_of"]
     since = {**_SINCE, **{key: s for key, (_, s) in _OWN.items()}}
-    parts = []
-    for key, sql in filters.items():
-        parts += [f"count(*) FILTER (WHERE {sql}) AS {key}_n",
-                  f"min({since[key]}) FILTER (WHERE {sql}) AS {key}_at"]
-    disputes = ("FROM quality_dispute d JOIN return_batch db ON db.id = d.batch "
-                f"JOIN organisation dso ON dso.id = db.organisation WHERE d.verified_at IS NULL "
-                f"AND {dispute_scope}")
-    special = ("FROM special_approval s JOIN organisation so ON so.id = s.organisation "
-               f"WHERE s.status = 'requested' AND {special_scope}")
-    parts += [f"(SELECT count(*) {disputes}) AS to_verify_n",  # one open per batch
-              f"(SELECT min(d.raised_at) {disputes}) AS to_verify_at",
-              f"(SELECT count(*) {disputes} AND d.due_at <= $1) "
-              "AS to_verify_late",
-              f"(SELECT count(*) {special}) AS special_n",
-              f"(SELECT min(s.requested_at) {special}) AS special_at", _NO_WINDOW]
-    live = ", ".join(f"'{status}'" for status in _LIVE)
+    filters = {**{key: sql for key, sql in QUEUES.items() if key != "to_verify"},
+               **{key: sql for key, (sql, _) in _OWN.items()}}
+    batch_keys = [key for key in filters if key in keys]
+    for key in batch_keys:
+        parts += [f"count(*) FILTER (WHERE {filters[key]}) AS {key}_n",
+                  f"min({since[key]}) FILTER (WHERE {filters[key]}) AS {key}_at"]
+    if "to_verify" in keys:
+        disputes = ("FROM quality_dispute d JOIN return_batch db ON db.id = d.batch "
+                    "JOIN organisation dso ON dso.id = db.organisation WHERE d.verified_at IS NULL "
+                    f"AND {scope_sql(actor, 'dso.path', args)}")
+        parts += [f"(SELECT count(*) {disputes}) AS to_verify_n",  # one open per batch
+                  f"(SELECT min(d.raised_at) {disputes}) AS to_verify_at",
+                  f"(SELECT count(*) {disputes} AND d.due_at <= $1) AS to_verify_late"]
+    if "special" in keys:
+        special = ("FROM special_approval s JOIN organisation so ON so.id = s.organisation "
+                   f"WHERE s.status = 'requested' AND {scope_sql(actor, 'so.path', args)}")
+        parts += [f"(SELECT count(*) {special}) AS special_n",
+                  f"(SELECT min(s.requested_at) {special}) AS special_at"]
+    if "no_window" in keys:
+        args.append(clock.china_today(now).replace(day=1))
+        parts.append(_NO_WINDOW.replace("{month}", f"${len(args)}"))
+    if not batch_keys:
+        return f"SELECT {', '.join(parts)}", args
+    live = ", ".join(f"'{status}'" for status in _OPEN)
     return (f"SELECT {', '.join(parts)} FROM return_batch b "
             f"JOIN organisation o ON o.id = b.organisation "
-            f"WHERE b.status IN ({live}) AND {batch_scope}")
+            f"WHERE (b.status IN ({live}) OR ({UNREAD_RECEIPT})) "
+            f"AND {scope_sql(actor, 'o.path', args)}"), args
 
 
 def _link(key: str) -> str:
     return {"drafts": "/batches?status=draft",
-            "decided": "/batches?status=dispositioned",
+            "decided": "/batches?queue=to_read",
             "special": "/special-approvals?status=requested",
             "no_window": "/calendar"}.get(key, f"/batches?queue={key}")
 
@@ -128,12 +138,8 @@ async def queues(actor: Actor, now: datetime) -> list[Queue]:
               for key in SECTION_QUEUES.get(section, ())]
     if not wanted:
         return []
-    month = clock.china_today(now).replace(day=1)
-    args: list = [now, month]
-    batch_scope = scope_sql(actor, "o.path", args)
-    special_scope = scope_sql(actor, "so.path", args)
-    dispute_scope = scope_sql(actor, "dso.path", args)
-    row = (await raw_fetch(_sql(batch_scope, special_scope, dispute_scope), *args))[0]
+    sql, args = _statement(actor, frozenset(key for _, key in wanted), now)
+    row = (await raw_fetch(sql, *args))[0]
     result = []
     for section, key in wanted:
         title, empty = QUEUE_LABELS[key]

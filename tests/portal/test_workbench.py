@@ -377,3 +377,58 @@ async def test_home_batch_queues_ignore_closed_history_but_keep_every_open_dispu
     assert {q.key: q.count for q in await dealers_wb.queues(tech, NOW)} == before
     assert before["to_verify"] == 2
     assert {q.key: q.count for q in await dealers_wb.queues(clerk, NOW)} == mine
+
+
+async def test_a_decided_batch_waits_on_its_office_home_until_one_of_its_own_opens_it():
+    """R13: the receipt is fed back to the office: the batch waits in the clerk's "decided"
+    queue, and its link lists it, until someone at the office opens the batch; head office
+    opening it, or the list, does not count. Receipts read before are history the queue's
+    statement no longer reads (issue 17 §3)."""
+    net = await world()
+    office, clerk = net["office"]["id"], net["users"]["clerk"]["id"]
+    [unread] = await _batch(office, clerk, "dispositioned", decided_at=f"{T} - interval '2 hours'")
+    await _batch(office, clerk, "dispositioned", 40, decided_at=f"{T} - interval '90 days'",
+                 receipt_read_at=f"{T} - interval '80 days'")
+    async with client() as c:
+        await login(c, "clerk")
+        html = await _home(c)
+        assert _count(html, "decided") == 2  # world()'s one and this one; none of the 40 read
+        link = _link(html, "decided")
+        assert link == "/batches?queue=to_read" and await _rows(c, link) == 2
+        await c.get("/batches")  # the list is not the receipt
+        assert _count(await _home(c), "decided") == 2
+    async with client() as hq:
+        await login(hq, "cs")
+        assert (await hq.get(f"/batches/{unread}")).status_code == 200
+    async with client() as c:
+        await login(c, "clerk")
+        assert _count(await _home(c), "decided") == 2  # head office reading it changes nothing
+        assert (await c.get(f"/batches/{unread}")).status_code == 200
+        assert _count(await _home(c), "decided") == 1
+        page = await c.get("/batches?queue=to_read")
+        assert f'id="batch-{unread}"' not in page.text
+        assert len(re.findall(r'<tr id="batch-\d+"', page.text)) == 1
+    [read_at] = await raw_fetch("SELECT receipt_read_at FROM return_batch WHERE id = $1", unread)
+    assert read_at["receipt_read_at"] == NOW
+    async with client() as c:  # opened again: the first instant stands
+        await login(c, "clerk")
+        with clock.frozen(NOW + timedelta(hours=1)):
+            await c.get(f"/batches/{unread}")
+    assert (await raw_fetch("SELECT receipt_read_at FROM return_batch WHERE id = $1",
+                            unread))[0]["receipt_read_at"] == NOW
+
+
+async def test_two_colleagues_opening_a_receipt_at_once_record_one_instant():
+    """R13: the first opening is recorded once, however many open it together."""
+    import asyncio
+
+    from dealers import batches, receiving
+
+    net = await world()
+    office, clerk = net["office"]["id"], net["users"]["clerk"]["id"]
+    [batch_id] = await _batch(office, clerk, "dispositioned", decided_at=f"{T} - interval '1 hour'")
+    actor = await actor_of(net["users"]["clerk"])
+    batch = await batches.get_batch(actor=actor, batch_id=batch_id)
+    firsts = await asyncio.gather(*(receiving.receipt_opened(actor=actor, batch=batch, now=NOW)
+                                    for _ in range(5)))
+    assert sorted(firsts) == [False, False, False, False, True]
