@@ -35,6 +35,7 @@ ENGLISH_FOR_CODE = {
     "vice_president": "marketing vice-president",
     "in_transit": "in transit", "to_sign": "to sign", "to_approve": "to approve",
     "to_receive": "to receive", "to_dispatch": "to dispatch", "to_decide": "to decide", "to_verify": "to verify",
+    "to_read": "receipts to read",
     "second_approval": "awaiting second approval", "receipt_ready": "receipt ready",
     "count_difference": "count difference",
     # return-batch statuses whose code is not the word a clerk uses

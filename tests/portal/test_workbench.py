@@ -406,6 +406,7 @@ async def test_a_decided_batch_waits_on_its_office_home_until_one_of_its_own_ope
         assert (await c.get(f"/batches/{unread}")).status_code == 200
         assert _count(await _home(c), "decided") == 1
         page = await c.get("/batches?queue=to_read")
+        assert re.search(r'id="queue-note">仅显示：待阅回执。', page.text)  # says what is listed
         assert f'id="batch-{unread}"' not in page.text
         assert len(re.findall(r'<tr id="batch-\d+"', page.text)) == 1
     [read_at] = await raw_fetch("SELECT receipt_read_at FROM return_batch WHERE id = $1", unread)
