@@ -171,7 +171,7 @@ def read_flash(request: Request) -> str | None:
         return None
     payload, mac = raw.rsplit(".", 1)
     expected = _flash_mac(request.app.state.settings, _session_key(request), payload)
-    if not hmac.compare_digest(mac, expected):
+    if not hmac.compare_digest(mac.encode(), expected.encode()):  # any text, never a 500
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(payload.encode()))

@@ -95,6 +95,11 @@ async def test_a_flash_cookie_from_elsewhere_is_not_shown():
             assert _status_region((await other.get("/batches")).text) == ""
             other.cookies.set(FLASH_COOKIE, "eyJtIjogIkhpIn0.forged", domain="portal.test")
             assert _status_region((await other.get("/batches")).text) == ""
+            # a signature that is not ASCII, as sent or once %-decoded: ignored, not a 500
+            for mac in ("forg%C3%A9", "forg%FF", "for%00g"):
+                other.cookies.set(FLASH_COOKIE, "eyJtIjogIkhpIn0." + mac, domain="portal.test")
+                page = await other.get("/batches")
+                assert page.status_code == 200 and _status_region(page.text) == ""
 
 
 async def test_r5_submit_outside_the_window_is_disabled_with_the_reason_the_service_gives():
