@@ -77,13 +77,11 @@ _NO_WINDOW = (
     "ORDER BY a.effective_from DESC, a.id DESC LIMIT 1) IS NULL) AS no_window_n")
 
 
-# Every status a batch queue counts: the statement reads only these rows (index
-# return_batch_queue on status), never the closed, withdrawn or refused history, so a home
-# page's cost follows open work (issue 17 §3). Open quality disputes are counted from their own
-# table (the partial index quality_dispute_one_open), whatever their batch's status.
-# The batches any queue holds: open ones, and decided ones whose receipt is unread. Decided and
-# read, closed, refused, withdrawn (the history) are never read: the statement's cost follows
-# open work (issue 17 §3: indexes return_batch_queue and return_batch_unread_receipt).
+# The batches any queue holds: these open states (index return_batch_queue), and decided ones
+# whose receipt is unread (partial index return_batch_unread_receipt). Decided and read, closed,
+# refused and withdrawn batches (the history) are never read, so a home's cost follows open
+# work (issue 17 §3). Open quality disputes are counted from their own table (the partial index
+# quality_dispute_one_open), whatever their batch's status.
 _OPEN = ("draft", "submitted", "signed", "approved", "dispatched", "received")
 
 
