@@ -1,18 +1,25 @@
 """The HTTP bench (issue 17 §6): the real portal and its raw twin (bench/raw_twin.py), each
 served by uvicorn in its own process (one worker) on the same embedded PostgreSQL, driven by
 bench/loadgen.py at concurrency 1 and 16 over the HQ batch list, a dealer clerk's home and the
-JSON list, at 100k and 1M return lines (10M with --lines 10000000).
+JSON list, at 100k and 1M return lines (and 10M with --lines 10000000).
 
-Interleaved: for each page, concurrency and size, `--rounds` rounds of both servers, each run
-`--seconds` long (portal then twin, then twin then portal, …), after a short untimed warm-up of
-each. Printed per case: requests per second (median of the rounds, and the lowest round), their
+Every size has its own database (a copy of the smaller one, grown) and its own two servers, all
+started before anything is timed, so both ratios the issue asks for are measured interleaved:
+portal over twin, and a page's p99 at the largest size over the smallest. For each page and
+concurrency, `--rounds` rounds visit every (size, server) pair for `--seconds` each, in an order
+that turns from round to round, after a short untimed warm-up of each. Measured minutes apart,
+a change of load on this shared machine moved the p99 of both servers by half; interleaved, the
+sizes see the same machine.
+
+Printed per case: requests per second (median of the rounds, and the lowest round), their
 ratio portal/twin (issue 17's goal is ≥ 0.8×), p50 and p99 latency (median over the rounds, and
 the lowest), each server process's CPU per request (/proc, user + system), and the queries per
 request: the portal's counted in-process (portal.db.count_queries around the same request
-through Litestar's test client), the twin's from its `x-queries` header. Before loading, it
+through Litestar's test client), the twin's from its `x-queries` header. Then the p99 at each
+larger size against the smallest (goal: ≤ 1.2× at 10M), for both servers. Before loading, it
 checks that the twin's SQL is the portal's and that both answer the same rows.
 
-The load generator runs in this process and shares the machine's cores with both servers and
+The load generator runs in this process and shares the machine's cores with the servers and
 PostgreSQL; it prints its own share of a core at the end. CPU per request is the figure least
 moved by whatever else runs on the machine.
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import pickle
@@ -30,8 +38,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,13 +108,20 @@ class Rounds:
     p99: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # server CPU seconds per request
     errors: int = 0
+    latencies: list[float] = field(default_factory=list, repr=False)  # every round's
 
     def add(self, result: Result, cpu: float) -> None:
+        self.latencies.extend(result.latencies)
         self.rps.append(result.rps)
         self.p50.append(result.p50)
         self.p99.append(result.p99)
         self.cpu.append(cpu / max(result.requests, 1))
         self.errors += result.errors
+
+    @property
+    def p99_all(self) -> float:
+        """p99 of every request of every round (more requests than one round's)."""
+        return Result(len(self.latencies), 1.0, self.latencies).p99
 
 
 @dataclass
@@ -300,29 +317,36 @@ def _comparable(html: str) -> str:
 
 # --- load ---------------------------------------------------------------------------------------
 
-async def measure(case: Case, portal: Server, twin: Server, headers: dict[str, str],
-                  seconds: float, rounds: int, verbose: bool = False) -> None:
-    requests = {
-        "portal": build_request(HOST, portal.port, case.page.path, headers),
-        "twin": build_request(HOST, twin.port, case.page.path),
-    }
-    servers = {"portal": portal, "twin": twin}
-    for name, server in servers.items():  # untimed warm-up: pools, caches, plans
-        await run_load(HOST, server.port, requests[name], concurrency=case.concurrency,
+async def measure(cases: list[Case], servers: dict[int, tuple[Server, Server]],
+                  headers: dict[int, dict[str, dict[str, str]]], seconds: float, rounds: int,
+                  verbose: bool = False) -> None:
+    """One page at one concurrency, at every size: each size has its own database and its own
+    two servers, all running, so a round visits every (size, server) pair, in an order that
+    turns from round to round. Both ratios the issue asks for — portal over twin, and p99 at
+    the largest size over the smallest — are then measured interleaved, not minutes apart."""
+    slots = []
+    for case in cases:
+        portal, twin = servers[case.lines]
+        slots.append((case, "portal", portal, build_request(
+            HOST, portal.port, case.page.path, headers[case.lines][case.page.who])))
+        slots.append((case, "twin", twin, build_request(HOST, twin.port, case.page.path)))
+    for _, _, server, request in slots:  # untimed warm-up: pools, caches, plans
+        await run_load(HOST, server.port, request, concurrency=cases[0].concurrency,
                        seconds=WARM_UP_SECONDS)
     for round_no in range(rounds):
-        # portal, twin, then twin, portal…: neither always runs right after the other
-        order = list(servers.items())[::-1 if round_no % 2 else 1]
-        for name, server in order:
+        # sizes and servers in turn: 100k portal, 100k twin, 1M portal… then reversed, then
+        # shifted, so no pair always runs first, last or right after the same other
+        turned = slots[round_no % len(slots):] + slots[:round_no % len(slots)]
+        for case, name, server, request in turned[::-1 if round_no % 2 else 1]:
             cpu, own = server.cpu_seconds(), time.process_time()
-            result = await run_load(HOST, server.port, requests[name],
+            result = await run_load(HOST, server.port, request,
                                     concurrency=case.concurrency, seconds=seconds)
             getattr(case, name).add(result, server.cpu_seconds() - cpu)
             case.client_cpu.append((time.process_time() - own) / result.seconds)
             if verbose:
-                print(f"    round {round_no + 1} {name:<6} {result.rps:7.0f} req/s   "
-                      f"p50 {ms(result.p50)} ms   p99 {ms(result.p99)} ms   "
-                      f"{result.requests} requests", flush=True)
+                print(f"    round {round_no + 1} {case.lines:>10,} {name:<6} "
+                      f"{result.rps:7.0f} req/s   p50 {ms(result.p50)} ms   "
+                      f"p99 {ms(result.p99)} ms   {result.requests} requests", flush=True)
 
 
 def ms(seconds: float) -> str:
@@ -362,18 +386,94 @@ def table(cases: list[Case]) -> None:
           flush=True)
 
 
+def growth(cases: list[Case], sizes: list[int]) -> None:
+    """p99 at each larger size against the smallest (issue 17's goal: at most 1.2× at 10M),
+    for the portal and for the twin on the same statements, from the same interleaved rounds:
+    the p99 of all the rounds' requests pooled, and the median of the rounds' p99."""
+    if len(sizes) < 2:
+        return
+    med = statistics.median
+    print(f"\n| page | conc. | lines | p99 portal (all rounds / median round) | p99 × {sizes[0]:,} "
+          "portal | p99 twin (all rounds / median round) | p99 × twin |")
+    print("|---|---|---|---|---|---|---|")
+    base = {(c.page.path, c.concurrency): c for c in cases if c.lines == sizes[0]}
+    for c in cases:
+        if c.lines == sizes[0]:
+            continue
+        b = base[(c.page.path, c.concurrency)]
+        print(f"| {c.page.name} | {c.concurrency} | {c.lines:,} | "
+              f"{ms(c.portal.p99_all)} / {ms(med(c.portal.p99))} ms | "
+              f"{c.portal.p99_all / b.portal.p99_all:.2f}× / "
+              f"{med(c.portal.p99) / med(b.portal.p99):.2f}× | "
+              f"{ms(c.twin.p99_all)} / {ms(med(c.twin.p99))} ms | "
+              f"{c.twin.p99_all / b.twin.p99_all:.2f}× / "
+              f"{med(c.twin.p99) / med(b.twin.p99):.2f}× |", flush=True)
+
+
 async def twin_queries(twin: Server) -> dict[str, int]:
     async with httpx.AsyncClient() as client:
         return {page.path: int((await client.get(f"http://{HOST}:{twin.port}{page.path}"))
                                .headers["x-queries"]) for page in PAGES}
 
 
+def with_database(dsn: str, name: str) -> str:
+    """The same server's URL for database `name` (the embedded server's URLs name the
+    database in the path and the socket in the query)."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@contextlib.contextmanager
+def portal_database(dsn: str) -> Iterator[None]:
+    """The portal's engine in this process (sessions, tokens, the in-process recording) on
+    another database of the same server, for as long as the block runs."""
+    config = db.engine().config
+    kept, config["dsn"] = config["dsn"], dsn
+    try:
+        yield
+    finally:
+        config["dsn"] = kept
+
+
+async def seed_sizes(dsn: str, sizes: list[int]) -> tuple[dict, dict[int, str]]:
+    """The network in the migrated database, then one database per size, each a copy of the
+    one before grown to its number of lines (CREATE DATABASE … TEMPLATE copies files: the
+    sizes cost the seeding of the largest). Returns the seeded ids and each size's URL."""
+    conn = await asyncpg.connect(dsn)
+    ids = await seeding.seed_network(conn)
+    ids["users"]["clerk"] = await add_clerk(conn)
+    await conn.close()
+    urls: dict[int, str] = {}
+    source = urlsplit(dsn).path.lstrip("/")
+    for lines in sizes:
+        started = time.monotonic()
+        name = f"bench_{lines}"
+        admin = await asyncpg.connect(with_database(dsn, "postgres"))
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        await admin.close()
+        urls[lines] = with_database(dsn, name)
+        conn = await asyncpg.connect(urls[lines])
+        await seeding.grow_lines(conn, lines)
+        # settled tables, as autovacuum would leave them, so it does not start mid-run
+        for table_name in ("return_batch", "return_line"):
+            await conn.execute(f"VACUUM ANALYZE {table_name}")
+        await conn.close()
+        source = name
+        print(f"--- {lines:,} return lines in database {name} (seeded in "
+              f"{time.monotonic() - started:.0f} s)", flush=True)
+    admin = await asyncpg.connect(with_database(dsn, "postgres"))
+    await admin.execute("CHECKPOINT")  # the seeding's writes on disk before anything is timed
+    await admin.close()
+    return ids, urls
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000,
-                        help="the largest size; smaller standard sizes (100k, 1M) run first")
+                        help="the largest size; smaller standard sizes (100k, 1M) run too")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of (portal, twin)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every (size, server) pair")
     parser.add_argument("--concurrency", default="1,16")
     parser.add_argument("--verbose", action="store_true", help="print every round")
     parser.add_argument("--show-sql", action="store_true",
@@ -383,66 +483,64 @@ async def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
 
     dsn = db.engine().config["dsn"]
-    conn = await asyncpg.connect(dsn)
-    ids = await seeding.seed_network(conn)
-    users = {"cs": ids["users"]["cs"], "clerk": await add_clerk(conn)}
-    cs = await auth.load_actor(users["cs"])
-    assert cs is not None
-    token = await auth.create_api_token(actor=cs, name="http bench")
-
-    servers: list[Server] = []
-    cases: list[Case] = []
+    ids, urls = await seed_sizes(dsn, sizes)
+    users = {"cs": ids["users"]["cs"], "clerk": ids["users"]["clerk"]}
+    servers: dict[int, tuple[Server, Server]] = {}
+    headers: dict[int, dict[str, dict[str, str]]] = {}
+    statements: dict[int, dict[str, list]] = {}
     try:
         for lines in sizes:
-            started = time.monotonic()
-            await seeding.grow_lines(conn, lines)
-            # settled tables, as autovacuum would leave them, so it does not start mid-run
-            for table_name in ("return_batch", "return_line"):
-                await conn.execute(f"VACUUM ANALYZE {table_name}")
-            print(f"--- {lines:,} return lines (seeded in {time.monotonic() - started:.0f} s; "
-                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
-            headers = await identities(users, token)
-            statements = await portal_statements(headers)
-            check_twin_sql(statements)
+            with portal_database(urls[lines]):
+                cs = await auth.load_actor(users["cs"])
+                assert cs is not None
+                token = await auth.create_api_token(actor=cs, name="http bench")
+                headers[lines] = await identities(users, token)
+                statements[lines] = found = await portal_statements(headers[lines])
+            check_twin_sql(found)
             if args.show_sql:
-                for path, (count, recorded, _) in statements.items():
+                for path, (count, recorded, _) in found.items():
                     print(f"{path}: {count} queries", *(sql for sql, _ in recorded),
                           sep="\n  ", flush=True)
-            for server in servers:  # both start again at each size: the twin reads the
-                server.stop()        # portal's statements and page contexts at start-up
-            home = WORK_DIR / "home_statements.pickle"
+            home = WORK_DIR / f"home_statements_{lines}.pickle"
             home.write_bytes(pickle.dumps([
-                (sql, args) for sql, args in statements["/"][1] if not _is_identity(sql)]))
-            contexts = WORK_DIR / "page_contexts.pickle"
+                (sql, args) for sql, args in found["/"][1] if not _is_identity(sql)]))
+            contexts = WORK_DIR / f"page_contexts_{lines}.pickle"
             contexts.write_bytes(pickle.dumps({
-                path.split("?")[0]: found[2] for path, found in statements.items()
-                if found[2] is not None}))
-            common = {"PORTAL_DATABASE_URL": dsn, "PORTAL_SECURE_COOKIES": "0",
+                path.split("?")[0]: page[2] for path, page in found.items()
+                if page[2] is not None}))
+            common = {"PORTAL_DATABASE_URL": urls[lines], "PORTAL_SECURE_COOKIES": "0",
                       "PORTAL_DB_POOL": "1"}
-            servers = [
-                start_server("portal", ["portal.app:create_app", "--factory"], common),
-                start_server("twin", ["bench.raw_twin:app"],
+            servers[lines] = (
+                start_server(f"portal-{lines}", ["portal.app:create_app", "--factory"], common),
+                start_server(f"twin-{lines}", ["bench.raw_twin:app"],
                              {**common, "TWIN_HQ_USER": str(users["cs"]),
                               "TWIN_HOME_STATEMENTS": str(home),
-                              "TWIN_PAGE_CONTEXTS": str(contexts)})]
-            for server in servers:
-                await wait_ready(server)
-            portal, twin = servers
-            print(await check_answers(portal, twin, headers), flush=True)
-            twin_counts = await twin_queries(twin)
-            for page in PAGES:
-                for concurrency in levels:
-                    case = Case(page, concurrency, lines,
-                                (statements[page.path][0], twin_counts[page.path]))
-                    await measure(case, portal, twin, headers[page.who], args.seconds,
-                                  args.rounds, args.verbose)
+                              "TWIN_PAGE_CONTEXTS": str(contexts)}))
+        for lines in sizes:
+            portal, twin = servers[lines]
+            await wait_ready(portal)
+            await wait_ready(twin)
+            print(f"{lines:,} lines: {await check_answers(portal, twin, headers[lines])}",
+                  flush=True)
+        twin_counts = {lines: await twin_queries(servers[lines][1]) for lines in sizes}
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+              f"{len(sizes) * 2} servers running", flush=True)
+        cases: list[Case] = []
+        for page in PAGES:
+            for concurrency in levels:
+                group = [Case(page, concurrency, lines,
+                              (statements[lines][page.path][0], twin_counts[lines][page.path]))
+                         for lines in sizes]
+                await measure(group, servers, headers, args.seconds, args.rounds, args.verbose)
+                for case in group:
                     report(case)
-                    cases.append(case)
+                cases.extend(group)
     finally:
-        for server in servers:
-            server.stop()
-        await conn.close()
+        for pair in servers.values():
+            for server in pair:
+                server.stop()
     table(cases)
+    growth(cases, sizes)
 
 
 if __name__ == "__main__":
