@@ -1,6 +1,7 @@
 """JSON twins of every batch action under /api/v1: same services, same rules, same messages."""
 from __future__ import annotations
 
+import operator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
@@ -15,6 +16,10 @@ from portal.api import api_token_required
 from portal.errors import ValidationFailed
 from portal.validation import BULK_JSON_BYTES, JSON_MAX_BYTES
 from portal.web import current_actor
+
+_LIST_FIELDS = ("id", "number", "organisation", "month", "status", "lines", "filed", "received",
+                "breaching")
+_list_fields = operator.itemgetter(*_LIST_FIELDS)  # the JSON list's fields of a row, in one call
 
 
 @dataclass
@@ -130,8 +135,7 @@ class BatchApi(Controller):
             raise ValidationFailed(errors)
         rows = await queries.list_batches(actor=current_actor(request), now=clock.now(),
                                           after_id=after_id, **filters)
-        return [{k: r[k] for k in ("id", "number", "organisation", "month", "status", "lines",
-                                   "filed", "received", "breaching")} for r in rows]
+        return [dict(zip(_LIST_FIELDS, _list_fields(r), strict=True)) for r in rows]
 
     @post("/", status_code=201)
     async def draft(self, request: Request, special_approval_id: FromQuery[int | None] = None) -> dict:

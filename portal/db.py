@@ -203,7 +203,13 @@ async def connection_for_write():
 
 
 async def raw_fetch(sql: str, *args: Any) -> list[dict]:
-    return [dict(r) for r in await engine().run_querystring(_QS(sql, args))]
+    rows = await engine().run_querystring(_QS(sql, args))
+    if not rows:
+        return []
+    # The column names once per result, not a mapping walk per row: dict(record) asks the
+    # record for its keys and then each value by name, a third of a JSON list's row handling.
+    keys = tuple(rows[0].keys())
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 async def raw_executemany(sql: str, rows: Sequence[Sequence[Any]]) -> None:
