@@ -9,7 +9,7 @@ from dealers import rules
 from dealers.tables import ReasonCode, ReturnBatch
 from portal import clock
 from portal.actor import Actor
-from portal.db import raw_fetch
+from portal.db import raw_fetch, raw_rows
 from portal.network import scope_sql
 from portal.tables import Product
 
@@ -122,13 +122,16 @@ async def list_batches(*, actor: Actor, now: datetime, queue: str | None = None,
         f"WHERE {' AND '.join(where)} ORDER BY b.id DESC LIMIT {int(limit)}", *args)
     if not batches:
         return []
-    totals = {r["batch"]: r for r in await raw_fetch(
+    totals = {r["batch"]: r for r in await raw_rows(
         "SELECT batch, count(*) AS lines, sum(quantity) AS filed, sum(received_qty) AS received "
         "FROM return_line WHERE batch = ANY($1::int[]) GROUP BY batch",
         [b["id"] for b in batches])}
     for b in batches:
-        t = totals.get(b["id"], {})
-        b.update(lines=t.get("lines", 0), filed=t.get("filed") or 0, received=t.get("received"))
+        t = totals.get(b["id"])
+        if t is None:  # a batch with no line yet (a draft)
+            b["lines"], b["filed"], b["received"] = 0, 0, None
+        else:
+            b["lines"], b["filed"], b["received"] = t["lines"], t["filed"] or 0, t["received"]
         b["breaching"] = bool(b["arrived_at"]) and (
             (b["received_at"] is None and now >= b["receive_due"])
             or (b["status"] == "received" and now >= b["decide_due"]))
