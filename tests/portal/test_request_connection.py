@@ -3,16 +3,26 @@ remembered by the process until something it depends on changes."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
 import httpx
 from litestar import get
 
-from portal import auth, db, idcache
+from portal import auth, clock, db, idcache
 from portal.db import count_queries, raw_fetch, transactional
-from portal.tables import ApiToken, User
+from portal.tables import ApiToken, User, UserSession
 from tests.browser.live import live_portal
-from tests.helpers import api_token, client, csrf_from, login, make_org, make_user
+from tests.helpers import (
+    actor_of,
+    api_token,
+    client,
+    csrf_from,
+    login,
+    make_org,
+    make_user,
+    test_settings,
+)
 
 HANG_GUARD = 60  # seconds: only so a deadlock fails the test instead of hanging the run
 
@@ -102,6 +112,56 @@ async def test_who_is_asking_is_remembered_one_query_less_per_request():
         with count_queries() as asked:
             assert (await c.get("/api/v1/me", headers=_bearer(token))).status_code == 200
     assert asked.count == known.count + 1
+
+
+async def _keep_alive_writes(monkeypatch, sql: str, calls) -> list:
+    """Runs `calls` concurrently; returns the keep-alive writes `sql` they made."""
+    written: list = []
+    real = auth.raw_fetch
+
+    async def spy(statement, *args):
+        if statement == sql:
+            written.append(args)
+        return await real(statement, *args)
+
+    monkeypatch.setattr(auth, "raw_fetch", spy)
+    results = await asyncio.gather(*calls)
+    assert all(result is not None for result in results)
+    return written
+
+
+async def test_concurrent_calls_of_a_token_idle_for_a_minute_write_its_use_once(monkeypatch):
+    """16 concurrent calls each read the token as unused for two minutes: one writes that it is
+    in use; the others do not queue behind its row lock to write it again."""
+    _, token = await _clerk_with_token()
+    await ApiToken.update({ApiToken.last_used_at: clock.now() - timedelta(minutes=2)}, force=True)
+    idcache.forget()
+    written = await _keep_alive_writes(monkeypatch, idcache.TOKEN_USED,
+                                       [auth.actor_for_api_token(token) for _ in range(16)])
+    assert len(written) == 1
+    row = await ApiToken.select(ApiToken.last_used_at).first()
+    assert (clock.now() - row["last_used_at"]).total_seconds() < 60
+    # a minute later the next call writes again
+    later = clock.now() + timedelta(seconds=auth.KEEP_ALIVE_SECONDS + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    written = await _keep_alive_writes(monkeypatch, idcache.TOKEN_USED,
+                                       [auth.actor_for_api_token(token)])
+    assert len(written) == 1
+
+
+async def test_concurrent_pages_of_a_session_seen_a_minute_ago_write_it_once(monkeypatch):
+    clerk, _ = await _clerk_with_token()
+    session = await auth.start_session(await actor_of(clerk))
+    await UserSession.update({UserSession.last_seen_at: clock.now() - timedelta(minutes=2)},
+                             force=True)
+    idcache.forget()
+    settings = test_settings()
+    written = await _keep_alive_writes(
+        monkeypatch, idcache.SESSION_SEEN,
+        [auth.resume_session(settings, session.token) for _ in range(16)])
+    assert len(written) == 1
+    row = await UserSession.select(UserSession.last_seen_at).first()
+    assert (clock.now() - row["last_seen_at"]).total_seconds() < 60
 
 
 async def test_a_token_revoked_in_the_portal_stops_at_once_though_it_was_remembered():
