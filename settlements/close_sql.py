@@ -16,6 +16,7 @@ WITH src AS ({source}),
 made AS (
     INSERT INTO statement (dealer, period, status, total_fen, prepared_by, created_at)
     SELECT DISTINCT dealer, $1::date, 'draft', 0, $2::int, $3::timestamptz FROM src
+    ORDER BY dealer  -- new statements numbered in the dealers' order, the same at every run
     ON CONFLICT (dealer, period) DO NOTHING
     RETURNING id, dealer),
 open AS (
